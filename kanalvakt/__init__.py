@@ -1,0 +1,1 @@
+"""The `kanalvakt` command: run the system locally, run one service, mint a local token."""

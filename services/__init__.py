@@ -1,0 +1,1 @@
+"""The four Kanalvakt services; each has domain, handlers, store, api and app modules."""

@@ -1,0 +1,1 @@
+"""Moderation: incoming comments, policy classification, cases, deadlines, escalations."""

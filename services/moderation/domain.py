@@ -1,0 +1,30 @@
+"""Moderation's view of accounts and their deadlines: pure rules, no NATS, no MongoDB.
+
+Comments, classification and cases come with the moderation issue; what exists now is
+the list of accounts that moderation watches, each with the deadlines it is held to.
+"""
+
+from dataclasses import dataclass
+
+from shared.events import AccountCreated
+from shared.kommun import KommunConfig
+
+
+@dataclass(frozen=True)
+class WatchedAccount:
+    id: str
+    name: str
+    platform: str
+    removal_hours: int  # B1.7
+    answer_hours: int  # P5.3
+
+
+def watch(event: AccountCreated, config: KommunConfig) -> WatchedAccount:
+    """A registered account is watched with the kommun's default deadlines (B1.7, P5.3)."""
+    return WatchedAccount(
+        id=event.data.account_id,
+        name=event.data.name,
+        platform=event.data.platform,
+        removal_hours=config.deadlines.removal_hours,
+        answer_hours=config.deadlines.answer_hours,
+    )

@@ -1,0 +1,1 @@
+"""Notify: tells the right person at the right time (e-mail, webhooks)."""

@@ -1,0 +1,1 @@
+"""Registry: the register of official accounts, their plans, approvals and administrators."""

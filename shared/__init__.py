@@ -1,0 +1,1 @@
+"""What all four Kanalvakt services share: contracts, settings and plumbing."""

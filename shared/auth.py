@@ -1,0 +1,134 @@
+"""Who is calling: bearer JWTs, verified against the identity provider's JWKS in
+production or a shared secret locally; roles come from a configurable claim.
+"""
+
+import asyncio
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from shared.settings import Settings
+
+
+class Role(StrEnum):
+    """Roles of the policy (POLICY.md, "Roles"); tokens carry these values."""
+
+    COMMUNICATOR = "communicator"  # driftansvarig
+    ADMINISTRATOR = "administrator"  # kontoansvarig
+    UNIT_HEAD = "unit_head"  # enhetschef
+    DEPARTMENT_HEAD = "department_head"  # förvaltningschef
+    INFORMATION_OFFICER = "information_officer"  # informationsansvarig
+    SECURITY_COORDINATOR = "security_coordinator"  # säkerhetssamordnare
+    REGISTRAR = "registrar"  # diarium
+    ARCHIVIST = "archivist"
+    OPERATIONS = "operations"
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    name: str
+    roles: frozenset[Role]
+
+
+class AuthError(Exception):
+    pass
+
+
+class TokenVerifier:
+    def __init__(self, settings: Settings) -> None:
+        self._issuer = settings.auth_issuer
+        self._audience = settings.auth_audience
+        self._roles_claim = settings.auth_roles_claim
+        self._jwks = jwt.PyJWKClient(settings.auth_jwks_url) if settings.auth_jwks_url else None
+        self._secret = settings.auth_secret.get_secret_value() if settings.auth_secret else None
+        if self._jwks is None and not self._secret:
+            raise ValueError("AUTH_JWKS_URL or AUTH_SECRET must be set: no way to verify tokens")
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            if self._jwks is not None:
+                # The JWKS client fetches and caches keys over the network: not on the loop.
+                key: Any = (await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)).key
+                algorithms = ["RS256", "ES256", "PS256"]
+            else:
+                key, algorithms = self._secret, ["HS256"]
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=algorithms,
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": ["exp", "sub", "iss", "aud"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise AuthError(f"invalid token: {exc}") from None
+        raw_roles = claims.get(self._roles_claim, [])
+        if isinstance(raw_roles, str):
+            raw_roles = raw_roles.split()
+        known = {r.value for r in Role}
+        roles = frozenset(Role(r) for r in raw_roles if r in known)
+        return Principal(str(claims["sub"]), str(claims.get("name", claims["sub"])), roles)
+
+
+def mint_token(
+    secret: str,
+    subject: str,
+    roles: list[Role],
+    *,
+    issuer: str,
+    audience: str,
+    name: str = "",
+    ttl_seconds: int = 8 * 3600,
+) -> str:
+    """A locally signed token (`kanalvakt token`); production tokens come from the IdP."""
+    now = int(time.time())
+    claims = {
+        "sub": subject,
+        "name": name or subject,
+        "roles": [r.value for r in roles],
+        "iss": issuer,
+        "aud": audience,
+        "iat": now,
+        "exp": now + ttl_seconds,
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing bearer token (Authorization: Bearer <token>)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    verifier: TokenVerifier = request.app.state.verifier
+    try:
+        return await verifier.verify(credentials.credentials)
+    except AuthError as exc:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, str(exc), headers={"WWW-Authenticate": "Bearer"}
+        ) from None
+
+
+def require(*roles: Role) -> Any:
+    """Dependency: the caller must hold at least one of `roles` (403 otherwise)."""
+
+    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if not principal.roles & set(roles):
+            wanted = ", ".join(r.value for r in roles)
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs one of the roles: {wanted}")
+        return principal
+
+    return Depends(check)

@@ -1,0 +1,7 @@
+"""NATS JetStream plumbing: streams, routers, publishing and what happens to each message."""
+
+from shared.bus.errors import InvalidEvent
+from shared.bus.publisher import EventPublisher
+from shared.bus.router import EventRouter
+
+__all__ = ["EventPublisher", "EventRouter", "InvalidEvent"]

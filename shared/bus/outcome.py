@@ -1,0 +1,183 @@
+"""What happens to every consumed message: handled, duplicate, dead-lettered or retried.
+
+Subscribers run with AckPolicy.MANUAL and this middleware settles each message once:
+- handled: the handler returned; the event id is recorded for this consumer, then ack.
+- duplicate: this consumer already handled the id (a redelivery); ack, nothing runs.
+- invalid: the body is not a valid event of its subject, or the handler raised
+  InvalidEvent; the original bytes go to `dlq.<subject>` with the reason, then AckTerm.
+- anything else (store down, a bug): nak with a growing delay, so the message comes back
+  and nothing is lost; `kanalvakt_events_total{outcome="retried"}` shows it.
+"""
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Protocol
+
+from faststream import BaseMiddleware, ContextRepo
+from faststream.message import StreamMessage
+from nats.aio.msg import Msg
+from pydantic import ValidationError
+
+from shared.bus.errors import InvalidEvent
+from shared.bus.streams import DLQ_PREFIX, DLQ_STREAM
+from shared.metrics import EVENTS
+
+log = logging.getLogger("kanalvakt.bus")
+
+_REASON_LIMIT = 2000  # NATS headers are single lines of modest size
+
+
+class ProcessedEvents(Protocol):
+    async def seen(self, consumer: str, event_id: str) -> bool: ...
+    async def mark(self, consumer: str, event_id: str) -> None: ...
+
+
+DeadLetterSender = Callable[[str, bytes, dict[str, str]], Awaitable[None]]
+
+
+def backoff(attempt: int, first: float, longest: float) -> float:
+    """Delay before delivery attempt `attempt + 1`: first, 2·first, 4·first … up to longest."""
+    return float(min(first * 2 ** max(attempt - 1, 0), longest))
+
+
+def invalid_reason(exc: BaseException) -> str | None:
+    """A readable reason naming the field and the rule, or None when the input is not at fault."""
+    if isinstance(exc, ValidationError):
+        parts = [
+            f"{'.'.join(str(p) for p in err['loc']) or '(body)'}: {err['msg']}"
+            for err in exc.errors()
+        ]
+        return f"does not match the event contract {exc.title}: " + "; ".join(parts)
+    if isinstance(exc, InvalidEvent):
+        return str(exc)
+    if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
+        return f"body is not JSON: {exc}"
+    return None
+
+
+def event_id_of(body: bytes) -> str | None:
+    try:
+        value = json.loads(body).get("id")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:_REASON_LIMIT]
+
+
+class OutcomeMiddlewareFactory:
+    """Builds the per-message middleware with the service's store and publishing."""
+
+    def __init__(
+        self,
+        processed: ProcessedEvents,
+        send_dead_letter: DeadLetterSender,
+        retry_first_seconds: float,
+        retry_longest_seconds: float,
+    ) -> None:
+        self.processed = processed
+        self.send_dead_letter = send_dead_letter
+        self.retry_first = retry_first_seconds
+        self.retry_longest = retry_longest_seconds
+
+    def __call__(self, msg: Any, /, *, context: ContextRepo) -> "OutcomeMiddleware":
+        return OutcomeMiddleware(msg, context=context, factory=self)
+
+
+class OutcomeMiddleware(BaseMiddleware):  # type: ignore[type-arg]
+    def __init__(self, msg: Any, /, *, context: ContextRepo, factory: OutcomeMiddlewareFactory):
+        super().__init__(msg, context=context)
+        self.factory = factory
+        self.duplicate = False
+
+    @property
+    def raw(self) -> Msg | None:
+        return self.msg if isinstance(self.msg, Msg) else None
+
+    def _consumer(self) -> str:
+        raw = self.raw
+        return raw.metadata.consumer or "" if raw is not None else ""
+
+    async def consume_scope(
+        self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]
+    ) -> Any:
+        event_id = event_id_of(msg.body)
+        consumer = self._consumer()
+        if event_id and await self.factory.processed.seen(consumer, event_id):
+            self.duplicate = True
+            return None
+        result = await call_next(msg)
+        if event_id:
+            await self.factory.processed.mark(consumer, event_id)
+        return result
+
+    async def after_processed(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_val: BaseException | None = None,
+        exc_tb: TracebackType | None = None,
+    ) -> bool | None:
+        raw = self.raw
+        if raw is None:  # not a JetStream message: nothing to settle
+            return False
+        subject, consumer = raw.subject, self._consumer()
+        if exc_val is None:
+            await raw.ack()
+            EVENTS.labels(consumer, subject, "duplicate" if self.duplicate else "handled").inc()
+            return False
+        if isinstance(exc_val, asyncio.CancelledError):
+            return False  # shutting down: JetStream resends after ack_wait
+        reason = invalid_reason(exc_val)
+        if reason is not None:
+            return await self._dead_letter(raw, consumer, reason)
+        return await self._retry(raw, consumer, exc_val)
+
+    async def _dead_letter(self, raw: Msg, consumer: str, reason: str) -> bool:
+        meta = raw.metadata
+        headers = {
+            # One dead letter per consumer and stream position, even if this is retried.
+            "Nats-Msg-Id": f"dlq:{consumer}:{meta.sequence.stream}",
+            "Kanalvakt-Dlq-Reason": _one_line(reason),
+            "Kanalvakt-Dlq-Subject": raw.subject,
+            "Kanalvakt-Dlq-Consumer": consumer,
+            "Kanalvakt-Dlq-Stream-Sequence": str(meta.sequence.stream),
+            "Kanalvakt-Dlq-At": datetime.now(UTC).isoformat(),
+        }
+        try:
+            await self.factory.send_dead_letter(f"{DLQ_PREFIX}{raw.subject}", raw.data, headers)
+        except Exception as exc:  # the DLQ itself is unreachable: keep the message
+            return await self._retry(raw, consumer, exc)
+        await raw.term()
+        EVENTS.labels(consumer, raw.subject, "dead_lettered").inc()
+        log.warning(
+            "dead-lettered %s from %s to %s%s: %s",
+            raw.subject,
+            consumer,
+            DLQ_PREFIX,
+            raw.subject,
+            reason,
+            extra={"stream": DLQ_STREAM},
+        )
+        return True
+
+    async def _retry(self, raw: Msg, consumer: str, exc: BaseException) -> bool:
+        attempt = raw.metadata.num_delivered or 1
+        delay = backoff(attempt, self.factory.retry_first, self.factory.retry_longest)
+        await raw.nak(delay=delay)
+        EVENTS.labels(consumer, raw.subject, "retried").inc()
+        log.error(
+            "%s failed in %s (attempt %d), retrying in %.1fs: %r",
+            raw.subject,
+            consumer,
+            attempt,
+            delay,
+            exc,
+            exc_info=exc,
+        )
+        return True

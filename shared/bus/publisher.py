@@ -1,0 +1,34 @@
+"""Publishing events: acknowledged by JetStream, de-duplicated by the event id."""
+
+from faststream.nats import NatsPublisher
+
+from shared.events import Event
+
+
+class UndeclaredEvent(LookupError):
+    pass
+
+
+class EventPublisher:
+    """Publishes only the event types its service declared, so docs/asyncapi.yaml is complete."""
+
+    def __init__(self, publishers: dict[type[Event], NatsPublisher], timeout: float = 5.0) -> None:
+        self._publishers = publishers
+        self._timeout = timeout
+
+    async def publish(self, event: Event) -> None:
+        try:
+            publisher = self._publishers[type(event)]
+        except KeyError:
+            raise UndeclaredEvent(
+                f"{type(event).__name__} is not declared with EventRouter.publishes()"
+            ) from None
+        # Nats-Msg-Id makes a re-sent event (after a timeout, say) a no-op within the
+        # stream's duplicate window; the stream is set on the publisher, so the
+        # publish waits for JetStream's acknowledgement.
+        await publisher.publish(
+            event,
+            headers={"Nats-Msg-Id": event.id, "ce-type": event.type},
+            correlation_id=event.id,
+            timeout=self._timeout,
+        )

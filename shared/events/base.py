@@ -1,0 +1,54 @@
+"""The CloudEvents 1.0 envelope every Kanalvakt event travels in (structured JSON mode).
+
+An event type is one subclass: it names its NATS subject (`<entity>.<event>`), the
+service that produces it, its versioned CloudEvents `type` and the model of its `data`.
+Consumers ignore fields they do not know, so adding a field keeps the version; removing
+or changing one makes a new `…vN` type (docs/events.md, "Versioning").
+"""
+
+from typing import ClassVar, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from shared.clock import utcnow
+from shared.ids import new_id
+from shared.settings import ServiceName
+
+TYPE_PREFIX = "se.kanalvakt."
+
+
+class EventData(BaseModel):
+    """Base of every event's `data`: unknown fields are ignored (tolerant reader)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    nats_subject: ClassVar[str]
+    producer: ClassVar[ServiceName]
+    version: ClassVar[int] = 1
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(default_factory=new_id, min_length=1, description="Unique per event.")
+    source: str = Field(min_length=1, description="URI-reference of the producing service.")
+    type: str = Field(description="Reverse-DNS event type with its version.")
+    subject: str = Field(min_length=1, description="Id of the entity the event is about.")
+    time: AwareDatetime = Field(default_factory=utcnow)
+    datacontenttype: Literal["application/json"] = "application/json"
+    data: EventData
+
+    @classmethod
+    def cloudevents_type(cls) -> str:
+        return f"{TYPE_PREFIX}{cls.nats_subject}.v{cls.version}"
+
+    @classmethod
+    def source_of(cls) -> str:
+        return f"/kanalvakt/{cls.producer.value}"
+
+    @classmethod
+    def entity(cls) -> str:
+        return cls.nats_subject.split(".", 1)[0]
+
+

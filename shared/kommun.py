@@ -1,0 +1,70 @@
+"""The kommun's own configuration: names, contacts and deadlines.
+
+Nothing about a particular kommun lives in code; `config/kommun.yaml` holds the
+reference values (Nora kommun's policy) and another kommun ships its own file.
+"""
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, ValidationError
+
+Language = Literal["sv", "en"]
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Kommun(_Config):
+    name: str = Field(min_length=2, description="Official name, e.g. 'Nora kommun'.")
+    web_url: HttpUrl
+
+
+class Contact(_Config):
+    """A role's mailbox: who is told when the policy says that role must know."""
+
+    name: str
+    email: EmailStr
+    language: Language = "sv"
+
+
+class Deadlines(_Config):
+    removal_hours: int = Field(default=48, gt=0, description="B1.7 removal deadline default.")
+    answer_hours: int = Field(default=24, gt=0, description="P5.3 recommended answer time.")
+
+
+class KommunConfig(_Config):
+    kommun: Kommun
+    language: Language = "sv"
+    # Keyed by role: informationsansvarig, sakerhetssamordnare, diarium, …
+    contacts: dict[str, Contact] = Field(default_factory=dict)
+    deadlines: Deadlines = Deadlines()
+
+    def contact(self, role: str) -> Contact:
+        try:
+            return self.contacts[role]
+        except KeyError:
+            raise KommunConfigError(f"contacts.{role}: no contact configured for this role") from None
+
+
+class KommunConfigError(ValueError):
+    pass
+
+
+def load_kommun_config(path: Path) -> KommunConfig:
+    """Read and validate the file; errors name the file and the field."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise KommunConfigError(f"KOMMUN_CONFIG: file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise KommunConfigError(f"KOMMUN_CONFIG: {path} is not valid YAML: {exc}") from None
+    try:
+        return KommunConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise KommunConfigError(f"KOMMUN_CONFIG: {path}: {problems}") from None

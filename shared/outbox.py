@@ -1,0 +1,77 @@
+"""Transactional outbox without transactions: an entity's pending events live in the
+entity's own document, written in the same single-document write as the change.
+
+After the write the events are published and pulled from the document; a sweep re-sends
+whatever a crash or a NATS outage left behind. A re-send is harmless: JetStream drops
+it by Nats-Msg-Id within the duplicate window, and consumers are idempotent anyway.
+"""
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+
+from shared.bus.publisher import EventPublisher
+from shared.events import BY_SUBJECT, Event
+
+log = logging.getLogger("kanalvakt.outbox")
+
+# A boolean flag, not `{"outbox.0": {"$exists": true}}`, keeps the sweep query indexable
+# and within what every supported store answers correctly.
+PENDING = "outbox_pending"
+
+
+def outbox_fields(events: Sequence[Event]) -> dict[str, Any]:
+    """Fields to add to the entity document in the write that causes `events`."""
+    return {
+        "outbox": [{"subject": e.nats_subject, "event": e.model_dump(mode="json")} for e in events],
+        PENDING: bool(events),
+    }
+
+
+class Outbox:
+    def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
+        self._coll = collection
+
+    async def create_indexes(self) -> None:
+        await self._coll.create_index(PENDING, name=f"{PENDING}_idx")
+
+    async def flush(self, doc_id: str, publisher: EventPublisher) -> None:
+        doc = await self._coll.find_one({"_id": doc_id, PENDING: True}, {"outbox": 1})
+        if doc is not None:
+            await self._send(doc, publisher)
+
+    async def sweep(self, publisher: EventPublisher) -> int:
+        sent = 0
+        async for doc in self._coll.find({PENDING: True}, {"outbox": 1}):
+            sent += await self._send(doc, publisher)
+        return sent
+
+    async def _send(self, doc: dict[str, Any], publisher: EventPublisher) -> int:
+        entries = doc.get("outbox") or []
+        for entry in entries:
+            event = BY_SUBJECT[entry["subject"]].model_validate(entry["event"])
+            await publisher.publish(event)
+            await self._coll.update_one(
+                {"_id": doc["_id"]}, {"$pull": {"outbox": {"event.id": event.id}}}
+            )
+        # Clear the flag only if nothing new was queued meanwhile. `$size: 0`, not
+        # `"outbox": []`: nx-27017 cannot compare with an empty array (README, "Store").
+        await self._coll.update_one(
+            {"_id": doc["_id"], "outbox": {"$size": 0}}, {"$set": {PENDING: False}}
+        )
+        return len(entries)
+
+
+async def sweep_forever(
+    outboxes: Sequence[Outbox], publisher: EventPublisher, interval_seconds: float = 10.0
+) -> None:
+    while True:
+        for outbox in outboxes:
+            try:
+                await outbox.sweep(publisher)
+            except Exception:
+                log.exception("outbox sweep failed; trying again in %.0fs", interval_seconds)
+        await asyncio.sleep(interval_seconds)

@@ -1,0 +1,116 @@
+"""Builds one service from its parts: what `kanalvakt run SERVICE` serves.
+
+Every service is the same shape (README, "Layout"): an EventRouter of handlers, a store
+over its own database, an optional API router. This module wires them to NATS, MongoDB,
+metrics and HTTP, so each service's app.py only names its parts.
+"""
+
+import logging
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Protocol
+
+from fastapi import APIRouter, FastAPI
+from faststream import ContextRepo
+from faststream.nats import NatsBroker
+from faststream.nats.prometheus import NatsPrometheusMiddleware
+from prometheus_client import REGISTRY
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.auth import TokenVerifier
+from shared.bus.compat import patch_pull_timeout
+from shared.bus.outcome import OutcomeMiddlewareFactory
+from shared.bus.router import EventRouter
+from shared.clock import utcnow
+from shared.http import install_error_handlers, ops_router
+from shared.kommun import load_kommun_config
+from shared.outbox import Outbox, sweep_forever
+from shared.settings import Settings
+from shared.store import Document, ProcessedEvents, connect, ping
+
+log = logging.getLogger("kanalvakt.service")
+
+
+class ServiceStore(Protocol):
+    async def create_indexes(self) -> None: ...
+
+    def outboxes(self) -> Sequence[Outbox]:
+        """Collections whose documents carry pending events (shared.outbox)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ServiceParts:
+    title: str
+    events: EventRouter
+    make_store: Callable[[AsyncDatabase[Document]], ServiceStore]
+    api: APIRouter | None = None
+
+
+def build_service(parts: ServiceParts, settings: Settings) -> FastAPI:
+    patch_pull_timeout()
+    kommun = load_kommun_config(settings.kommun_config)  # fail at start, not at first use
+    verifier = TokenVerifier(settings)
+    built = parts.events.build(settings)
+    client = connect(settings.mongodb_url)
+    db = client[settings.database_name]
+    store = parts.make_store(db)
+    processed = ProcessedEvents(db)
+    broker = NatsBroker(
+        settings.nats_url,
+        name=f"kanalvakt-{settings.service.value}",
+        max_reconnect_attempts=-1,  # ride out a NATS restart instead of dying
+        middlewares=[
+            NatsPrometheusMiddleware(registry=REGISTRY, app_name=settings.service.value),
+            OutcomeMiddlewareFactory(
+                processed,
+                built.send_dead_letter,
+                settings.bus_retry_delay_seconds,
+                settings.bus_retry_max_delay_seconds,
+            ),
+        ],
+        context=ContextRepo(
+            {"store": store, "publisher": built.publisher, "kommun": kommun, "clock": utcnow}
+        ),
+        logger=logging.getLogger(f"kanalvakt.{settings.service.value}.bus"),
+    )
+    broker.include_router(built.router)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await processed.create_indexes()
+        await store.create_indexes()
+        for outbox in store.outboxes():
+            await outbox.create_indexes()
+        await broker.start()
+        sweeper = asyncio.create_task(sweep_forever(store.outboxes(), built.publisher))
+        log.info("%s ready on NATS %s, database %s", settings.service.value, settings.nats_url,
+                 settings.database_name)
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            # Unacknowledged messages are resent by JetStream after ack_wait: nothing is lost.
+            await broker.stop()
+            await client.close()
+
+    async def nats_ready() -> bool:
+        return await broker.ping(timeout=1.0)
+
+    async def store_ready() -> bool:
+        return await ping(db)
+
+    app = FastAPI(title=parts.title, version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.kommun = kommun
+    app.state.verifier = verifier
+    app.state.store = store
+    app.state.publisher = built.publisher
+    app.state.broker = broker
+    app.include_router(ops_router({"nats": nats_ready, "store": store_ready}))
+    if parts.api is not None:
+        app.include_router(parts.api)
+    install_error_handlers(app)
+    return app

@@ -1,0 +1,96 @@
+"""Settings every service reads from its environment (documented in README, "Settings").
+
+Each has a default that works on one machine with `kanalvakt up`; production sets them
+in the pod's environment.
+"""
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceName(StrEnum):
+    REGISTRY = "registry"
+    MODERATION = "moderation"
+    ARCHIVE = "archive"
+    NOTIFY = "notify"
+
+
+# Local HTTP ports, one per service, so that all four can run side by side.
+DEFAULT_HTTP_PORTS: dict[ServiceName, int] = {
+    ServiceName.REGISTRY: 8001,
+    ServiceName.MODERATION: 8002,
+    ServiceName.ARCHIVE: 8003,
+    ServiceName.NOTIFY: 8004,
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    service: ServiceName = Field(
+        default=ServiceName.REGISTRY, description="Which service this process runs."
+    )
+    nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server(s).")
+    mongodb_url: str = Field(
+        default="mongodb://127.0.0.1:27017", description="MongoDB (or nx-27017) connection."
+    )
+    mongodb_database: str = Field(
+        default="", description="The service's own database; empty means kanalvakt_<service>."
+    )
+    http_host: str = Field(default="127.0.0.1", description="Address the HTTP server binds.")
+    http_port: int = Field(
+        default=0, ge=0, le=65535, description="HTTP port; 0 means the service's local default."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="json in production, text locally."
+    )
+    kommun_config: Path = Field(
+        default=Path("config/kommun.yaml"), description="The kommun's configuration file."
+    )
+    auth_secret: SecretStr | None = Field(
+        default=None, description="Shared HS256 secret (local); unset in production."
+    )
+    auth_issuer: str = Field(default="kanalvakt-local", description="Expected `iss` of tokens.")
+    auth_audience: str = Field(default="kanalvakt", description="Expected `aud` of tokens.")
+    auth_jwks_url: str = Field(
+        default="", description="JWKS of the identity provider (production)."
+    )
+    auth_roles_claim: str = Field(default="roles", description="Claim that lists the roles.")
+    bus_pull_batch: int = Field(
+        default=100, ge=1, le=1000, description="Messages fetched per pull request."
+    )
+    bus_ack_wait_seconds: float = Field(
+        default=60.0, gt=0, description="Time to handle a message before JetStream resends it."
+    )
+    bus_retry_delay_seconds: float = Field(
+        default=1.0, gt=0, description="First delay before a failed message is retried."
+    )
+    bus_retry_max_delay_seconds: float = Field(
+        default=300.0, gt=0, description="Longest delay between retries (backoff doubles)."
+    )
+    bus_duplicate_window_seconds: float = Field(
+        default=600.0, gt=0, description="JetStream de-duplication window on Nats-Msg-Id."
+    )
+
+    @property
+    def database_name(self) -> str:
+        return self.mongodb_database or f"kanalvakt_{self.service.value}"
+
+    @property
+    def port(self) -> int:
+        return self.http_port or DEFAULT_HTTP_PORTS[self.service]
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """(variable, default, meaning) for every setting: the README's table is made from it."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        shown = "" if default is None else str(getattr(default, "value", default))
+        rows.append((name.upper(), shown, field.description or ""))
+    return rows

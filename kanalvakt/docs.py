@@ -3,9 +3,12 @@ docs/events.md. `kanalvakt docs` writes them; a test fails when the committed on
 """
 
 from pathlib import Path
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 from faststream.nats import NatsBroker
 from faststream.specification import AsyncAPI
+from pydantic import BaseModel
 
 from kanalvakt.catalog import parts_of
 from shared.bus.streams import DLQ_PREFIX, DLQ_STREAM, EVENTS_STREAM
@@ -38,16 +41,27 @@ def _consumers(event: type[Event]) -> list[str]:
     return names
 
 
-def _fields(model: type, prefix: str = "") -> list[tuple[str, str, str]]:
-    from pydantic import BaseModel
+def _type_name(ann: Any) -> str:
+    origin, args = get_origin(ann), get_args(ann)
+    if origin is Literal:
+        return " \\| ".join(f"`{a}`" for a in args)
+    if origin in (Union, UnionType):
+        return " or ".join(_type_name(a) for a in args)
+    if origin is list:
+        return f"list of {_type_name(args[0])}"
+    if ann is type(None):
+        return "null"
+    return f"`{getattr(ann, '__name__', str(ann))}`"
 
+
+def _fields(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str, str]]:
     rows = []
-    for name, info in model.model_fields.items():  # type: ignore[attr-defined]
+    for name, info in model.model_fields.items():
         ann = info.annotation
-        shown = getattr(ann, "__name__", None) or str(ann).replace("typing.", "")
-        rows.append((f"{prefix}{name}", shown, info.description or ""))
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            rows += _fields(ann, f"{prefix}{name}.")
+        rows.append((f"{prefix}{name}", _type_name(ann), info.description or ""))
+        nested = [a for a in (ann, *get_args(ann)) if isinstance(a, type) and issubclass(a, BaseModel)]
+        for sub in nested:
+            rows += _fields(sub, f"{prefix}{name}.")
     return rows
 
 
@@ -101,8 +115,9 @@ def events_md() -> str:
         data_model = event.model_fields["data"].annotation
         out += ["", f"### `{event.nats_subject}`", "", doc, "", "| field of `data` | type | meaning |",
                 "|---|---|---|"]
-        for name, shown, desc in _fields(data_model):  # type: ignore[arg-type]
-            out.append(f"| `{name}` | `{shown}` | {desc} |")
+        assert isinstance(data_model, type) and issubclass(data_model, BaseModel)
+        for name, shown, desc in _fields(data_model):
+            out.append(f"| `{name}` | {shown} | {desc} |")
     return "\n".join(out) + "\n"
 
 

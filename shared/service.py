@@ -13,15 +13,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from fastapi import APIRouter, FastAPI
-from faststream import ContextRepo
-from faststream.nats import NatsBroker
-from faststream.nats.prometheus import NatsPrometheusMiddleware
-from prometheus_client import REGISTRY
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.auth import TokenVerifier
-from shared.bus.compat import patch_pull_timeout
-from shared.bus.outcome import OutcomeMiddlewareFactory
+from shared.bus.broker import make_broker
 from shared.bus.router import EventRouter
 from shared.clock import utcnow
 from shared.http import install_error_handlers, ops_router
@@ -50,7 +45,6 @@ class ServiceParts:
 
 
 def build_service(parts: ServiceParts, settings: Settings) -> FastAPI:
-    patch_pull_timeout()
     kommun = load_kommun_config(settings.kommun_config)  # fail at start, not at first use
     verifier = TokenVerifier(settings)
     built = parts.events.build(settings)
@@ -58,25 +52,9 @@ def build_service(parts: ServiceParts, settings: Settings) -> FastAPI:
     db = client[settings.database_name]
     store = parts.make_store(db)
     processed = ProcessedEvents(db)
-    broker = NatsBroker(
-        settings.nats_url,
-        name=f"kanalvakt-{settings.service.value}",
-        max_reconnect_attempts=-1,  # ride out a NATS restart instead of dying
-        middlewares=[
-            NatsPrometheusMiddleware(registry=REGISTRY, app_name=settings.service.value),
-            OutcomeMiddlewareFactory(
-                processed,
-                built.send_dead_letter,
-                settings.bus_retry_delay_seconds,
-                settings.bus_retry_max_delay_seconds,
-            ),
-        ],
-        context=ContextRepo(
-            {"store": store, "publisher": built.publisher, "kommun": kommun, "clock": utcnow}
-        ),
-        logger=logging.getLogger(f"kanalvakt.{settings.service.value}.bus"),
+    broker = make_broker(
+        settings, built, processed, {"store": store, "kommun": kommun, "clock": utcnow}
     )
-    broker.include_router(built.router)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

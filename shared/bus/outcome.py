@@ -3,14 +3,14 @@
 Subscribers run with AckPolicy.MANUAL and this middleware settles each message once:
 - handled: the handler returned; the event id is recorded for this consumer, then ack.
 - duplicate: this consumer already handled the id (a redelivery); ack, nothing runs.
-- invalid: the body is not a valid event of its subject, or the handler raised
+- invalid: the body is not a valid event of its subject's contract (checked here, before
+  the handler runs), or the handler raised
   InvalidEvent; the original bytes go to `dlq.<subject>` with the reason, then AckTerm.
 - anything else (store down, a bug): nak with a growing delay, so the message comes back
   and nothing is lost; `kanalvakt_events_total{outcome="retried"}` shows it.
 """
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from shared.bus.errors import InvalidEvent
 from shared.bus.streams import DLQ_PREFIX, DLQ_STREAM
+from shared.events import BY_SUBJECT, Event
 from shared.metrics import EVENTS
 
 log = logging.getLogger("kanalvakt.bus")
@@ -44,27 +45,36 @@ def backoff(attempt: int, first: float, longest: float) -> float:
     return float(min(first * 2 ** max(attempt - 1, 0), longest))
 
 
-def invalid_reason(exc: BaseException) -> str | None:
-    """A readable reason naming the field and the rule, or None when the input is not at fault."""
-    if isinstance(exc, ValidationError):
+class ContractViolation(Exception):
+    """The body is not a valid event of the contract its subject carries."""
+
+    def __init__(self, contract: type[Event], error: ValidationError) -> None:
         parts = [
             f"{'.'.join(str(p) for p in err['loc']) or '(body)'}: {err['msg']}"
-            for err in exc.errors()
+            for err in error.errors(include_url=False)
         ]
-        return f"does not match the event contract {exc.title}: " + "; ".join(parts)
-    if isinstance(exc, InvalidEvent):
+        super().__init__(
+            f"does not match the event contract {contract.__name__} "
+            f"({contract.cloudevents_type()}): " + "; ".join(parts)
+        )
+
+
+def invalid_reason(exc: BaseException) -> str | None:
+    """A readable reason naming the field and the rule, or None when the input is not at fault."""
+    if isinstance(exc, ContractViolation | InvalidEvent):
         return str(exc)
-    if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
-        return f"body is not JSON: {exc}"
     return None
 
 
-def event_id_of(body: bytes) -> str | None:
+def validate(subject: str, body: bytes) -> Event | None:
+    """The event the body holds, checked against its subject's contract (once, here)."""
+    contract = BY_SUBJECT.get(subject)
+    if contract is None:
+        return None  # not an event subject of ours: the handler decides
     try:
-        value = json.loads(body).get("id")
-    except (ValueError, AttributeError):
-        return None
-    return value if isinstance(value, str) and value else None
+        return contract.model_validate_json(body)
+    except ValidationError as exc:
+        raise ContractViolation(contract, exc) from None
 
 
 def _one_line(text: str) -> str:
@@ -107,14 +117,14 @@ class OutcomeMiddleware(BaseMiddleware):  # type: ignore[type-arg]
     async def consume_scope(
         self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]
     ) -> Any:
-        event_id = event_id_of(msg.body)
+        event = validate(self.raw.subject, msg.body) if self.raw is not None else None
         consumer = self._consumer()
-        if event_id and await self.factory.processed.seen(consumer, event_id):
+        if event is not None and await self.factory.processed.seen(consumer, event.id):
             self.duplicate = True
             return None
         result = await call_next(msg)
-        if event_id:
-            await self.factory.processed.mark(consumer, event_id)
+        if event is not None:
+            await self.factory.processed.mark(consumer, event.id)
         return result
 
     async def after_processed(

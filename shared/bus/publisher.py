@@ -1,6 +1,6 @@
 """Publishing events: acknowledged by JetStream, de-duplicated by the event id."""
 
-from faststream.nats import NatsPublisher
+from faststream.nats import NatsPublisher, PubAck
 
 from shared.events import Event
 
@@ -16,7 +16,8 @@ class EventPublisher:
         self._publishers = publishers
         self._timeout = timeout
 
-    async def publish(self, event: Event) -> None:
+    async def publish(self, event: Event) -> PubAck:
+        """Returns JetStream's acknowledgement; `duplicate` is set for a re-sent event."""
         try:
             publisher = self._publishers[type(event)]
         except KeyError:
@@ -26,9 +27,11 @@ class EventPublisher:
         # Nats-Msg-Id makes a re-sent event (after a timeout, say) a no-op within the
         # stream's duplicate window; the stream is set on the publisher, so the
         # publish waits for JetStream's acknowledgement.
-        await publisher.publish(
+        ack = await publisher.publish(
             event,
             headers={"Nats-Msg-Id": event.id, "ce-type": event.type},
             correlation_id=event.id,
             timeout=self._timeout,
         )
+        assert ack is not None  # the publisher has a stream, so JetStream answers
+        return ack

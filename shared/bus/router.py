@@ -101,7 +101,7 @@ class EventRouter:
             for event in self.publications
         }
         dead_letters = {
-            subject: router.publisher(
+            f"{DLQ_PREFIX}{subject}": router.publisher(
                 f"{DLQ_PREFIX}{subject}",
                 stream=dlq_stream(window),
                 schema=bytes,

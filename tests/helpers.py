@@ -1,0 +1,36 @@
+"""Small helpers the test levels share."""
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from shared.events import AccountCreated, AccountCreatedData
+from shared.ids import new_id
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], timeout: float = 15.0, what: str = "condition"
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{what} did not hold within {timeout}s")
+
+
+def account_created(name: str = "norakommunnaringsliv") -> AccountCreated:
+    account_id = new_id()
+    return AccountCreated(
+        subject=account_id,
+        data=AccountCreatedData(
+            account_id=account_id,
+            name=name,
+            platform="facebook",
+            url=f"https://www.facebook.com/{name}",  # type: ignore[arg-type]
+            department="Kommunstyrelseförvaltningen",
+            unit="Näringsliv",
+            purpose="Informera företagare om kommunens service",
+            submitted_by="anna",
+        ),
+    )

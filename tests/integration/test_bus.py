@@ -1,0 +1,205 @@
+"""The bus on a real nats-server with JetStream and a real store: acknowledged publishing,
+de-duplication, idempotent handling, dead letters and retries."""
+
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import nats
+from nats.js import JetStreamContext
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.bus import EventPublisher, EventRouter, InvalidEvent
+from shared.bus.broker import make_broker
+from shared.bus.streams import DLQ_STREAM
+from shared.events import AccountCreated
+from shared.ids import new_id
+from shared.settings import ServiceName, Settings
+from shared.store import Document, ProcessedEvents
+from tests.helpers import account_created, eventually
+
+
+@dataclass
+class Bus:
+    publisher: EventPublisher
+    js: JetStreamContext
+    handled: list[str] = field(default_factory=list)
+    durable: str = ""
+
+
+def _settings(nats_url: str, service: ServiceName) -> Settings:
+    return Settings(
+        service=service,
+        nats_url=nats_url,
+        bus_pull_batch=10,
+        bus_retry_delay_seconds=0.2,
+        bus_retry_max_delay_seconds=1.0,
+        bus_ack_wait_seconds=10,
+    )
+
+
+@asynccontextmanager
+async def bus(
+    nats_url: str, db: AsyncDatabase[Document], behaviour: Callable[[AccountCreated, int], Any]
+) -> AsyncIterator[Bus]:
+    """A registry-like publisher and an archive-like consumer with its own durable."""
+    processed = ProcessedEvents(db)
+    producer = EventRouter(ServiceName.REGISTRY)
+    producer.publishes(AccountCreated)
+    consumer = EventRouter(ServiceName.ARCHIVE)
+    durable = f"test-{new_id()}"
+    attempts: dict[str, int] = {}
+    state = Bus(publisher=None, js=None, durable=durable)  # type: ignore[arg-type]
+
+    @consumer.on(AccountCreated, durable=durable)
+    async def handle(event: AccountCreated) -> None:
+        attempts[event.id] = attempts.get(event.id, 0) + 1
+        behaviour(event, attempts[event.id])
+        state.handled.append(event.id)
+
+    built_producer = producer.build(_settings(nats_url, ServiceName.REGISTRY))
+    built_consumer = consumer.build(_settings(nats_url, ServiceName.ARCHIVE))
+    brokers = [
+        make_broker(_settings(nats_url, ServiceName.REGISTRY), built_producer, processed, {}),
+        make_broker(_settings(nats_url, ServiceName.ARCHIVE), built_consumer, processed, {}),
+    ]
+    for broker in brokers:
+        await broker.start()
+    nc = await nats.connect(nats_url)
+    state.publisher, state.js = built_producer.publisher, nc.jetstream()
+    try:
+        yield state
+    finally:
+        await nc.close()
+        for broker in brokers:
+            await broker.stop()
+
+
+def _ok(event: AccountCreated, attempt: int) -> None:
+    pass
+
+
+async def _dead_letters(js: JetStreamContext, subject: str, consumer: str) -> list[Any]:
+    sub = await js.pull_subscribe(subject, stream=DLQ_STREAM)
+    try:
+        msgs = await sub.fetch(1000, timeout=1)
+    except TimeoutError:
+        msgs = []
+    await sub.unsubscribe()
+    return [m for m in msgs if (m.headers or {}).get("Kanalvakt-Dlq-Consumer") == consumer]
+
+
+async def test_publish_is_acknowledged_and_a_resent_event_is_dropped(
+    nats_url: str, db: AsyncDatabase[Document]
+) -> None:
+    async with bus(nats_url, db, _ok) as b:
+        event = account_created()
+        first = await b.publisher.publish(event)
+        again = await b.publisher.publish(event)
+        assert not first.duplicate
+        assert again.duplicate and again.seq == first.seq
+        await eventually(lambda: _async(event.id in b.handled), what="event handled")
+        assert b.handled.count(event.id) == 1
+
+
+async def _async(value: bool) -> bool:
+    return value
+
+
+async def test_redelivered_event_changes_nothing(nats_url: str, db: AsyncDatabase[Document]) -> None:
+    async with bus(nats_url, db, _ok) as b:
+        event = account_created()
+        body = event.model_dump_json().encode()
+        # Two copies past JetStream's de-duplication, as after a producer's crash and restart.
+        for copy in ("a", "b"):
+            await b.js.publish("account.created", body, headers={"Nats-Msg-Id": f"{event.id}{copy}"})
+        marker = account_created()
+        await b.publisher.publish(marker)
+        await eventually(lambda: _async(marker.id in b.handled), what="later event handled")
+        assert b.handled.count(event.id) == 1
+        info = await b.js.consumer_info("KANALVAKT_EVENTS", b.durable)
+        await eventually(
+            lambda: _pending_zero(b.js, b.durable), what="all acknowledged"
+        )
+        assert info.config.max_deliver == -1
+
+
+async def _pending_zero(js: JetStreamContext, durable: str) -> bool:
+    info = await js.consumer_info("KANALVAKT_EVENTS", durable)
+    return info.num_ack_pending == 0 and info.num_pending == 0
+
+
+async def test_invalid_event_is_dead_lettered_with_reason_and_original_bytes(
+    nats_url: str, db: AsyncDatabase[Document]
+) -> None:
+    async with bus(nats_url, db, _ok) as b:
+        bad = json.loads(account_created().model_dump_json())
+        bad["data"]["platform"] = "myspace"
+        del bad["data"]["unit"]
+        raw = json.dumps(bad).encode()
+        await b.js.publish("account.created", raw, headers={"Nats-Msg-Id": new_id()})
+        good = account_created()
+        await b.publisher.publish(good)
+        await eventually(lambda: _async(good.id in b.handled), what="service keeps working")
+        letters = await _dead_letters(b.js, "dlq.account.created", b.durable)
+        mine = [m for m in letters if m.data == raw]
+        assert len(mine) == 1, "exactly one dead letter, with the original bytes"
+        reason = mine[0].headers["Kanalvakt-Dlq-Reason"]
+        assert "data.platform" in reason and "data.unit" in reason
+        assert "AccountCreated" in reason
+        assert mine[0].headers["Kanalvakt-Dlq-Subject"] == "account.created"
+        assert bad["id"] not in b.handled
+        await eventually(lambda: _pending_zero(b.js, b.durable), what="terminated, not redelivered")
+
+
+async def test_body_that_is_not_json_is_dead_lettered(
+    nats_url: str, db: AsyncDatabase[Document]
+) -> None:
+    async with bus(nats_url, db, _ok) as b:
+        raw = b"\xff not json " + new_id().encode()
+        await b.js.publish("account.created", raw, headers={"Nats-Msg-Id": new_id()})
+        await eventually(
+            lambda: _has_letter(b.js, b.durable, raw), what="non-JSON body dead-lettered"
+        )
+
+
+async def _has_letter(js: JetStreamContext, durable: str, raw: bytes) -> bool:
+    return any(m.data == raw for m in await _dead_letters(js, "dlq.account.created", durable))
+
+
+async def test_handler_refusal_is_dead_lettered_not_retried(
+    nats_url: str, db: AsyncDatabase[Document]
+) -> None:
+    refused = account_created(name="refused")
+
+    def refuse(event: AccountCreated, attempt: int) -> None:
+        if event.id == refused.id:
+            raise InvalidEvent("data.account_id: unknown account (P3.6)")
+
+    async with bus(nats_url, db, refuse) as b:
+        await b.publisher.publish(refused)
+        await eventually(
+            lambda: _has_letter(b.js, b.durable, refused.model_dump_json().encode()),
+            what="refused event dead-lettered",
+        )
+        letters = await _dead_letters(b.js, "dlq.account.created", b.durable)
+        assert "unknown account (P3.6)" in letters[-1].headers["Kanalvakt-Dlq-Reason"]
+
+
+async def test_transient_failure_is_retried_until_it_works(
+    nats_url: str, db: AsyncDatabase[Document]
+) -> None:
+    flaky = account_created(name="flaky")
+
+    def fail_twice(event: AccountCreated, attempt: int) -> None:
+        if event.id == flaky.id and attempt <= 2:
+            raise ConnectionError("store unreachable")
+
+    async with bus(nats_url, db, fail_twice) as b:
+        await b.publisher.publish(flaky)
+        await eventually(lambda: _async(flaky.id in b.handled), what="handled after retries")
+        assert b.handled.count(flaky.id) == 1
+        letters = await _dead_letters(b.js, "dlq.account.created", b.durable)
+        assert not [m for m in letters if flaky.id.encode() in m.data], "never dead-lettered"

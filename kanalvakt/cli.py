@@ -1,6 +1,7 @@
 """The `kanalvakt` command line."""
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -27,10 +28,8 @@ def _run(args: argparse.Namespace) -> int:
     config = uvicorn.Config(
         app, host=settings.http_host, port=settings.port, log_config=None, lifespan="on"
     )
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C after shutdown
         uvicorn.Server(config).run()
-    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown
-        pass
     return 0
 
 
@@ -59,7 +58,9 @@ def _token(args: argparse.Namespace) -> int:
 
     settings = Settings()
     secret = (
-        settings.auth_secret.get_secret_value() if settings.auth_secret else local_secret(args.data_dir)
+        settings.auth_secret.get_secret_value()
+        if settings.auth_secret
+        else local_secret(args.data_dir)
     )
     try:
         roles = [Role(r) for r in args.role]
@@ -105,8 +106,11 @@ def parser() -> argparse.ArgumentParser:
         default=DEFAULT_HTTP_PORTS[ServiceName.REGISTRY],
         help="first of four consecutive ports: registry, moderation, archive, notify",
     )
-    up.add_argument("--kommun-config", type=Path,
-                    default=Path(os.environ.get("KOMMUN_CONFIG", "config/kommun.yaml")))
+    up.add_argument(
+        "--kommun-config",
+        type=Path,
+        default=Path(os.environ.get("KOMMUN_CONFIG", "config/kommun.yaml")),
+    )
     up.set_defaults(func=_up)
 
     run = sub.add_parser("run", help="run one service against NATS_URL and MONGODB_URL")

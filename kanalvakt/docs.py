@@ -59,7 +59,9 @@ def _fields(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str, st
     for name, info in model.model_fields.items():
         ann = info.annotation
         rows.append((f"{prefix}{name}", _type_name(ann), info.description or ""))
-        nested = [a for a in (ann, *get_args(ann)) if isinstance(a, type) and issubclass(a, BaseModel)]
+        nested = [
+            a for a in (ann, *get_args(ann)) if isinstance(a, type) and issubclass(a, BaseModel)
+        ]
         for sub in nested:
             rows += _fields(sub, f"{prefix}{name}.")
     return rows
@@ -113,9 +115,17 @@ def events_md() -> str:
     for event in ALL_EVENTS:
         doc = (event.__doc__ or "").strip()
         data_model = event.model_fields["data"].annotation
-        out += ["", f"### `{event.nats_subject}`", "", doc, "", "| field of `data` | type | meaning |",
-                "|---|---|---|"]
-        assert isinstance(data_model, type) and issubclass(data_model, BaseModel)
+        out += [
+            "",
+            f"### `{event.nats_subject}`",
+            "",
+            doc,
+            "",
+            "| field of `data` | type | meaning |",
+            "|---|---|---|",
+        ]
+        assert isinstance(data_model, type)
+        assert issubclass(data_model, BaseModel)
         for name, shown, desc in _fields(data_model):
             out.append(f"| `{name}` | {shown} | {desc} |")
     return "\n".join(out) + "\n"
@@ -123,8 +133,10 @@ def events_md() -> str:
 
 def write_docs(root: Path) -> list[Path]:
     written = []
-    for path, text in ((root / "docs/asyncapi.yaml", asyncapi_yaml()),
-                       (root / "docs/events.md", events_md())):
+    for path, text in (
+        (root / "docs/asyncapi.yaml", asyncapi_yaml()),
+        (root / "docs/events.md", events_md()),
+    ):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         written.append(path)

@@ -33,17 +33,19 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
-def wait_for_port(host: str, port: int, proc: subprocess.Popen[bytes], timeout: float) -> None:
+def wait_for_port(
+    name: str, host: str, port: int, proc: subprocess.Popen[bytes], timeout: float
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise StartError(f"{proc.args[0]} exited with {proc.returncode} before listening")
+            raise StartError(f"{name} exited with {proc.returncode} before listening")
         try:
             with socket.create_connection((host, port), timeout=0.5):
                 return
         except OSError:
             time.sleep(0.1)
-    raise StartError(f"nothing listens on {host}:{port} after {timeout:.0f}s")
+    raise StartError(f"{name}: nothing listens on {host}:{port} after {timeout:.0f}s")
 
 
 def start_nats(
@@ -52,20 +54,24 @@ def start_nats(
     """nats-server with JetStream, its data under `data_dir`."""
     data_dir.mkdir(parents=True, exist_ok=True)
     log = (data_dir / "nats-server.log").open("ab")
-    proc = subprocess.Popen(  # noqa: S603 (our own binary, fixed arguments)
+    proc = subprocess.Popen(
         [
             binary("nats-server"),
             "--jetstream",
-            "--store_dir", str(data_dir),
-            "--addr", host,
-            "--port", str(port),
-            "--http_port", str(monitor_port),
+            "--store_dir",
+            str(data_dir),
+            "--addr",
+            host,
+            "--port",
+            str(port),
+            "--http_port",
+            str(monitor_port),
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    wait_for_port(host, port, proc, timeout)
+    wait_for_port("nats-server", host, port, proc, timeout)
     return proc
 
 
@@ -74,20 +80,25 @@ def start_store(
 ) -> subprocess.Popen[bytes]:
     """nx-27017, the MongoDB wire-protocol server, one SQLite file per database."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(  # noqa: S603
+    proc = subprocess.Popen(
         [
             binary("nx-27017"),
-            "--data-dir", str(data_dir),
-            "--host", host,
-            "--port", str(port),
-            "--log-file", str(data_dir / "nx-27017.log"),
-            "--pid-file", str(data_dir / "nx-27017.pid"),
+            "--data-dir",
+            str(data_dir),
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--log-file",
+            str(data_dir / "nx-27017.log"),
+            "--pid-file",
+            str(data_dir / "nx-27017.pid"),
         ],
         stdout=subprocess.DEVNULL,
         stderr=(data_dir / "nx-27017.err").open("ab"),
         start_new_session=True,
     )
-    wait_for_port(host, port, proc, timeout)
+    wait_for_port("nx-27017", host, port, proc, timeout)
     return proc
 
 

@@ -81,7 +81,7 @@ def run_up(opts: UpOptions) -> int:
             "KOMMUN_CONFIG": str(opts.kommun_config.resolve()),
         }
         for name in ServiceName:
-            services[name] = subprocess.Popen(  # noqa: S603 (this Python, our module)
+            services[name] = subprocess.Popen(
                 [sys.executable, "-m", "kanalvakt", "run", name.value],
                 env=env | {"HTTP_PORT": str(opts.http_ports[name])},
                 start_new_session=True,  # Ctrl-C reaches us, and we stop them in order
@@ -94,8 +94,10 @@ def run_up(opts: UpOptions) -> int:
             time.sleep(0.2)
             for name, proc in services.items():
                 if proc.poll() is not None:
-                    print(f"kanalvakt: {name.value} exited with {proc.returncode}; stopping all",
-                          file=sys.stderr)
+                    print(
+                        f"kanalvakt: {name.value} exited with {proc.returncode}; stopping all",
+                        file=sys.stderr,
+                    )
                     return 1
         return 0
     except StartError as exc:

@@ -46,7 +46,9 @@ class KommunConfig(_Config):
         try:
             return self.contacts[role]
         except KeyError:
-            raise KommunConfigError(f"contacts.{role}: no contact configured for this role") from None
+            raise KommunConfigError(
+                f"contacts.{role}: no contact configured for this role"
+            ) from None
 
 
 class KommunConfigError(ValueError):

@@ -24,10 +24,10 @@ def redact(text: str) -> str:
 
 
 class _Redacting(logging.Formatter):
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (stdlib name)
+    def formatMessage(self, record: logging.LogRecord) -> str:
         return redact(super().formatMessage(record))
 
-    def formatException(self, ei: object) -> str:  # noqa: N802
+    def formatException(self, ei: object) -> str:
         return redact(super().formatException(ei))  # type: ignore[arg-type]
 
 

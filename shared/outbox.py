@@ -18,17 +18,16 @@ from shared.events import BY_SUBJECT, Event
 
 log = logging.getLogger("kanalvakt.outbox")
 
-# A boolean flag, not `{"outbox.0": {"$exists": true}}`, keeps the sweep query indexable
-# and within what every supported store answers correctly.
+# A flag present only while events wait, not `{"outbox.0": {"$exists": true}}`: it keeps
+# the sweep query indexable and within what every supported store answers correctly.
+# It is removed with $unset, never set to false (nx-27017 reads a $set false back as 0).
 PENDING = "outbox_pending"
 
 
 def outbox_fields(events: Sequence[Event]) -> dict[str, Any]:
     """Fields to add to the entity document in the write that causes `events`."""
-    return {
-        "outbox": [{"subject": e.nats_subject, "event": e.model_dump(mode="json")} for e in events],
-        PENDING: bool(events),
-    }
+    entries = [{"subject": e.nats_subject, "event": e.model_dump(mode="json")} for e in events]
+    return {"outbox": entries, PENDING: True} if entries else {"outbox": []}
 
 
 class Outbox:
@@ -60,7 +59,7 @@ class Outbox:
         # Clear the flag only if nothing new was queued meanwhile. `$size: 0`, not
         # `"outbox": []`: nx-27017 cannot compare with an empty array (README, "Store").
         await self._coll.update_one(
-            {"_id": doc["_id"], "outbox": {"$size": 0}}, {"$set": {PENDING: False}}
+            {"_id": doc["_id"], "outbox": {"$size": 0}}, {"$unset": {PENDING: ""}}
         )
         return len(entries)
 

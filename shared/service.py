@@ -5,8 +5,8 @@ over its own database, an optional API router. This module wires them to NATS, M
 metrics and HTTP, so each service's app.py only names its parts.
 """
 
-import logging
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -64,8 +64,12 @@ def build_service(parts: ServiceParts, settings: Settings) -> FastAPI:
             await outbox.create_indexes()
         await broker.start()
         sweeper = asyncio.create_task(sweep_forever(store.outboxes(), built.publisher))
-        log.info("%s ready on NATS %s, database %s", settings.service.value, settings.nats_url,
-                 settings.database_name)
+        log.info(
+            "%s ready on NATS %s, database %s",
+            settings.service.value,
+            settings.nats_url,
+            settings.database_name,
+        )
         try:
             yield
         finally:

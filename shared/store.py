@@ -5,15 +5,16 @@ string ids, single-document atomic writes, no transactions (README, "Store").
 """
 
 from datetime import timedelta
+from typing import Any
 
 from pymongo import AsyncMongoClient
-from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from shared.clock import Clock, utcnow
 
-Document = dict[str, object]
+Document = dict[str, Any]
 
 # Longer than the events stream keeps messages (90 days), so any redelivery is caught.
 PROCESSED_EVENTS_TTL = timedelta(days=180)

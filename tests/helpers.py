@@ -9,14 +9,14 @@ from shared.ids import new_id
 
 
 async def eventually(
-    check: Callable[[], Awaitable[bool]], timeout: float = 15.0, what: str = "condition"
+    check: Callable[[], Awaitable[bool]], within: float = 15.0, what: str = "condition"
 ) -> None:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if await check():
             return
         await asyncio.sleep(0.05)
-    raise AssertionError(f"{what} did not hold within {timeout}s")
+    raise AssertionError(f"{what} did not hold within {within}s")
 
 
 def account_created(name: str = "norakommunnaringsliv") -> AccountCreated:

@@ -49,6 +49,8 @@ class ArchiveStore:
 
     async def for_account(self, account_id: str, limit: int = 500) -> list[Record]:
         cursor = (
-            self._records.find({"account_id": account_id}).sort("recorded_at", ASCENDING).limit(limit)
+            self._records.find({"account_id": account_id})
+            .sort("recorded_at", ASCENDING)
+            .limit(limit)
         )
         return [_from_doc(doc) async for doc in cursor]

@@ -22,9 +22,7 @@ class NotifyStore:
         self._notifications = db["notifications"]
 
     async def create_indexes(self) -> None:
-        await self._notifications.create_index(
-            [("event_id", ASCENDING)], name="event_id"
-        )
+        await self._notifications.create_index([("event_id", ASCENDING)], name="event_id")
         await self._notifications.create_index(
             [("status", ASCENDING), ("created_at", ASCENDING)], name="status_created"
         )

@@ -8,7 +8,9 @@ from services.registry.store import RegistryStore
 from shared.service import ServiceParts, build_service
 from shared.settings import ServiceName, Settings
 
-PARTS = ServiceParts(title="Kanalvakt registry", events=events, make_store=RegistryStore, api=router)
+PARTS = ServiceParts(
+    title="Kanalvakt registry", events=events, make_store=RegistryStore, api=router
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -56,7 +56,9 @@ class Account:
         return self.name.casefold()
 
 
-def submit(reg: AccountRegistration, submitted_by: str, now: datetime) -> tuple[Account, AccountCreated]:
+def submit(
+    reg: AccountRegistration, submitted_by: str, now: datetime
+) -> tuple[Account, AccountCreated]:
     """A submitted plan becomes an account awaiting approval (P3.6), announced to all."""
     account = Account(
         id=new_id(),

@@ -14,4 +14,4 @@ from faststream.nats.subscriber.usecases import stream_pull_subscriber
 
 
 def patch_pull_timeout() -> None:
-    stream_pull_subscriber.TimeoutError = builtins.TimeoutError  # type: ignore[misc,assignment]
+    setattr(stream_pull_subscriber, "TimeoutError", builtins.TimeoutError)  # noqa: B010

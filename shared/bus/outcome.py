@@ -100,7 +100,7 @@ class OutcomeMiddlewareFactory:
         return OutcomeMiddleware(msg, context=context, factory=self)
 
 
-class OutcomeMiddleware(BaseMiddleware):  # type: ignore[type-arg]
+class OutcomeMiddleware(BaseMiddleware):
     def __init__(self, msg: Any, /, *, context: ContextRepo, factory: OutcomeMiddlewareFactory):
         super().__init__(msg, context=context)
         self.factory = factory

@@ -1,7 +1,9 @@
 """Publishing events: acknowledged by JetStream, de-duplicated by the event id."""
 
-from faststream.nats import NatsPublisher, PubAck
+from faststream.nats import PubAck
+from faststream.nats.publisher.usecase import LogicPublisher
 
+from shared.bus.streams import EVENTS_STREAM
 from shared.events import Event
 
 
@@ -12,7 +14,7 @@ class UndeclaredEvent(LookupError):
 class EventPublisher:
     """Publishes only the event types its service declared, so docs/asyncapi.yaml is complete."""
 
-    def __init__(self, publishers: dict[type[Event], NatsPublisher], timeout: float = 5.0) -> None:
+    def __init__(self, publishers: dict[type[Event], LogicPublisher], timeout: float = 5.0) -> None:
         self._publishers = publishers
         self._timeout = timeout
 
@@ -25,13 +27,13 @@ class EventPublisher:
                 f"{type(event).__name__} is not declared with EventRouter.publishes()"
             ) from None
         # Nats-Msg-Id makes a re-sent event (after a timeout, say) a no-op within the
-        # stream's duplicate window; the stream is set on the publisher, so the
-        # publish waits for JetStream's acknowledgement.
+        # stream's duplicate window; with the stream named, the publish waits for
+        # JetStream's acknowledgement.
         ack = await publisher.publish(
             event,
             headers={"Nats-Msg-Id": event.id, "ce-type": event.type},
             correlation_id=event.id,
+            stream=EVENTS_STREAM,
             timeout=self._timeout,
         )
-        assert ack is not None  # the publisher has a stream, so JetStream answers
         return ack

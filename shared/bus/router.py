@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from faststream import AckPolicy
-from faststream.nats import ConsumerConfig, NatsPublisher, NatsRouter, PullSub
+from faststream.nats import ConsumerConfig, NatsRouter, PullSub
+from faststream.nats.publisher.usecase import LogicPublisher
 
 from shared.bus.publisher import EventPublisher
 from shared.bus.streams import DLQ_PREFIX, dlq_stream, events_stream
@@ -39,7 +40,7 @@ class Subscription:
 class BuiltRouter:
     router: NatsRouter
     publisher: EventPublisher
-    dead_letters: dict[str, NatsPublisher]
+    dead_letters: dict[str, LogicPublisher]
 
     async def send_dead_letter(self, subject: str, body: bytes, headers: dict[str, str]) -> None:
         await self.dead_letters[subject].publish(body, headers=headers, timeout=5.0)

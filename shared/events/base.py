@@ -50,5 +50,3 @@ class Event(BaseModel):
     @classmethod
     def entity(cls) -> str:
         return cls.nats_subject.split(".", 1)[0]
-
-

@@ -99,7 +99,8 @@ async def test_publish_is_acknowledged_and_a_resent_event_is_dropped(
         first = await b.publisher.publish(event)
         again = await b.publisher.publish(event)
         assert not first.duplicate
-        assert again.duplicate and again.seq == first.seq
+        assert again.duplicate
+        assert again.seq == first.seq
         await eventually(lambda: _async(event.id in b.handled), what="event handled")
         assert b.handled.count(event.id) == 1
 
@@ -108,21 +109,23 @@ async def _async(value: bool) -> bool:
     return value
 
 
-async def test_redelivered_event_changes_nothing(nats_url: str, db: AsyncDatabase[Document]) -> None:
+async def test_redelivered_event_changes_nothing(
+    nats_url: str, db: AsyncDatabase[Document]
+) -> None:
     async with bus(nats_url, db, _ok) as b:
         event = account_created()
         body = event.model_dump_json().encode()
         # Two copies past JetStream's de-duplication, as after a producer's crash and restart.
         for copy in ("a", "b"):
-            await b.js.publish("account.created", body, headers={"Nats-Msg-Id": f"{event.id}{copy}"})
+            await b.js.publish(
+                "account.created", body, headers={"Nats-Msg-Id": f"{event.id}{copy}"}
+            )
         marker = account_created()
         await b.publisher.publish(marker)
         await eventually(lambda: _async(marker.id in b.handled), what="later event handled")
         assert b.handled.count(event.id) == 1
         info = await b.js.consumer_info("KANALVAKT_EVENTS", b.durable)
-        await eventually(
-            lambda: _pending_zero(b.js, b.durable), what="all acknowledged"
-        )
+        await eventually(lambda: _pending_zero(b.js, b.durable), what="all acknowledged")
         assert info.config.max_deliver == -1
 
 
@@ -147,7 +150,8 @@ async def test_invalid_event_is_dead_lettered_with_reason_and_original_bytes(
         mine = [m for m in letters if m.data == raw]
         assert len(mine) == 1, "exactly one dead letter, with the original bytes"
         reason = mine[0].headers["Kanalvakt-Dlq-Reason"]
-        assert "data.platform" in reason and "data.unit" in reason
+        assert "data.platform" in reason
+        assert "data.unit" in reason
         assert "AccountCreated" in reason
         assert mine[0].headers["Kanalvakt-Dlq-Subject"] == "account.created"
         assert bad["id"] not in b.handled

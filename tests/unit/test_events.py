@@ -13,7 +13,8 @@ def test_type_and_source_follow_subject_and_producer(event: type[Event]) -> None
     assert event.model_fields["type"].default == event.cloudevents_type()
     assert event.model_fields["source"].default == event.source_of()
     entity, name = event.nats_subject.split(".")
-    assert entity and name
+    assert entity
+    assert name
     assert event.cloudevents_type().endswith(f".v{event.version}")
 
 

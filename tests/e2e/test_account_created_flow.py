@@ -1,0 +1,263 @@
+"""Issue 2's proof: `kanalvakt up` on real parts, one event through all four services.
+
+POST a registration to the registry → `account.created` on JetStream → the archive keeps
+a record, notify records a notification, moderation watches the account; the same event
+delivered twice changes nothing; a malformed event lands on `dlq.account.created` with a
+reason and the services keep working; Ctrl-C stops everything cleanly.
+"""
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import nats
+import pytest
+
+from kanalvakt.processes import free_port
+from shared.auth import Role, mint_token
+from shared.bus.streams import DLQ_STREAM, EVENTS_STREAM
+from shared.ids import new_id
+from tests.conftest import ROOT
+from tests.helpers import eventually
+
+CONSUMERS = ("moderation-account-created", "archive-account-created", "notify-account-created")
+
+
+@dataclass
+class System:
+    nats_url: str
+    urls: dict[str, str]
+    secret: str
+    proc: subprocess.Popen[str]
+
+    def headers(self, *roles: Role) -> dict[str, str]:
+        token = mint_token(
+            self.secret, "e2e", list(roles), issuer="kanalvakt-local", audience="kanalvakt"
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+
+def _four_free_ports() -> int:
+    for _ in range(50):
+        base = free_port()
+        try:
+            for offset in range(4):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", base + offset))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no four consecutive free ports")
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    data: Path = tmp_path_factory.mktemp("kanalvakt")
+    nats_port, base = free_port(), _four_free_ports()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kanalvakt",
+            "up",
+            "--data-dir",
+            str(data),
+            "--nats-port",
+            str(nats_port),
+            "--nats-monitor-port",
+            str(free_port()),
+            "--store-port",
+            str(free_port()),
+            "--http-port",
+            str(base),
+            "--kommun-config",
+            str(ROOT / "config/kommun.yaml"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 90
+    for line in proc.stdout:
+        if "Stop with Ctrl-C" in line:
+            break
+        assert time.monotonic() < deadline, "kanalvakt up did not print its table in time"
+    else:
+        pytest.fail(f"kanalvakt up exited with {proc.wait()} before it was ready")
+    names = ("registry", "moderation", "archive", "notify")
+    system = System(
+        nats_url=f"nats://127.0.0.1:{nats_port}",
+        urls={name: f"http://127.0.0.1:{base + i}" for i, name in enumerate(names)},
+        secret=(data / "auth-secret").read_text().strip(),
+        proc=proc,
+    )
+    yield system
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(60)
+
+
+PLAN = {
+    "platform": "facebook",
+    "department": "Kommunstyrelseförvaltningen",
+    "unit": "Näringsliv",
+    "purpose": "Informera företagare om kommunens service",
+}
+
+
+async def _submit(client: httpx.AsyncClient, system: System, name: str) -> dict[str, str]:
+    answer = await client.post(
+        f"{system.urls['registry']}/accounts",
+        json=PLAN | {"name": name, "url": f"https://www.facebook.com/{name}"},
+        headers=system.headers(Role.COMMUNICATOR),
+    )
+    assert answer.status_code == 201, answer.text
+    account: dict[str, str] = answer.json()
+    return account
+
+
+async def _records(
+    client: httpx.AsyncClient, system: System, account_id: str
+) -> list[dict[str, str]]:
+    answer = await client.get(
+        f"{system.urls['archive']}/records",
+        params={"account_id": account_id},
+        headers=system.headers(Role.ARCHIVIST),
+    )
+    assert answer.status_code == 200, answer.text
+    records: list[dict[str, str]] = answer.json()
+    return records
+
+
+async def _notifications(
+    client: httpx.AsyncClient, system: System, event_id: str
+) -> list[dict[str, str]]:
+    answer = await client.get(
+        f"{system.urls['notify']}/notifications",
+        params={"event_id": event_id},
+        headers=system.headers(Role.INFORMATION_OFFICER),
+    )
+    assert answer.status_code == 200, answer.text
+    notes: list[dict[str, str]] = answer.json()
+    return notes
+
+
+async def _all_settled(js: nats.js.JetStreamContext) -> bool:
+    for durable in CONSUMERS:
+        info = await js.consumer_info(EVENTS_STREAM, durable)
+        if info.num_pending or info.num_ack_pending:
+            return False
+    return True
+
+
+async def test_one_event_through_all_four_services(system: System) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        account = await _submit(client, system, "norakommunnaringsliv")
+
+        async def archived() -> bool:
+            return len(await _records(client, system, account["id"])) == 1
+
+        await eventually(archived, what="archive keeps the plan")
+        record = (await _records(client, system, account["id"]))[0]
+        assert record["origin"] == "upprättad"
+        assert record["kind"] == "account_plan"
+        event_id = record["id"]
+
+        async def notified() -> bool:
+            return len(await _notifications(client, system, event_id)) == 1
+
+        await eventually(notified, what="notify records a notification")
+        note = (await _notifications(client, system, event_id))[0]
+        assert note["recipient_role"] == "informationsansvarig"
+        assert note["language"] == "sv"
+        assert "norakommunnaringsliv" in note["subject"]
+
+        async def watched() -> bool:
+            answer = await client.get(
+                f"{system.urls['moderation']}/accounts/{account['id']}",
+                headers=system.headers(Role.COMMUNICATOR),
+            )
+            return answer.status_code == 200 and answer.json()["removal_hours"] == 48
+
+        await eventually(watched, what="moderation watches the account")
+
+        # The same event delivered twice: past JetStream's de-duplication, to every consumer.
+        nc = await nats.connect(system.nats_url)
+        try:
+            js = nc.jetstream()
+            original = await js.get_last_msg(EVENTS_STREAM, "account.created")
+            assert json.loads(original.data)["id"] == event_id
+            resent = await js.publish(
+                "account.created", original.data, headers={"Nats-Msg-Id": f"resend-{event_id}"}
+            )
+            assert not resent.duplicate
+            await eventually(lambda: _all_settled(js), what="redelivery acknowledged")
+            assert len(await _records(client, system, account["id"])) == 1
+            assert len(await _notifications(client, system, event_id)) == 1
+
+            # A malformed account.created: dead-lettered by each consumer, with a reason.
+            marker = new_id()
+            malformed = json.dumps(
+                {
+                    "specversion": "1.0",
+                    "id": marker,
+                    "type": "se.kanalvakt.account.created.v1",
+                    "source": "/somewhere",
+                    "subject": "x",
+                    "data": {"platform": "myspace"},
+                }
+            ).encode()
+            await js.publish("account.created", malformed, headers={"Nats-Msg-Id": marker})
+
+            async def dead_lettered() -> list[object]:
+                sub = await js.pull_subscribe("dlq.account.created", stream=DLQ_STREAM)
+                try:
+                    msgs = await sub.fetch(100, timeout=1)
+                except TimeoutError:
+                    msgs = []
+                await sub.unsubscribe()
+                return [m for m in msgs if m.data == malformed]
+
+            async def all_dead_lettered() -> bool:
+                return len(await dead_lettered()) == len(CONSUMERS)
+
+            await eventually(all_dead_lettered, what="malformed event dead-lettered by all")
+            for letter in await dead_lettered():
+                reason = letter.headers["Kanalvakt-Dlq-Reason"]  # type: ignore[attr-defined]
+                assert "data.account_id" in reason
+                assert "data.platform" in reason
+            await eventually(lambda: _all_settled(js), what="malformed event terminated")
+        finally:
+            await nc.close()
+
+        # The services keep working.
+        later = await _submit(client, system, "norakommunkultur")
+
+        async def later_archived() -> bool:
+            return len(await _records(client, system, later["id"])) == 1
+
+        await eventually(later_archived, what="a later account is archived")
+        for name, url in system.urls.items():
+            ready = await client.get(f"{url}/readyz")
+            assert ready.status_code == 200, f"{name} not ready after the malformed event"
+            metrics = (await client.get(f"{url}/metrics")).text
+            assert "kanalvakt_events_total" in metrics or name == "registry"
+
+
+def test_ctrl_c_stops_everything_cleanly(system: System) -> None:
+    system.proc.send_signal(signal.SIGINT)
+    assert system.proc.wait(60) == 0
+    for url in system.urls.values():
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{url}/healthz", timeout=1)
+    nats_port = int(system.nats_url.rsplit(":", 1)[1])
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", nats_port), timeout=1).close()

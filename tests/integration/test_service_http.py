@@ -1,0 +1,109 @@
+"""A whole service (the registry) on real NATS and the store, driven over HTTP."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import nats
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from services.registry.app import create_app
+from shared.auth import Role, mint_token
+from shared.bus.streams import EVENTS_STREAM
+from shared.events import AccountCreated
+from shared.ids import new_id
+from shared.settings import ServiceName, Settings
+from tests.conftest import ROOT
+
+SECRET = "integration-secret-of-at-least-32-bytes"
+
+PLAN = {
+    "name": "norakommunnaringsliv",
+    "platform": "facebook",
+    "url": "https://www.facebook.com/norakommunnaringsliv",
+    "department": "Kommunstyrelseförvaltningen",
+    "unit": "Näringsliv",
+    "purpose": "Informera företagare",
+}
+
+
+def token(*roles: Role) -> dict[str, str]:
+    t = mint_token(SECRET, "anna", list(roles), issuer="kanalvakt-local", audience="kanalvakt")
+    return {"Authorization": f"Bearer {t}"}
+
+
+@asynccontextmanager
+async def registry(nats_url: str, mongodb_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(
+        service=ServiceName.REGISTRY,
+        nats_url=nats_url,
+        mongodb_url=mongodb_url,
+        mongodb_database=f"kvtest_{new_id().lower()}",
+        auth_secret=SecretStr(SECRET),
+        kommun_config=ROOT / "config/kommun.yaml",
+    )
+    app: FastAPI = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://registry") as client:
+            yield client
+
+
+async def test_health_readiness_and_metrics(nats_url: str, mongodb_url: str) -> None:
+    async with registry(nats_url, mongodb_url) as client:
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
+        ready = await client.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json() == {"status": "ready", "nats": "ok", "store": "ok"}
+        metrics = (await client.get("/metrics")).text
+        assert "kanalvakt_events_total" in metrics or "# HELP kanalvakt_events" in metrics
+
+
+async def test_routes_need_a_token_and_the_right_role(nats_url: str, mongodb_url: str) -> None:
+    async with registry(nats_url, mongodb_url) as client:
+        missing = await client.post("/accounts", json=PLAN)
+        assert missing.status_code == 401
+        assert missing.headers["www-authenticate"] == "Bearer"
+        garbage = await client.get("/accounts", headers={"Authorization": "Bearer nonsense"})
+        assert garbage.status_code == 401
+        wrong = await client.post("/accounts", json=PLAN, headers=token(Role.ARCHIVIST))
+        assert wrong.status_code == 403
+        assert "communicator" in wrong.json()["detail"]
+
+
+async def test_bad_input_gets_422_naming_the_field(nats_url: str, mongodb_url: str) -> None:
+    async with registry(nats_url, mongodb_url) as client:
+        bad = PLAN | {"platform": "myspace", "url": "not a url"}
+        answer = await client.post("/accounts", json=bad, headers=token(Role.COMMUNICATOR))
+        assert answer.status_code == 422
+        fields = {e["field"] for e in answer.json()["errors"]}
+        assert fields == {"body.platform", "body.url"}
+
+
+async def test_submitting_publishes_account_created_once(nats_url: str, mongodb_url: str) -> None:
+    name = f"norakommun{new_id().lower()[-8:]}"
+    async with registry(nats_url, mongodb_url) as client:
+        created = await client.post(
+            "/accounts", json=PLAN | {"name": name}, headers=token(Role.COMMUNICATOR)
+        )
+        assert created.status_code == 201, created.text
+        account = created.json()
+        assert account["state"] == "submitted"
+        again = await client.post(
+            "/accounts", json=PLAN | {"name": name.upper()}, headers=token(Role.COMMUNICATOR)
+        )
+        assert again.status_code == 409
+        assert again.json()["detail"].startswith("name:")
+        fetched = await client.get(f"/accounts/{account['id']}", headers=token(Role.ARCHIVIST))
+        assert fetched.json() == account
+
+    nc = await nats.connect(nats_url)
+    try:
+        msg = await nc.jetstream().get_last_msg(EVENTS_STREAM, "account.created")
+        event = AccountCreated.model_validate_json(msg.data)
+        assert event.data.account_id == account["id"]
+        assert msg.headers is not None
+        assert msg.headers["Nats-Msg-Id"] == event.id
+    finally:
+        await nc.close()

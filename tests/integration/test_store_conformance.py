@@ -1,0 +1,146 @@
+"""Every query shape the services rely on, against the test store (nx-27017) or, with
+MONGODB_URL set, real MongoDB, unchanged. A difference between the two fails here.
+
+README, "Store", lists the shapes nx-27017 answers wrongly; the services avoid them and
+the tests below pin the alternatives they use instead.
+"""
+
+from datetime import UTC, datetime
+
+import pytest
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from shared.clock import utcnow
+from shared.store import Document, ProcessedEvents, insert_once
+
+
+async def test_string_id_insert_find_and_duplicate(db: AsyncDatabase[Document]) -> None:
+    coll = db["c"]
+    await coll.insert_one({"_id": "01A", "n": 1})
+    assert await coll.find_one({"_id": "01A"}) == {"_id": "01A", "n": 1}
+    with pytest.raises(DuplicateKeyError):
+        await coll.insert_one({"_id": "01A", "n": 2})
+    assert await insert_once(coll, {"_id": "01A", "n": 3}) is False
+    assert await insert_once(coll, {"_id": "01B", "n": 3}) is True
+    assert (await coll.find_one({"_id": "01A"}))["n"] == 1  # type: ignore[index]
+
+
+async def test_unique_compound_index(db: AsyncDatabase[Document]) -> None:
+    coll = db["accounts"]
+    await coll.create_index([("platform", ASCENDING), ("name_key", ASCENDING)], unique=True)
+    await coll.insert_one({"_id": "1", "platform": "facebook", "name_key": "nora"})
+    await coll.insert_one({"_id": "2", "platform": "instagram", "name_key": "nora"})
+    with pytest.raises(DuplicateKeyError):
+        await coll.insert_one({"_id": "3", "platform": "facebook", "name_key": "nora"})
+
+
+async def test_tz_aware_datetimes_round_trip_to_the_millisecond(
+    db: AsyncDatabase[Document],
+) -> None:
+    coll = db["t"]
+    now = utcnow()
+    await coll.insert_one({"_id": "x", "at": now})
+    back = (await coll.find_one({"_id": "x"}))["at"]  # type: ignore[index]
+    assert back == now
+    assert back.utcoffset() is not None
+
+
+async def test_equality_filter_sort_and_limit(db: AsyncDatabase[Document]) -> None:
+    coll = db["records"]
+    await coll.create_index([("account_id", ASCENDING), ("recorded_at", ASCENDING)])
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    for i in range(5):
+        await coll.insert_one(
+            {
+                "_id": f"r{i}",
+                "account_id": "a" if i % 2 == 0 else "b",
+                "recorded_at": base.replace(day=i + 1),
+            }
+        )
+    found = [d["_id"] async for d in coll.find({"account_id": "a"}).sort("recorded_at", DESCENDING)]
+    assert found == ["r4", "r2", "r0"]
+    first_two = [d["_id"] async for d in coll.find({}).sort("_id", ASCENDING).limit(2)]
+    assert first_two == ["r0", "r1"]
+    assert await coll.count_documents({"account_id": "b"}) == 2
+
+
+async def test_top_level_projection(db: AsyncDatabase[Document]) -> None:
+    coll = db["p"]
+    await coll.insert_one({"_id": "1", "outbox": [{"subject": "s"}], "other": 1})
+    assert await coll.find_one({"_id": "1"}, {"outbox": 1}) == {
+        "_id": "1",
+        "outbox": [{"subject": "s"}],
+    }
+
+
+async def test_upsert_set_on_insert_keeps_the_first(db: AsyncDatabase[Document]) -> None:
+    coll = db["u"]
+    first = await coll.update_one({"_id": "k"}, {"$setOnInsert": {"v": 1}}, upsert=True)
+    second = await coll.update_one({"_id": "k"}, {"$setOnInsert": {"v": 2}}, upsert=True)
+    assert first.upserted_id == "k"
+    assert second.upserted_id is None
+    assert (await coll.find_one({"_id": "k"}))["v"] == 1  # type: ignore[index]
+
+
+async def test_outbox_shapes_pull_by_nested_field_and_empty_array_by_size(
+    db: AsyncDatabase[Document],
+) -> None:
+    coll = db["o"]
+    await coll.create_index("outbox_pending")
+    await coll.insert_one(
+        {
+            "_id": "a",
+            "outbox": [{"event": {"id": "1"}}, {"event": {"id": "2"}}],
+            "outbox_pending": True,
+        }
+    )
+    await coll.update_one({"_id": "a"}, {"$pull": {"outbox": {"event.id": "1"}}})
+    assert (await coll.find_one({"_id": "a"}))["outbox"] == [{"event": {"id": "2"}}]  # type: ignore[index]
+    not_empty = await coll.update_one(
+        {"_id": "a", "outbox": {"$size": 0}}, {"$unset": {"outbox_pending": ""}}
+    )
+    assert not_empty.matched_count == 0
+    assert [d["_id"] async for d in coll.find({"outbox_pending": True})] == ["a"]
+    await coll.update_one({"_id": "a"}, {"$pull": {"outbox": {"event.id": "2"}}})
+    emptied = await coll.update_one(
+        {"_id": "a", "outbox": {"$size": 0}}, {"$unset": {"outbox_pending": ""}}
+    )
+    assert emptied.matched_count == 1
+    assert [d async for d in coll.find({"outbox_pending": True})] == []
+    assert "outbox_pending" not in (await coll.find_one({"_id": "a"}) or {})
+
+
+async def test_boolean_set_by_update_matches_a_boolean_query(db: AsyncDatabase[Document]) -> None:
+    # What the services rely on: the query. (nx-27017 reads the value back as 1, so no
+    # service compares a read-back flag with `is True`; README, "Store".)
+    coll = db["b"]
+    await coll.insert_one({"_id": "a", "flag": False})
+    await coll.update_one({"_id": "a"}, {"$set": {"flag": True}})
+    assert [d["_id"] async for d in coll.find({"flag": True})] == ["a"]
+    assert [d async for d in coll.find({"flag": False})] == []
+
+
+async def test_ttl_index_is_accepted_and_processed_events_work(db: AsyncDatabase[Document]) -> None:
+    processed = ProcessedEvents(db)
+    await processed.create_indexes()
+    assert not await processed.seen("c1", "e1")
+    await processed.mark("c1", "e1")
+    await processed.mark("c1", "e1")
+    assert await processed.seen("c1", "e1")
+    assert not await processed.seen("c2", "e1")
+    # Found by key, not name: nx-27017 renames indexes (README, "Store").
+    indexes = [ix async for ix in await db["processed_events"].list_indexes()]
+    ttl = [ix for ix in indexes if list(ix["key"]) == ["handled_at"]]
+    assert ttl
+    assert ttl[0]["expireAfterSeconds"] > 0
+
+
+async def test_aggregate_group_count(db: AsyncDatabase[Document]) -> None:
+    coll = db["g"]
+    for i, state in enumerate(["active", "active", "submitted"]):
+        await coll.insert_one({"_id": str(i), "state": state})
+    cursor = await coll.aggregate([{"$group": {"_id": "$state", "n": {"$sum": 1}}}])
+    counts = {d["_id"]: d["n"] async for d in cursor}
+    assert counts == {"active": 2, "submitted": 1}

@@ -1,7 +1,7 @@
 """The kommun's own configuration: names, contacts and deadlines.
 
 Nothing about a particular kommun lives in code; `config/kommun.yaml` holds the
-reference values (Nora kommun's policy) and another kommun ships its own file.
+reference values of the policy this software was built from; another kommun ships its own.
 """
 
 from pathlib import Path
@@ -18,7 +18,7 @@ class _Config(BaseModel):
 
 
 class Kommun(_Config):
-    name: str = Field(min_length=2, description="Official name, e.g. 'Nora kommun'.")
+    name: str = Field(min_length=2, description="Official name, as the kommun writes it.")
     web_url: HttpUrl
 
 

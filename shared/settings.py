@@ -32,7 +32,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
 
     service: ServiceName = Field(
-        default=ServiceName.REGISTRY, description="Which service this process runs."
+        default=ServiceName.REGISTRY,
+        description="Which service this process runs; `kanalvakt run SERVICE` sets it.",
     )
     nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server(s).")
     mongodb_url: str = Field(
@@ -45,7 +46,9 @@ class Settings(BaseSettings):
     http_port: int = Field(
         default=0, ge=0, le=65535, description="HTTP port; 0 means the service's local default."
     )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="DEBUG, INFO, WARNING or ERROR."
+    )
     log_format: Literal["text", "json"] = Field(
         default="text", description="json in production, text locally."
     )
@@ -53,7 +56,10 @@ class Settings(BaseSettings):
         default=Path("config/kommun.yaml"), description="The kommun's configuration file."
     )
     auth_secret: SecretStr | None = Field(
-        default=None, description="Shared HS256 secret (local); unset in production."
+        default=None,
+        min_length=32,
+        description="Shared HS256 secret, 32+ characters (local; `kanalvakt up` makes one). "
+        "Unset in production.",
     )
     auth_issuer: str = Field(default="kanalvakt-local", description="Expected `iss` of tokens.")
     auth_audience: str = Field(default="kanalvakt", description="Expected `aud` of tokens.")

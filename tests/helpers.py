@@ -21,7 +21,7 @@ async def eventually(
 
 def account_created(name: str = "norakommunnaringsliv") -> AccountCreated:
     account_id = new_id()
-    return AccountCreated(
+    return AccountCreated.new(
         subject=account_id,
         data=AccountCreatedData(
             account_id=account_id,

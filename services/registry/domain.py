@@ -72,7 +72,7 @@ def submit(
         submitted_by=submitted_by,
         submitted_at=now,
     )
-    event = AccountCreated(
+    event = AccountCreated.new(
         subject=account.id,
         time=now,
         data=AccountCreatedData(

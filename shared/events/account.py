@@ -28,6 +28,5 @@ class AccountCreated(Event):
 
     nats_subject: ClassVar[str] = "account.created"
     producer: ClassVar[ServiceName] = ServiceName.REGISTRY
-    type: Literal["se.kanalvakt.account.created.v1"] = "se.kanalvakt.account.created.v1"
-    source: str = "/kanalvakt/registry"
+    type: Literal["se.kanalvakt.account.created.v1"]
     data: AccountCreatedData

@@ -23,6 +23,5 @@ class AdminAbsent(Event):
 
     nats_subject: ClassVar[str] = "admin.absent"
     producer: ClassVar[ServiceName] = ServiceName.REGISTRY
-    type: Literal["se.kanalvakt.admin.absent.v1"] = "se.kanalvakt.admin.absent.v1"
-    source: str = "/kanalvakt/registry"
+    type: Literal["se.kanalvakt.admin.absent.v1"]
     data: AdminAbsentData

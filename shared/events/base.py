@@ -2,11 +2,13 @@
 
 An event type is one subclass: it names its NATS subject (`<entity>.<event>`), the
 service that produces it, its versioned CloudEvents `type` and the model of its `data`.
-Consumers ignore fields they do not know, so adding a field keeps the version; removing
+Every CloudEvents attribute is required on the wire; producers use `Event.new()`, which
+fills in id, type, source and time. Consumers ignore fields they do not know, so adding a field keeps the version; removing
 or changing one makes a new `…vN` type (docs/events.md, "Versioning").
 """
 
-from typing import ClassVar, Literal
+from datetime import datetime
+from typing import ClassVar, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -30,14 +32,27 @@ class Event(BaseModel):
     producer: ClassVar[ServiceName]
     version: ClassVar[int] = 1
 
-    specversion: Literal["1.0"] = "1.0"
-    id: str = Field(default_factory=new_id, min_length=1, description="Unique per event.")
+    specversion: Literal["1.0"]
+    id: str = Field(min_length=1, description="Unique per event (ULID).")
     source: str = Field(min_length=1, description="URI-reference of the producing service.")
     type: str = Field(description="Reverse-DNS event type with its version.")
     subject: str = Field(min_length=1, description="Id of the entity the event is about.")
-    time: AwareDatetime = Field(default_factory=utcnow)
+    time: AwareDatetime
     datacontenttype: Literal["application/json"] = "application/json"
     data: EventData
+
+    @classmethod
+    def new(cls, subject: str, data: EventData, time: datetime | None = None) -> Self:
+        """A new event from its producer: id, type and source filled in."""
+        return cls(
+            specversion="1.0",
+            id=new_id(),
+            type=cls.cloudevents_type(),
+            source=cls.source_of(),
+            subject=subject,
+            data=data,
+            time=time or utcnow(),
+        )
 
     @classmethod
     def cloudevents_type(cls) -> str:

@@ -24,6 +24,5 @@ class CommentFlagged(Event):
 
     nats_subject: ClassVar[str] = "comment.flagged"
     producer: ClassVar[ServiceName] = ServiceName.MODERATION
-    type: Literal["se.kanalvakt.comment.flagged.v1"] = "se.kanalvakt.comment.flagged.v1"
-    source: str = "/kanalvakt/moderation"
+    type: Literal["se.kanalvakt.comment.flagged.v1"]
     data: CommentFlaggedData

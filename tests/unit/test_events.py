@@ -1,6 +1,7 @@
 """Event contracts: CloudEvents attributes, versioned types, tolerant but strict enough."""
 
 import json
+from typing import Literal
 
 import pytest
 from pydantic import ValidationError
@@ -10,8 +11,9 @@ from shared.events import ALL_EVENTS, BY_SUBJECT, AccountCreated, AccountCreated
 
 @pytest.mark.parametrize("event", ALL_EVENTS, ids=lambda e: e.nats_subject)
 def test_type_and_source_follow_subject_and_producer(event: type[Event]) -> None:
-    assert event.model_fields["type"].default == event.cloudevents_type()
-    assert event.model_fields["source"].default == event.source_of()
+    assert event.model_fields["type"].annotation == Literal[event.cloudevents_type()]
+    assert event.model_fields["type"].is_required()
+    assert event.model_fields["source"].is_required()
     entity, name = event.nats_subject.split(".")
     assert entity
     assert name
@@ -23,7 +25,7 @@ def test_required_subjects_exist() -> None:
 
 
 def _account_created() -> AccountCreated:
-    return AccountCreated(
+    return AccountCreated.new(
         subject="acc1",
         data=AccountCreatedData(
             account_id="acc1",
@@ -62,6 +64,14 @@ def test_invalid_event_names_the_field() -> None:
         AccountCreated.model_validate_json(json.dumps(body))
     fields = {".".join(str(p) for p in e["loc"]) for e in err.value.errors()}
     assert fields == {"data.platform", "subject"}
+
+
+def test_cloudevents_attributes_are_required_on_the_wire() -> None:
+    body = json.loads(_account_created().model_dump_json())
+    for attribute in ("id", "source", "type", "subject", "specversion"):
+        partial = {k: v for k, v in body.items() if k != attribute}
+        with pytest.raises(ValidationError, match=attribute):
+            AccountCreated.model_validate_json(json.dumps(partial))
 
 
 def test_other_version_is_refused() -> None:

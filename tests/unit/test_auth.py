@@ -1,0 +1,68 @@
+"""Tokens: verified by issuer, audience, expiry and signature; roles from the claim."""
+
+import time
+
+import jwt
+import pytest
+from pydantic import SecretStr
+
+from shared.auth import AuthError, Role, TokenVerifier, mint_token
+from shared.settings import Settings
+
+SECRET = "unit-test-secret-that-is-long-enough-for-hs256"
+
+
+def _verifier(**overrides: object) -> TokenVerifier:
+    return TokenVerifier(Settings(auth_secret=SecretStr(SECRET), **overrides))  # type: ignore[arg-type]
+
+
+def _token(**claims: object) -> str:
+    now = int(time.time())
+    body = {"sub": "anna", "iss": "kanalvakt-local", "aud": "kanalvakt", "exp": now + 60} | claims
+    return jwt.encode(body, SECRET, algorithm="HS256")
+
+
+async def test_minted_token_verifies_with_its_roles() -> None:
+    token = mint_token(
+        SECRET, "anna", [Role.COMMUNICATOR, Role.ADMINISTRATOR],
+        issuer="kanalvakt-local", audience="kanalvakt", name="Anna Andersson",
+    )
+    principal = await _verifier().verify(token)
+    assert principal.subject == "anna"
+    assert principal.name == "Anna Andersson"
+    assert principal.roles == {Role.COMMUNICATOR, Role.ADMINISTRATOR}
+
+
+async def test_roles_may_be_a_space_separated_claim_and_unknown_ones_are_ignored() -> None:
+    principal = await _verifier(auth_roles_claim="groups").verify(
+        _token(groups="archivist sysadmin")
+    )
+    assert principal.roles == {Role.ARCHIVIST}
+
+
+@pytest.mark.parametrize(
+    ("claims", "problem"),
+    [
+        ({"exp": int(time.time()) - 10}, "expired"),
+        ({"aud": "someone-else"}, "audience"),
+        ({"iss": "evil"}, "issuer"),
+    ],
+)
+async def test_bad_tokens_are_refused(claims: dict[str, object], problem: str) -> None:
+    with pytest.raises(AuthError, match=f"(?i){problem}"):
+        await _verifier().verify(_token(**claims))
+
+
+async def test_wrong_signature_is_refused() -> None:
+    forged = jwt.encode(
+        {"sub": "x", "iss": "kanalvakt-local", "aud": "kanalvakt", "exp": int(time.time()) + 60},
+        "another-secret-that-is-also-long-enough-ok",
+        algorithm="HS256",
+    )
+    with pytest.raises(AuthError, match="Signature"):
+        await _verifier().verify(forged)
+
+
+def test_a_service_without_a_way_to_verify_tokens_does_not_start() -> None:
+    with pytest.raises(ValueError, match="AUTH_JWKS_URL or AUTH_SECRET"):
+        TokenVerifier(Settings())

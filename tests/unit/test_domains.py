@@ -1,0 +1,75 @@
+"""The services' pure rules, without NATS or a store."""
+
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from services.archive.domain import Origin, record_of_account_plan
+from services.moderation.domain import watch
+from services.notify.domain import plan_submitted
+from services.registry.domain import AccountRegistration, AccountState, submit
+from shared.kommun import Contact, KommunConfig
+from tests.conftest import ROOT
+from tests.helpers import account_created
+from shared.kommun import load_kommun_config
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+KOMMUN = load_kommun_config(ROOT / "config/kommun.yaml")
+
+REGISTRATION = {
+    "name": "norakommunnaringsliv",
+    "platform": "facebook",
+    "url": "https://www.facebook.com/norakommunnaringsliv",
+    "department": "Kommunstyrelseförvaltningen",
+    "unit": "Näringsliv",
+    "purpose": "Informera företagare",
+}
+
+
+def test_submitting_a_plan_makes_a_submitted_account_and_its_event() -> None:
+    account, event = submit(AccountRegistration.model_validate(REGISTRATION), "anna", NOW)
+    assert account.state is AccountState.SUBMITTED
+    assert event.subject == account.id
+    assert event.data.account_id == account.id
+    assert event.time == NOW
+    assert event.data.submitted_by == "anna"
+
+
+def test_registration_refuses_unknown_fields_and_platforms() -> None:
+    with pytest.raises(ValidationError) as err:
+        AccountRegistration.model_validate(REGISTRATION | {"platform": "myspace", "password": "x"})
+    assert {e["loc"][0] for e in err.value.errors()} == {"platform", "password"}
+
+
+def test_plan_is_kept_as_a_record_drawn_up_by_the_kommun() -> None:
+    event = account_created()
+    record = record_of_account_plan(event, NOW)
+    assert record.id == event.id
+    assert record.origin is Origin.DRAWN_UP  # P10.4
+    assert record.content["data"]["account_id"] == event.data.account_id
+
+
+def test_information_officer_is_told_in_swedish_by_default() -> None:
+    event = account_created()
+    note = plan_submitted(event, KOMMUN, NOW)
+    assert note.recipient_role == "informationsansvarig"
+    assert note.id == f"{event.id}:informationsansvarig"
+    assert note.subject.startswith("Ny verksamhetsplan")
+    assert KOMMUN.kommun.name in note.body
+
+
+def test_a_contact_may_read_english() -> None:
+    contacts = dict(KOMMUN.contacts)
+    contacts["informationsansvarig"] = Contact(
+        name="Information officer", email="info@kommun.example", language="en"
+    )
+    config = KommunConfig.model_validate(KOMMUN.model_dump() | {"contacts": contacts})
+    note = plan_submitted(account_created(), config, NOW)
+    assert note.subject.startswith("New social media activity plan")
+
+
+def test_moderation_watches_with_the_kommuns_deadlines() -> None:
+    watched = watch(account_created(), KOMMUN)
+    assert watched.removal_hours == KOMMUN.deadlines.removal_hours
+    assert watched.answer_hours == KOMMUN.deadlines.answer_hours

@@ -3,8 +3,9 @@
 An event type is one subclass: it names its NATS subject (`<entity>.<event>`), the
 service that produces it, its versioned CloudEvents `type` and the model of its `data`.
 Every CloudEvents attribute is required on the wire; producers use `Event.new()`, which
-fills in id, type, source and time. Consumers ignore fields they do not know, so adding a field keeps the version; removing
-or changing one makes a new `…vN` type (docs/events.md, "Versioning").
+fills in id, type, source and time. Consumers ignore fields they do not know, so adding
+a field keeps the version; removing or changing one makes a new `…vN` type
+(docs/events.md, "Versioning").
 """
 
 from datetime import datetime

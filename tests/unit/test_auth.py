@@ -24,8 +24,12 @@ def _token(**claims: object) -> str:
 
 async def test_minted_token_verifies_with_its_roles() -> None:
     token = mint_token(
-        SECRET, "anna", [Role.COMMUNICATOR, Role.ADMINISTRATOR],
-        issuer="kanalvakt-local", audience="kanalvakt", name="Anna Andersson",
+        SECRET,
+        "anna",
+        [Role.COMMUNICATOR, Role.ADMINISTRATOR],
+        issuer="kanalvakt-local",
+        audience="kanalvakt",
+        name="Anna Andersson",
     )
     principal = await _verifier().verify(token)
     assert principal.subject == "anna"

@@ -9,10 +9,9 @@ from services.archive.domain import Origin, record_of_account_plan
 from services.moderation.domain import watch
 from services.notify.domain import plan_submitted
 from services.registry.domain import AccountRegistration, AccountState, submit
-from shared.kommun import Contact, KommunConfig
+from shared.kommun import Contact, KommunConfig, load_kommun_config
 from tests.conftest import ROOT
 from tests.helpers import account_created
-from shared.kommun import load_kommun_config
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 KOMMUN = load_kommun_config(ROOT / "config/kommun.yaml")

@@ -2,6 +2,7 @@
 docs/events.md. `kanalvakt docs` writes them; a test fails when the committed ones are stale.
 """
 
+import json
 from pathlib import Path
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
@@ -135,12 +136,33 @@ def events_md() -> str:
     return "\n".join(out) + "\n"
 
 
+def openapi_json(service: ServiceName) -> str:
+    """The service's HTTP API as OpenAPI, for other municipal systems to build against."""
+    from pydantic import SecretStr
+
+    from shared.service import build_service
+
+    settings = Settings(
+        service=service,
+        auth_secret=SecretStr("x" * 32),  # only to build the app; nothing is served
+        kommun_config=Path(__file__).resolve().parent.parent / "config/kommun.yaml",
+    )
+    app = build_service(parts_of(service), settings)
+    return json.dumps(app.openapi(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def generated_docs() -> dict[str, str]:
+    """Every generated document by its path from the repository root."""
+    docs = {"docs/asyncapi.yaml": asyncapi_yaml(), "docs/events.md": events_md()}
+    for service in ServiceName:
+        docs[f"docs/openapi/{service.value}.json"] = openapi_json(service)
+    return docs
+
+
 def write_docs(root: Path) -> list[Path]:
     written = []
-    for path, text in (
-        (root / "docs/asyncapi.yaml", asyncapi_yaml()),
-        (root / "docs/events.md", events_md()),
-    ):
+    for relative, text in generated_docs().items():
+        path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         written.append(path)

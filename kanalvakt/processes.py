@@ -33,6 +33,15 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
+def ensure_free(name: str, host: str, port: int) -> None:
+    """Refuse to start where something already listens: we would talk to it instead."""
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            raise StartError(f"{name}: port {port} on {host} is in use; choose another") from None
+
+
 def wait_for_port(
     name: str, host: str, port: int, proc: subprocess.Popen[bytes], timeout: float
 ) -> None:
@@ -52,6 +61,8 @@ def start_nats(
     data_dir: Path, host: str, port: int, monitor_port: int, timeout: float = 20.0
 ) -> subprocess.Popen[bytes]:
     """nats-server with JetStream, its data under `data_dir`."""
+    ensure_free("nats-server", host, port)
+    ensure_free("nats-server monitoring", host, monitor_port)
     data_dir.mkdir(parents=True, exist_ok=True)
     log = (data_dir / "nats-server.log").open("ab")
     proc = subprocess.Popen(
@@ -79,6 +90,7 @@ def start_store(
     data_dir: Path, host: str, port: int, timeout: float = 30.0
 ) -> subprocess.Popen[bytes]:
     """nx-27017, the MongoDB wire-protocol server, one SQLite file per database."""
+    ensure_free("nx-27017", host, port)
     data_dir.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
         [

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from kanalvakt.processes import StartError, start_nats, start_store, stop
+from kanalvakt.processes import StartError, ensure_free, start_nats, start_store, stop
 from shared.settings import DEFAULT_HTTP_PORTS, ServiceName
 
 
@@ -71,6 +71,8 @@ def run_up(opts: UpOptions) -> int:
     infra: list[subprocess.Popen[bytes]] = []
     services: dict[ServiceName, subprocess.Popen[bytes]] = {}
     try:
+        for name in ServiceName:
+            ensure_free(f"{name.value} HTTP", host, opts.http_ports[name])
         infra.append(start_nats(data / "nats", host, opts.nats_port, opts.nats_monitor_port))
         infra.append(start_store(data / "store", host, opts.store_port))
         env = os.environ | {

@@ -3,7 +3,7 @@
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
@@ -53,3 +53,17 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
+
+
+def _state(name: str) -> Any:
+    def get(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    get.__name__ = f"app_{name}"
+    return Depends(get)
+
+
+# What build_service puts on app.state, for routes to declare as dependencies:
+# `store: Annotated[RegistryStore, StoreDep]`.
+StoreDep = _state("store")
+PublisherDep = _state("publisher")

@@ -7,6 +7,16 @@ from collections.abc import Awaitable, Callable
 from shared.events import AccountCreated, AccountCreatedData
 from shared.ids import new_id
 
+# A registration as a communicator submits it (B1 items 1–4).
+REGISTRATION = {
+    "name": "norakommunnaringsliv",
+    "platform": "facebook",
+    "url": "https://www.facebook.com/norakommunnaringsliv",
+    "department": "Kommunstyrelseförvaltningen",
+    "unit": "Näringsliv",
+    "purpose": "Informera företagare om kommunens service",
+}
+
 
 async def eventually(
     check: Callable[[], Awaitable[bool]], within: float = 15.0, what: str = "condition"

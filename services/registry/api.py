@@ -1,17 +1,16 @@
 """The registry's HTTP API: request → domain → store (with its events) → 4xx on bad input."""
 
 import logging
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
-from pydantic import BaseModel
+from fastapi import APIRouter, HTTPException, status
 
-from services.registry.domain import Account, AccountRegistration, AccountState, submit
+from services.registry.domain import Account, AccountRegistration, submit
 from services.registry.store import AccountNameTaken, RegistryStore
 from shared.auth import Principal, Role, require
 from shared.bus import EventPublisher
 from shared.clock import utcnow
+from shared.http import PublisherDep, StoreDep
 
 log = logging.getLogger("kanalvakt.registry.api")
 
@@ -21,35 +20,8 @@ SUBMITTERS = (Role.COMMUNICATOR, Role.ADMINISTRATOR, Role.INFORMATION_OFFICER)
 READERS = tuple(Role)  # every staff role may read the register (P10.1)
 
 
-class AccountOut(BaseModel):
-    id: str
-    name: str
-    platform: str
-    url: str
-    department: str
-    unit: str
-    purpose: str
-    state: AccountState
-    submitted_by: str
-    submitted_at: datetime
-
-    @classmethod
-    def of(cls, account: Account) -> "AccountOut":
-        return cls.model_validate(account, from_attributes=True)
-
-
-def _store(request: Request) -> RegistryStore:
-    store: RegistryStore = request.app.state.store
-    return store
-
-
-def _publisher(request: Request) -> EventPublisher:
-    publisher: EventPublisher = request.app.state.publisher
-    return publisher
-
-
-Store = Annotated[RegistryStore, Depends(_store)]
-Publisher = Annotated[EventPublisher, Depends(_publisher)]
+Store = Annotated[RegistryStore, StoreDep]
+Publisher = Annotated[EventPublisher, PublisherDep]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -58,7 +30,7 @@ async def submit_account(
     store: Store,
     publisher: Publisher,
     principal: Annotated[Principal, require(*SUBMITTERS)],
-) -> AccountOut:
+) -> Account:
     """Submit an account's plan (P3.6); publishes `account.created`."""
     account, event = submit(registration, principal.subject, utcnow())
     try:
@@ -73,7 +45,7 @@ async def submit_account(
     except Exception:
         # Saved with its event in the outbox: the sweep publishes it when NATS is back.
         log.warning("account.created for %s queued in the outbox", account.id, exc_info=True)
-    return AccountOut.of(account)
+    return account
 
 
 @router.get("")
@@ -81,15 +53,15 @@ async def list_accounts(
     store: Store,
     _: Annotated[Principal, require(*READERS)],
     department: str | None = None,
-) -> list[AccountOut]:
-    return [AccountOut.of(a) for a in await store.list(department)]
+) -> list[Account]:
+    return await store.list(department)
 
 
 @router.get("/{account_id}")
 async def get_account(
     account_id: str, store: Store, _: Annotated[Principal, require(*READERS)]
-) -> AccountOut:
+) -> Account:
     account = await store.get(account_id)
     if account is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"account_id: no account {account_id!r}")
-    return AccountOut.of(account)
+    return account

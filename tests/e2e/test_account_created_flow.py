@@ -25,7 +25,7 @@ from shared.auth import Role, mint_token
 from shared.bus.streams import DLQ_STREAM, EVENTS_STREAM
 from shared.ids import new_id
 from tests.conftest import ROOT
-from tests.helpers import eventually
+from tests.helpers import REGISTRATION, eventually
 
 CONSUMERS = ("moderation-account-created", "archive-account-created", "notify-account-created")
 
@@ -105,18 +105,10 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         proc.wait(60)
 
 
-PLAN = {
-    "platform": "facebook",
-    "department": "Kommunstyrelseförvaltningen",
-    "unit": "Näringsliv",
-    "purpose": "Informera företagare om kommunens service",
-}
-
-
 async def _submit(client: httpx.AsyncClient, system: System, name: str) -> dict[str, str]:
     answer = await client.post(
         f"{system.urls['registry']}/accounts",
-        json=PLAN | {"name": name, "url": f"https://www.facebook.com/{name}"},
+        json=REGISTRATION | {"name": name, "url": f"https://www.facebook.com/{name}"},
         headers=system.headers(Role.COMMUNICATOR),
     )
     assert answer.status_code == 201, answer.text
@@ -124,30 +116,27 @@ async def _submit(client: httpx.AsyncClient, system: System, name: str) -> dict[
     return account
 
 
+async def _get(
+    client: httpx.AsyncClient, url: str, params: dict[str, str], headers: dict[str, str]
+) -> list[dict[str, str]]:
+    answer = await client.get(url, params=params, headers=headers)
+    assert answer.status_code == 200, answer.text
+    found: list[dict[str, str]] = answer.json()
+    return found
+
+
 async def _records(
     client: httpx.AsyncClient, system: System, account_id: str
 ) -> list[dict[str, str]]:
-    answer = await client.get(
-        f"{system.urls['archive']}/records",
-        params={"account_id": account_id},
-        headers=system.headers(Role.ARCHIVIST),
-    )
-    assert answer.status_code == 200, answer.text
-    records: list[dict[str, str]] = answer.json()
-    return records
+    url, who = f"{system.urls['archive']}/records", system.headers(Role.ARCHIVIST)
+    return await _get(client, url, {"account_id": account_id}, who)
 
 
 async def _notifications(
     client: httpx.AsyncClient, system: System, event_id: str
 ) -> list[dict[str, str]]:
-    answer = await client.get(
-        f"{system.urls['notify']}/notifications",
-        params={"event_id": event_id},
-        headers=system.headers(Role.INFORMATION_OFFICER),
-    )
-    assert answer.status_code == 200, answer.text
-    notes: list[dict[str, str]] = answer.json()
-    return notes
+    url, who = f"{system.urls['notify']}/notifications", system.headers(Role.INFORMATION_OFFICER)
+    return await _get(client, url, {"event_id": event_id}, who)
 
 
 async def _all_settled(js: nats.js.JetStreamContext) -> bool:

@@ -15,17 +15,11 @@ from shared.events import AccountCreated
 from shared.ids import new_id
 from shared.settings import ServiceName, Settings
 from tests.conftest import ROOT
+from tests.helpers import REGISTRATION
 
 SECRET = "integration-secret-of-at-least-32-bytes"
 
-PLAN = {
-    "name": "norakommunnaringsliv",
-    "platform": "facebook",
-    "url": "https://www.facebook.com/norakommunnaringsliv",
-    "department": "Kommunstyrelseförvaltningen",
-    "unit": "Näringsliv",
-    "purpose": "Informera företagare",
-}
+PLAN = REGISTRATION
 
 
 def token(*roles: Role) -> dict[str, str]:

@@ -11,19 +11,10 @@ from services.notify.domain import plan_submitted
 from services.registry.domain import AccountRegistration, AccountState, submit
 from shared.kommun import Contact, KommunConfig, load_kommun_config
 from tests.conftest import ROOT
-from tests.helpers import account_created
+from tests.helpers import REGISTRATION, account_created
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 KOMMUN = load_kommun_config(ROOT / "config/kommun.yaml")
-
-REGISTRATION = {
-    "name": "norakommunnaringsliv",
-    "platform": "facebook",
-    "url": "https://www.facebook.com/norakommunnaringsliv",
-    "department": "Kommunstyrelseförvaltningen",
-    "unit": "Näringsliv",
-    "purpose": "Informera företagare",
-}
 
 
 def test_submitting_a_plan_makes_a_submitted_account_and_its_event() -> None:

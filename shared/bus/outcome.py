@@ -112,7 +112,9 @@ class OutcomeMiddleware(BaseMiddleware):
 
     def _consumer(self) -> str:
         raw = self.raw
-        return raw.metadata.consumer or "" if raw is not None else ""
+        if raw is None:
+            return ""
+        return raw.metadata.consumer or ""
 
     async def consume_scope(
         self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]
@@ -166,13 +168,13 @@ class OutcomeMiddleware(BaseMiddleware):
         await raw.term()
         EVENTS.labels(consumer, raw.subject, "dead_lettered").inc()
         log.warning(
-            "dead-lettered %s from %s to %s%s: %s",
+            "dead-lettered %s from %s to %s%s (stream %s): %s",
             raw.subject,
             consumer,
             DLQ_PREFIX,
             raw.subject,
+            DLQ_STREAM,
             reason,
-            extra={"stream": DLQ_STREAM},
         )
         return True
 

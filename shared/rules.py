@@ -1,0 +1,66 @@
+"""A broken policy rule, said so that staff can act on it: which field, which rule (by
+its ID in POLICY.md), and why, in Swedish and in English.
+
+Domain code raises RuleViolations; the HTTP layer answers 422 with every one of them.
+"""
+
+from dataclasses import dataclass
+
+from pydantic_core import PydanticCustomError
+
+
+@dataclass(frozen=True)
+class Violation:
+    field: str
+    rule: str
+    sv: str
+    en: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"field": self.field, "rule": self.rule, "message": {"sv": self.sv, "en": self.en}}
+
+
+class RuleViolations(Exception):
+    def __init__(self, violations: list[Violation]) -> None:
+        super().__init__("; ".join(f"{v.field}: {v.en} ({v.rule})" for v in violations))
+        self.violations = violations
+
+
+def violation(field: str, rule: str, sv: str, en: str) -> RuleViolations:
+    return RuleViolations([Violation(field, rule, sv, en)])
+
+
+def rule_error(rule: str, sv: str, en: str) -> PydanticCustomError:
+    """For a pydantic validator: the error carries the rule and both languages."""
+    return PydanticCustomError("policy", "{en}", {"rule": rule, "sv": sv, "en": en})
+
+
+# Swedish for pydantic's own error types, so that a type error reads well to staff too.
+PYDANTIC_SV: dict[str, str] = {
+    "missing": "Uppgiften saknas.",
+    "extra_forbidden": "Fältet finns inte i planen.",
+    "string_too_short": "Texten är för kort.",
+    "string_too_long": "Texten är för lång.",
+    "too_short": "För få uppgifter.",
+    "too_long": "För många uppgifter.",
+    "value_error": "Ogiltigt värde.",
+    "url_parsing": "Ogiltig webbadress.",
+    "url_scheme": "Webbadressen ska börja med https://.",
+    "literal_error": "Värdet är inte ett av de tillåtna.",
+    "enum": "Värdet är inte ett av de tillåtna.",
+    "int_parsing": "Ska vara ett heltal.",
+    "float_parsing": "Ska vara ett tal.",
+    "greater_than": "Värdet är för litet.",
+    "greater_than_equal": "Värdet är för litet.",
+    "less_than_equal": "Värdet är för stort.",
+    "date_from_datetime_parsing": "Ska vara ett datum (ÅÅÅÅ-MM-DD).",
+    "date_parsing": "Ska vara ett datum (ÅÅÅÅ-MM-DD).",
+    "datetime_parsing": "Ska vara en tidpunkt med tidszon.",
+    "timezone_aware": "Tidpunkten ska ha en tidszon.",
+    "string_pattern_mismatch": "Formatet stämmer inte.",
+    "json_invalid": "Innehållet är inte giltig JSON.",
+    "model_attributes_type": "Ska vara ett objekt.",
+    "list_type": "Ska vara en lista.",
+    "string_type": "Ska vara text.",
+    "bool_parsing": "Ska vara sant eller falskt.",
+}

@@ -76,6 +76,8 @@ def _token(args: argparse.Namespace) -> int:
             issuer=settings.auth_issuer,
             audience=settings.auth_audience,
             name=args.name,
+            email=args.email,
+            department=args.department,
             ttl_seconds=args.ttl,
         )
     )
@@ -121,6 +123,8 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--sub", required=True, help="who the token is for")
     token.add_argument("--role", action="append", required=True, help="repeat for more roles")
     token.add_argument("--name", default="")
+    token.add_argument("--email", default="", help="an administrator's address (sign-off)")
+    token.add_argument("--department", default="", help="a department head's förvaltning")
     token.add_argument("--ttl", type=int, default=8 * 3600, help="seconds")
     token.add_argument("--data-dir", type=Path, default=Path(".kanalvakt"))
     token.set_defaults(func=_token)

@@ -34,6 +34,8 @@ class Principal:
     subject: str
     name: str
     roles: frozenset[Role]
+    email: str = ""
+    department: str = ""  # a department head's förvaltning (P2.1 sign-off)
 
 
 class AuthError(Exception):
@@ -45,6 +47,7 @@ class TokenVerifier:
         self._issuer = settings.auth_issuer
         self._audience = settings.auth_audience
         self._roles_claim = settings.auth_roles_claim
+        self._department_claim = settings.auth_department_claim
         self._jwks = jwt.PyJWKClient(settings.auth_jwks_url) if settings.auth_jwks_url else None
         self._secret = settings.auth_secret.get_secret_value() if settings.auth_secret else None
         if self._jwks is None and not self._secret:
@@ -73,7 +76,13 @@ class TokenVerifier:
             raw_roles = raw_roles.split()
         known = {r.value for r in Role}
         roles = frozenset(Role(r) for r in raw_roles if r in known)
-        return Principal(str(claims["sub"]), str(claims.get("name", claims["sub"])), roles)
+        return Principal(
+            subject=str(claims["sub"]),
+            name=str(claims.get("name", claims["sub"])),
+            roles=roles,
+            email=str(claims.get("email", "")).casefold(),
+            department=str(claims.get(self._department_claim, "")),
+        )
 
 
 def mint_token(
@@ -84,6 +93,8 @@ def mint_token(
     issuer: str,
     audience: str,
     name: str = "",
+    email: str = "",
+    department: str = "",
     ttl_seconds: int = 8 * 3600,
 ) -> str:
     """A locally signed token (`kanalvakt token`); production tokens come from the IdP."""
@@ -92,6 +103,8 @@ def mint_token(
         "sub": subject,
         "name": name or subject,
         "roles": [r.value for r in roles],
+        **({"email": email} if email else {}),
+        **({"department": department} if department else {}),
         "iss": issuer,
         "aud": audience,
         "iat": now,

@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from shared.rules import PYDANTIC_SV, RuleViolations, Violation
+from shared.rules import RuleViolations, Violation, violation_of
 
 ReadyCheck = Callable[[], Awaitable[bool]]
 
@@ -39,35 +39,21 @@ def ops_router(checks: dict[str, ReadyCheck]) -> APIRouter:
     return router
 
 
-def _field(loc: tuple[Any, ...] | list[Any]) -> str:
-    return ".".join(str(p) for p in loc)
-
-
-def _violation_of(err: Any) -> Violation:
-    """A pydantic error as a rule violation: a policy rule where a validator named one."""
-    loc = [p for p in err["loc"] if p != "body"] or list(err["loc"])
-    ctx = err.get("ctx") or {}
-    if err["type"] == "policy":
-        return Violation(_field(loc), ctx["rule"], ctx["sv"], ctx["en"])
-    sv = PYDANTIC_SV.get(err["type"], "Ogiltigt värde.")
-    return Violation(_field(loc), "input", sv, err["msg"])
-
-
-def violations_response(violations: list[Violation]) -> JSONResponse:
+def violations_response(violations: list[Violation], status: int = 422) -> JSONResponse:
     summary = "; ".join(f"{v.field}: {v.en} ({v.rule})" for v in violations)
     return JSONResponse(
-        {"detail": summary, "errors": [v.as_dict() for v in violations]}, status_code=422
+        {"detail": summary, "errors": [v.as_dict() for v in violations]}, status_code=status
     )
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return violations_response([_violation_of(err) for err in exc.errors()])
+    return violations_response([violation_of(err) for err in exc.errors()])
 
 
 async def _rule_violations(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RuleViolations)
-    return violations_response(exc.violations)
+    return violations_response(exc.violations, exc.status)
 
 
 def install_error_handlers(app: FastAPI) -> None:

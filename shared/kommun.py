@@ -17,9 +17,22 @@ class _Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class HandleNaming(_Config):
+    """P4.2: how the kommun's name may appear in an account name (handle)."""
+
+    accepted: list[str] = Field(
+        min_length=1, description="Full spellings of the name in a handle, run together."
+    )
+    short: str = Field(min_length=1, description="The place name alone, which may start a handle.")
+    abbreviations: list[str] = Field(
+        default_factory=list, description="Shortenings of 'kommun' that may not follow `short`."
+    )
+
+
 class Kommun(_Config):
     name: str = Field(min_length=2, description="Official name, as the kommun writes it.")
     web_url: HttpUrl
+    handle: HandleNaming
 
 
 class Contact(_Config):
@@ -28,6 +41,26 @@ class Contact(_Config):
     name: str
     email: EmailStr
     language: Language = "sv"
+
+
+class Person(_Config):
+    name: str
+    email: EmailStr
+
+
+class Unit(_Config):
+    head: Person  # enhetschef
+
+
+class Department(_Config):
+    head: Person  # förvaltningschef
+    units: dict[str, Unit] = Field(default_factory=dict)
+
+
+class Registry(_Config):
+    review_interval_days: int = Field(
+        default=365, gt=0, description="An activity plan older than this needs review."
+    )
 
 
 class Deadlines(_Config):
@@ -41,6 +74,10 @@ class KommunConfig(_Config):
     # Keyed by role: informationsansvarig, sakerhetssamordnare, diarium, …
     contacts: dict[str, Contact] = Field(default_factory=dict)
     deadlines: Deadlines = Deadlines()
+    registry: Registry = Registry()
+    # Departments (förvaltningar) and their units, with their heads: who signs a plan
+    # for a department, and who takes over an unattended account (P5.6).
+    organisation: dict[str, Department] = Field(default_factory=dict)
 
     def contact(self, role: str) -> Contact:
         try:

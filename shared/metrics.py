@@ -1,4 +1,4 @@
-"""Metrics every service exposes besides its own; each service's live in its app module.
+"""Metrics every service exposes; each service's own live in its `metrics.py`.
 
 Names start with `kanalvakt_`; help texts cite the policy rule a metric watches.
 """

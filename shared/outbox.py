@@ -4,6 +4,11 @@ entity's own document, written in the same single-document write as the change.
 After the write the events are published and pulled from the document; a sweep re-sends
 whatever a crash or a NATS outage left behind. A re-send is harmless: JetStream drops
 it by Nats-Msg-Id within the duplicate window, and consumers are idempotent anyway.
+
+Every such document carries a `version`, raised by every write, the outbox's own
+included, and every write is conditional on the version it read (optimistic
+concurrency): two writers, or two replicas, can never both apply a change on the same
+version, so an event is queued once and a sent one is never queued again.
 """
 
 import asyncio
@@ -24,10 +29,45 @@ log = logging.getLogger("kanalvakt.outbox")
 PENDING = "outbox_pending"
 
 
-def outbox_fields(events: Sequence[Event]) -> dict[str, Any]:
-    """Fields to add to the entity document in the write that causes `events`."""
-    entries = [{"subject": e.nats_subject, "event": e.model_dump(mode="json")} for e in events]
-    return {"outbox": entries, PENDING: True} if entries else {"outbox": []}
+class StaleWrite(Exception):
+    """The document changed since it was read: read it again and redo the change."""
+
+
+def _entries(events: Sequence[Event]) -> list[dict[str, Any]]:
+    return [{"subject": e.nats_subject, "event": e.model_dump(mode="json")} for e in events]
+
+
+async def insert_with_events(
+    coll: AsyncCollection[dict[str, Any]], doc: dict[str, Any], events: Sequence[Event]
+) -> None:
+    entries = _entries(events)
+    pending = {PENDING: True} if entries else {}
+    await coll.insert_one(doc | {"version": 1, "outbox": entries} | pending)
+
+
+async def update_with_events(
+    coll: AsyncCollection[dict[str, Any]],
+    doc_id: str,
+    version: int,
+    fields: dict[str, Any],
+    events: Sequence[Event],
+) -> int:
+    """Set `fields` and queue `events` if the document is still at `version`; the new version.
+
+    The whole outbox array is written with $set, never $push: nx-27017 stores pushed
+    subdocuments as strings (README, "Store").
+    """
+    current = await coll.find_one({"_id": doc_id, "version": version}, {"outbox": 1})
+    if current is None:
+        raise StaleWrite(doc_id)
+    entries = list(current.get("outbox") or []) + _entries(events)
+    update: dict[str, Any] = {"$set": fields | {"outbox": entries}, "$inc": {"version": 1}}
+    if entries:
+        update["$set"][PENDING] = True
+    result = await coll.update_one({"_id": doc_id, "version": version}, update)
+    if result.matched_count == 0:
+        raise StaleWrite(doc_id)
+    return version + 1
 
 
 class Outbox:
@@ -54,12 +94,14 @@ class Outbox:
             event = BY_SUBJECT[entry["subject"]].model_validate(entry["event"])
             await publisher.publish(event)
             await self._coll.update_one(
-                {"_id": doc["_id"]}, {"$pull": {"outbox": {"event.id": event.id}}}
+                {"_id": doc["_id"]},
+                {"$pull": {"outbox": {"event.id": event.id}}, "$inc": {"version": 1}},
             )
         # Clear the flag only if nothing new was queued meanwhile. `$size: 0`, not
         # `"outbox": []`: nx-27017 cannot compare with an empty array (README, "Store").
         await self._coll.update_one(
-            {"_id": doc["_id"], "outbox": {"$size": 0}}, {"$unset": {PENDING: ""}}
+            {"_id": doc["_id"], "outbox": {"$size": 0}},
+            {"$unset": {PENDING: ""}, "$inc": {"version": 1}},
         )
         return len(entries)
 

@@ -5,7 +5,9 @@ Domain code raises RuleViolations; the HTTP layer answers 422 with every one of 
 """
 
 from dataclasses import dataclass
+from typing import Any
 
+from pydantic import ValidationError
 from pydantic_core import PydanticCustomError
 
 
@@ -21,13 +23,31 @@ class Violation:
 
 
 class RuleViolations(Exception):
+    """The request breaks rules: 422, every violation listed."""
+
+    status = 422
+
     def __init__(self, violations: list[Violation]) -> None:
         super().__init__("; ".join(f"{v.field}: {v.en} ({v.rule})" for v in violations))
         self.violations = violations
 
 
-def violation(field: str, rule: str, sv: str, en: str) -> RuleViolations:
-    return RuleViolations([Violation(field, rule, sv, en)])
+class NotPermitted(RuleViolations):
+    """The caller may not do this under the rule (403): not the role, not the person."""
+
+    status = 403
+
+
+class Conflict(RuleViolations):
+    """Not in the account's present state (409): already signed, not yet approved."""
+
+    status = 409
+
+
+def violation(
+    field: str, rule: str, sv: str, en: str, kind: type[RuleViolations] = RuleViolations
+) -> RuleViolations:
+    return kind([Violation(field, rule, sv, en)])
 
 
 def rule_error(rule: str, sv: str, en: str) -> PydanticCustomError:
@@ -64,3 +84,22 @@ PYDANTIC_SV: dict[str, str] = {
     "string_type": "Ska vara text.",
     "bool_parsing": "Ska vara sant eller falskt.",
 }
+
+
+def _field(loc: Any) -> str:
+    parts = [str(p) for p in loc if p != "body"] or [str(p) for p in loc]
+    return ".".join(parts)
+
+
+def violation_of(err: Any) -> Violation:
+    """One pydantic error as a violation: a policy rule where a validator named one."""
+    ctx = err.get("ctx") or {}
+    if err["type"] == "policy":
+        return Violation(_field(err["loc"]), ctx["rule"], ctx["sv"], ctx["en"])
+    return Violation(
+        _field(err["loc"]), "input", PYDANTIC_SV.get(err["type"], "Ogiltigt värde."), err["msg"]
+    )
+
+
+def violations_of(exc: ValidationError) -> RuleViolations:
+    return RuleViolations([violation_of(err) for err in exc.errors(include_url=False)])

@@ -7,20 +7,21 @@ metrics and HTTP, so each service's app.py only names its parts.
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from fastapi import APIRouter, FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.auth import TokenVerifier
+from shared.bus import EventPublisher
 from shared.bus.broker import make_broker
 from shared.bus.router import EventRouter
-from shared.clock import utcnow
+from shared.clock import Clock, utcnow
 from shared.http import install_error_handlers, ops_router
-from shared.kommun import load_kommun_config
+from shared.kommun import KommunConfig, load_kommun_config
 from shared.outbox import Outbox, sweep_forever
 from shared.settings import Settings
 from shared.store import Document, ProcessedEvents, connect, ping
@@ -37,11 +38,24 @@ class ServiceStore(Protocol):
 
 
 @dataclass(frozen=True)
+class Runtime:
+    """What a service's background task works with."""
+
+    settings: Settings
+    kommun: KommunConfig
+    store: Any
+    publisher: EventPublisher
+    clock: Clock
+
+
+@dataclass(frozen=True)
 class ServiceParts:
     title: str
     events: EventRouter
     make_store: Callable[[AsyncDatabase[Document]], ServiceStore]
     api: APIRouter | None = None
+    # Long-running tasks beside the API and the handlers, e.g. the registry's scheduler.
+    background: Sequence[Callable[[Runtime], Coroutine[Any, Any, None]]] = ()
 
 
 def build_service(parts: ServiceParts, settings: Settings) -> FastAPI:
@@ -63,7 +77,9 @@ def build_service(parts: ServiceParts, settings: Settings) -> FastAPI:
         for outbox in store.outboxes():
             await outbox.create_indexes()
         await broker.start()
-        sweeper = asyncio.create_task(sweep_forever(store.outboxes(), built.publisher))
+        runtime = Runtime(settings, kommun, store, built.publisher, utcnow)
+        tasks = [asyncio.create_task(sweep_forever(store.outboxes(), built.publisher))]
+        tasks += [asyncio.create_task(task(runtime)) for task in parts.background]
         log.info(
             "%s ready on NATS %s, database %s",
             settings.service.value,
@@ -73,7 +89,8 @@ def build_service(parts: ServiceParts, settings: Settings) -> FastAPI:
         try:
             yield
         finally:
-            sweeper.cancel()
+            for task in tasks:
+                task.cancel()
             # Unacknowledged messages are resent by JetStream after ack_wait: nothing is lost.
             await broker.stop()
             await client.close()

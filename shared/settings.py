@@ -67,6 +67,9 @@ class Settings(BaseSettings):
         default="", description="JWKS of the identity provider (production)."
     )
     auth_roles_claim: str = Field(default="roles", description="Claim that lists the roles.")
+    auth_department_claim: str = Field(
+        default="department", description="Claim naming a department head's förvaltning."
+    )
     bus_pull_batch: int = Field(
         default=100, ge=1, le=1000, description="Messages fetched per pull request."
     )
@@ -78,6 +81,9 @@ class Settings(BaseSettings):
     )
     bus_retry_max_delay_seconds: float = Field(
         default=300.0, gt=0, description="Longest delay between retries (backoff doubles)."
+    )
+    scheduler_interval_seconds: float = Field(
+        default=30.0, gt=0, description="How often time-driven rules are checked (registry)."
     )
     bus_duplicate_window_seconds: float = Field(
         default=600.0, gt=0, description="JetStream de-duplication window on Nats-Msg-Id."

@@ -6,7 +6,6 @@ Set MONGODB_URL to run everything against a real MongoDB instead of nx-27017.
 
 import os
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 from pymongo import AsyncMongoClient
@@ -15,8 +14,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from kanalvakt.processes import free_port, start_nats, start_store, stop
 from shared.ids import new_id
 from shared.store import Document, connect
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["ROOT"]
 HOST = "127.0.0.1"
 
 

@@ -1,21 +1,26 @@
 """Small helpers the test levels share."""
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
 
 from shared.events import AccountCreated, AccountCreatedData
 from shared.ids import new_id
 
-# A registration as a communicator submits it (B1 items 1–4).
-REGISTRATION = {
-    "name": "norakommunnaringsliv",
-    "platform": "facebook",
-    "url": "https://www.facebook.com/norakommunnaringsliv",
-    "department": "Kommunstyrelseförvaltningen",
-    "unit": "Näringsliv",
-    "purpose": "Informera företagare om kommunens service",
-}
+ROOT = Path(__file__).resolve().parent.parent
+# The complete example plan (B1) that `kanalvakt accounts submit` takes as it is.
+EXAMPLE_PLAN: dict[str, Any] = yaml.safe_load((ROOT / "docs/examples/plan.yaml").read_text())
+
+
+def plan_json(**changes: Any) -> dict[str, Any]:
+    """The example plan as JSON would carry it, with changes."""
+    plan = json.loads(json.dumps(EXAMPLE_PLAN, default=str)) | changes
+    return plan
 
 
 async def eventually(
@@ -42,5 +47,7 @@ def account_created(name: str = "norakommunnaringsliv") -> AccountCreated:
             unit="Näringsliv",
             purpose="Informera företagare om kommunens service",
             submitted_by="anna",
+            removal_deadline_hours=48,
+            answer_deadline_hours=24,
         ),
     )

@@ -2,14 +2,30 @@
 
 from fastapi import FastAPI
 
+from services.registry import scheduler
 from services.registry.api import router
 from services.registry.handlers import events
 from services.registry.store import RegistryStore
-from shared.service import ServiceParts, build_service
+from shared.service import Runtime, ServiceParts, build_service
 from shared.settings import ServiceName, Settings
 
+
+async def run_scheduler(runtime: Runtime) -> None:
+    await scheduler.run_forever(
+        runtime.store,
+        runtime.publisher,
+        runtime.kommun,
+        runtime.clock,
+        runtime.settings.scheduler_interval_seconds,
+    )
+
+
 PARTS = ServiceParts(
-    title="Kanalvakt registry", events=events, make_store=RegistryStore, api=router
+    title="Kanalvakt registry",
+    events=events,
+    make_store=RegistryStore,
+    api=router,
+    background=[run_scheduler],
 )
 
 

@@ -12,7 +12,7 @@ from shared.settings import ServiceName
 class AdminAbsentData(EventData):
     absence_id: str = Field(min_length=1)
     administrator: PersonRef
-    account_ids: list[str] = Field(min_length=1)
+    account_ids: list[str] = Field(description="Accounts the person administers.")
     starts_at: AwareDatetime
     ends_at: AwareDatetime
     substitute: PersonRef | None = Field(default=None, description="P5.1 substitute, if any.")
@@ -24,4 +24,13 @@ class AdminAbsent(Event):
     nats_subject: ClassVar[str] = "admin.absent"
     producer: ClassVar[ServiceName] = ServiceName.REGISTRY
     type: Literal["se.kanalvakt.admin.absent.v1"]
+    data: AdminAbsentData
+
+
+class AdminReturned(Event):
+    """An administrator's absence has ended (P3.3)."""
+
+    nats_subject: ClassVar[str] = "admin.returned"
+    producer: ClassVar[ServiceName] = ServiceName.REGISTRY
+    type: Literal["se.kanalvakt.admin.returned.v1"]
     data: AdminAbsentData

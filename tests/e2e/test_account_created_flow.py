@@ -25,7 +25,7 @@ from shared.auth import Role, mint_token
 from shared.bus.streams import DLQ_STREAM, EVENTS_STREAM
 from shared.ids import new_id
 from tests.conftest import ROOT
-from tests.helpers import REGISTRATION, eventually
+from tests.helpers import eventually, plan_json
 
 CONSUMERS = ("moderation-account-created", "archive-account-created", "notify-account-created")
 
@@ -108,7 +108,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
 async def _submit(client: httpx.AsyncClient, system: System, name: str) -> dict[str, str]:
     answer = await client.post(
         f"{system.urls['registry']}/accounts",
-        json=REGISTRATION | {"name": name, "url": f"https://www.facebook.com/{name}"},
+        json=plan_json(handle=name, url=f"https://www.facebook.com/{name}"),
         headers=system.headers(Role.COMMUNICATOR),
     )
     assert answer.status_code == 201, answer.text

@@ -2,10 +2,11 @@
 
 import contextlib
 
+import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.events import Event
-from shared.outbox import Outbox, outbox_fields
+from shared.outbox import Outbox, StaleWrite, insert_with_events, update_with_events
 from shared.store import Document
 from tests.helpers import account_created
 
@@ -28,7 +29,10 @@ async def test_pending_events_are_sent_by_the_sweep_once_nats_is_back(
     outbox = Outbox(coll)
     await outbox.create_indexes()
     first, second = account_created(), account_created()
-    await coll.insert_one({"_id": "acc", "name": "x"} | outbox_fields([first, second]))
+    await insert_with_events(coll, {"_id": "acc", "name": "x"}, [first])
+    assert await update_with_events(coll, "acc", 1, {"name": "y"}, [second]) == 2
+    with pytest.raises(StaleWrite):
+        await update_with_events(coll, "acc", 1, {"name": "z"}, [])
     publisher = FlakyPublisher()
     with contextlib.suppress(ConnectionError):
         await outbox.flush("acc", publisher)  # type: ignore[arg-type]
@@ -39,5 +43,7 @@ async def test_pending_events_are_sent_by_the_sweep_once_nats_is_back(
     assert await outbox.sweep(publisher) == 0  # type: ignore[arg-type]
     doc = await coll.find_one({"_id": "acc"})
     assert doc is not None
+    assert doc["name"] == "y"
     assert doc["outbox"] == []
     assert "outbox_pending" not in doc
+    assert doc["version"] > 2, "the outbox's own writes raise the version"

@@ -15,11 +15,11 @@ from shared.events import AccountCreated
 from shared.ids import new_id
 from shared.settings import ServiceName, Settings
 from tests.conftest import ROOT
-from tests.helpers import REGISTRATION
+from tests.helpers import plan_json
 
 SECRET = "integration-secret-of-at-least-32-bytes"
 
-PLAN = REGISTRATION
+PLAN = plan_json()
 
 
 def token(*roles: Role) -> dict[str, str]:
@@ -79,17 +79,20 @@ async def test_bad_input_gets_422_naming_the_field(nats_url: str, mongodb_url: s
 async def test_submitting_publishes_account_created_once(nats_url: str, mongodb_url: str) -> None:
     name = f"norakommun{new_id().lower()[-8:]}"
     async with registry(nats_url, mongodb_url) as client:
+        url = f"https://www.facebook.com/{name}"
         created = await client.post(
-            "/accounts", json=PLAN | {"name": name}, headers=token(Role.COMMUNICATOR)
+            "/accounts", json=PLAN | {"handle": name, "url": url}, headers=token(Role.COMMUNICATOR)
         )
         assert created.status_code == 201, created.text
         account = created.json()
         assert account["state"] == "submitted"
         again = await client.post(
-            "/accounts", json=PLAN | {"name": name.upper()}, headers=token(Role.COMMUNICATOR)
+            "/accounts",
+            json=PLAN | {"handle": name.upper(), "url": url},
+            headers=token(Role.COMMUNICATOR),
         )
         assert again.status_code == 409
-        assert again.json()["detail"].startswith("name:")
+        assert again.json()["detail"].startswith("handle:")
         fetched = await client.get(f"/accounts/{account['id']}", headers=token(Role.ARCHIVIST))
         assert fetched.json() == account
 

@@ -5,7 +5,7 @@ README, "Store", lists the shapes nx-27017 answers wrongly; the services avoid t
 the tests below pin the alternatives they use instead.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pymongo import ASCENDING, DESCENDING
@@ -144,3 +144,58 @@ async def test_aggregate_group_count(db: AsyncDatabase[Document]) -> None:
     cursor = await coll.aggregate([{"$group": {"_id": "$state", "n": {"$sum": 1}}}])
     counts = {d["_id"]: d["n"] async for d in cursor}
     assert counts == {"active": 2, "submitted": 1}
+
+
+async def test_registry_query_shapes(db: AsyncDatabase[Document]) -> None:
+    """Array membership, $in, $or of ranges, $ne, two-key sort, versioned $set + $inc."""
+    coll = db["shapes"]
+    now = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    day = timedelta(days=1)
+    await coll.insert_one(
+        {
+            "_id": "a",
+            "admins": ["p@x.se", "q@x.se"],
+            "state": "scheduled",
+            "version": 1,
+            "starts_at": now,
+            "ends_at": now + day,
+        }
+    )
+    await coll.insert_one(
+        {
+            "_id": "b",
+            "admins": ["q@x.se"],
+            "state": "started",
+            "version": 1,
+            "starts_at": now - 2 * day,
+            "ends_at": now - day,
+        }
+    )
+    assert [d["_id"] async for d in coll.find({"admins": "p@x.se"})] == ["a"]
+    found = {d["_id"] async for d in coll.find({"admins": {"$in": ["q@x.se", "z@x.se"]}})}
+    assert found == {"a", "b"}
+    due = coll.find(
+        {
+            "$or": [
+                {"state": "scheduled", "starts_at": {"$lte": now}},
+                {"state": "started", "ends_at": {"$lte": now}},
+            ]
+        }
+    )
+    assert {d["_id"] async for d in due} == {"a", "b"}
+    assert [d["_id"] async for d in coll.find({"ends_at": {"$gt": now}})] == ["a"]
+    assert [d["_id"] async for d in coll.find({"state": {"$ne": "started"}})] == ["a"]
+    ordered = coll.find({}).sort([("state", ASCENDING), ("_id", ASCENDING)])
+    assert [d["_id"] async for d in ordered] == ["a", "b"]
+    entries = [{"subject": "s", "event": {"id": "1"}}, {"subject": "s", "event": {"id": "2"}}]
+    done = await coll.update_one(
+        {"_id": "b", "version": 1},
+        {"$set": {"state": "ended", "outbox": entries}, "$inc": {"version": 1}},
+    )
+    assert done.matched_count == 1
+    stale = await coll.update_one({"_id": "b", "version": 1}, {"$set": {"state": "x"}})
+    assert stale.matched_count == 0
+    doc = await coll.find_one({"_id": "b"})
+    assert doc is not None
+    assert doc["version"] == 2
+    assert doc["outbox"] == entries, "an array of subdocuments set whole stays subdocuments"

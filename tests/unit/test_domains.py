@@ -2,34 +2,33 @@
 
 from datetime import UTC, datetime
 
-import pytest
-from pydantic import ValidationError
-
 from services.archive.domain import Origin, record_of_account_plan
 from services.moderation.domain import watch
 from services.notify.domain import plan_submitted
-from services.registry.domain import AccountRegistration, AccountState, submit
+from services.registry.domain.account import State, create
+from services.registry.domain.plan import parse_plan
+from shared.auth import Principal, Role
+from shared.events import AccountCreated
 from shared.kommun import Contact, KommunConfig, load_kommun_config
 from tests.conftest import ROOT
-from tests.helpers import REGISTRATION, account_created
+from tests.helpers import account_created, plan_json
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 KOMMUN = load_kommun_config(ROOT / "config/kommun.yaml")
 
 
 def test_submitting_a_plan_makes_a_submitted_account_and_its_event() -> None:
-    account, event = submit(AccountRegistration.model_validate(REGISTRATION), "anna", NOW)
-    assert account.state is AccountState.SUBMITTED
+    plan = parse_plan(plan_json(), KOMMUN, NOW.date())
+    anna = Principal("anna", "Anna", frozenset({Role.COMMUNICATOR}))
+    account, events = create(plan, anna, NOW)
+    assert account.state is State.SUBMITTED
+    [event] = events
+    assert isinstance(event, AccountCreated)
     assert event.subject == account.id
     assert event.data.account_id == account.id
     assert event.time == NOW
     assert event.data.submitted_by == "anna"
-
-
-def test_registration_refuses_unknown_fields_and_platforms() -> None:
-    with pytest.raises(ValidationError) as err:
-        AccountRegistration.model_validate(REGISTRATION | {"platform": "myspace", "password": "x"})
-    assert {e["loc"][0] for e in err.value.errors()} == {"platform", "password"}
+    assert event.data.removal_deadline_hours == 48
 
 
 def test_plan_is_kept_as_a_record_drawn_up_by_the_kommun() -> None:

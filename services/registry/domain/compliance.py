@@ -1,0 +1,103 @@
+"""Whether a running account keeps the rules that keep it running, and what the
+registry tells others when that changes (P3.1, P3.3, P3.5, P3.6, P4.1, P5.6).
+"""
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from services.registry.domain.absence import Absence, attendance, escalation
+from services.registry.domain.account import LIVE_STATES, Account
+from shared.events import (
+    AccountAttended,
+    AccountAttendedData,
+    AccountNoncompliant,
+    AccountNoncompliantData,
+    AccountUnattended,
+    AccountUnattendedData,
+    Event,
+    Finding,
+)
+from shared.kommun import KommunConfig
+
+
+def findings(account: Account, now: datetime, review_interval: timedelta) -> list[Finding]:
+    if account.state not in LIVE_STATES:
+        return []
+    found = []
+    if len(account.active_administrators) < 2:
+        found.append(
+            Finding(
+                rule="P3.1",
+                reason_sv="Färre än två aktiva administratörer.",
+                reason_en="fewer than two active administrators",
+            )
+        )
+    if account.credentials is None:
+        found.append(
+            Finding(
+                rule="P3.5",
+                reason_sv="Inloggningsuppgifterna är inte deponerade hos informationsansvarig.",
+                reason_en="credentials not deposited with the information officer",
+            )
+        )
+    if account.profile is None:
+        found.append(
+            Finding(
+                rule="P4.1",
+                reason_sv="Profilens checklista är inte bekräftad.",
+                reason_en="profile checklist not confirmed",
+            )
+        )
+    if account.approved_at is not None and now - account.approved_at > review_interval:
+        found.append(
+            Finding(
+                rule="P3.6",
+                reason_sv="Verksamhetsplanen behöver ses över.",
+                reason_en="the activity plan is due for review",
+            )
+        )
+    return found
+
+
+def review(
+    account: Account, absences: list[Absence], now: datetime, kommun: KommunConfig
+) -> tuple[Account, list[Event]]:
+    """Recompute attendance and compliance at `now`; events for what changed."""
+    events: list[Event] = []
+    ref = account.ref()
+    live = account.state in LIVE_STATES
+    state = attendance(account.active_administrators, absences, now)
+    if live and state.unattended and account.unattended_since is None:
+        account = replace(account, unattended_since=now)
+        events.append(
+            AccountUnattended.new(
+                subject=account.id,
+                time=now,
+                data=AccountUnattendedData(
+                    **ref,
+                    since=now,
+                    absent=state.absent,
+                    escalate_to=escalation(account.plan.department, account.plan.unit, kommun),
+                ),
+            )
+        )
+    elif account.unattended_since is not None and not (live and state.unattended):
+        account = replace(account, unattended_since=None)
+        events.append(
+            AccountAttended.new(
+                subject=account.id, time=now, data=AccountAttendedData(**ref, since=now)
+            )
+        )
+    found = findings(account, now, timedelta(days=kommun.registry.review_interval_days))
+    rules = tuple(sorted(f.rule for f in found))
+    if rules != account.findings:
+        account = replace(account, findings=rules)
+        if found:
+            events.append(
+                AccountNoncompliant.new(
+                    subject=account.id,
+                    time=now,
+                    data=AccountNoncompliantData(**ref, findings=found),
+                )
+            )
+    return account, events

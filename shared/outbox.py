@@ -45,26 +45,26 @@ async def insert_with_events(
     await coll.insert_one(doc | {"version": 1, "outbox": entries} | pending)
 
 
-async def update_with_events(
+async def replace_with_events(
     coll: AsyncCollection[dict[str, Any]],
     doc_id: str,
     version: int,
-    fields: dict[str, Any],
+    doc: dict[str, Any],
     events: Sequence[Event],
 ) -> int:
-    """Set `fields` and queue `events` if the document is still at `version`; the new version.
+    """Replace the document with `doc` and queue `events` if it is still at `version`;
+    the new version. `doc` is the whole document but for its id, version and outbox.
 
-    The whole outbox array is written with $set, never $push: nx-27017 stores pushed
-    subdocuments as strings (README, "Store").
+    A whole-document replace, not $set or $push: nx-27017 stores a top-level datetime
+    written by $set as text and pushed subdocuments as strings (README, "Store").
     """
     current = await coll.find_one({"_id": doc_id, "version": version}, {"outbox": 1})
     if current is None:
         raise StaleWrite(doc_id)
     entries = list(current.get("outbox") or []) + _entries(events)
-    update: dict[str, Any] = {"$set": fields | {"outbox": entries}, "$inc": {"version": 1}}
-    if entries:
-        update["$set"][PENDING] = True
-    result = await coll.update_one({"_id": doc_id, "version": version}, update)
+    pending = {PENDING: True} if entries else {}
+    new = doc | {"version": version + 1, "outbox": entries} | pending
+    result = await coll.replace_one({"_id": doc_id, "version": version}, new)
     if result.matched_count == 0:
         raise StaleWrite(doc_id)
     return version + 1

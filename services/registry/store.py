@@ -26,7 +26,7 @@ from services.registry.domain.account import (
 from services.registry.domain.naming import normalise_handle
 from services.registry.domain.plan import ActivityPlan
 from shared.events import Event, PersonRef
-from shared.outbox import Outbox, insert_with_events, update_with_events
+from shared.outbox import Outbox, insert_with_events, replace_with_events
 from shared.store import Document
 
 
@@ -141,7 +141,7 @@ class RegistryStore:
     async def save(self, account: Account, version: int, events: Sequence[Event]) -> int:
         """Raises StaleWrite if the account changed since `version` was read."""
         try:
-            return await update_with_events(
+            return await replace_with_events(
                 self._accounts, account.id, version, _account_fields(account), events
             )
         except DuplicateKeyError:
@@ -182,7 +182,7 @@ class RegistryStore:
         await insert_with_events(self._absences, {"_id": absence.id} | _absence_fields(absence), [])
 
     async def save_absence(self, absence: Absence, version: int, events: Sequence[Event]) -> int:
-        return await update_with_events(
+        return await replace_with_events(
             self._absences, absence.id, version, _absence_fields(absence), events
         )
 

@@ -81,6 +81,14 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())[:_REASON_LIMIT]
 
 
+class _KeyLock:
+    """A lock for one event id, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+
 class OutcomeMiddlewareFactory:
     """Builds the per-message middleware with the service's store and publishing."""
 
@@ -93,6 +101,10 @@ class OutcomeMiddlewareFactory:
     ) -> None:
         self.processed = processed
         self.send_dead_letter = send_dead_letter
+        # FastStream handles a fetched batch concurrently: two copies of one event in a
+        # batch wait for each other here, so the second finds the first's mark. Across
+        # replicas the handlers' own idempotency (writes keyed by event id) holds.
+        self.locks: dict[str, _KeyLock] = {}
         self.retry_first = retry_first_seconds
         self.retry_longest = retry_longest_seconds
 
@@ -120,14 +132,24 @@ class OutcomeMiddleware(BaseMiddleware):
         self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]
     ) -> Any:
         event = validate(self.raw.subject, msg.body) if self.raw is not None else None
+        if event is None:
+            return await call_next(msg)
         consumer = self._consumer()
-        if event is not None and await self.factory.processed.seen(consumer, event.id):
-            self.duplicate = True
-            return None
-        result = await call_next(msg)
-        if event is not None:
-            await self.factory.processed.mark(consumer, event.id)
-        return result
+        key = f"{consumer}:{event.id}"
+        entry = self.factory.locks.setdefault(key, _KeyLock())
+        entry.users += 1
+        try:
+            async with entry.lock:
+                if await self.factory.processed.seen(consumer, event.id):
+                    self.duplicate = True
+                    return None
+                result = await call_next(msg)
+                await self.factory.processed.mark(consumer, event.id)
+                return result
+        finally:
+            entry.users -= 1
+            if entry.users == 0:
+                del self.factory.locks[key]
 
     async def after_processed(
         self,

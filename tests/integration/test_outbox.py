@@ -6,7 +6,7 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.events import Event
-from shared.outbox import Outbox, StaleWrite, insert_with_events, update_with_events
+from shared.outbox import Outbox, StaleWrite, insert_with_events, replace_with_events
 from shared.store import Document
 from tests.helpers import account_created
 
@@ -30,9 +30,9 @@ async def test_pending_events_are_sent_by_the_sweep_once_nats_is_back(
     await outbox.create_indexes()
     first, second = account_created(), account_created()
     await insert_with_events(coll, {"_id": "acc", "name": "x"}, [first])
-    assert await update_with_events(coll, "acc", 1, {"name": "y"}, [second]) == 2
+    assert await replace_with_events(coll, "acc", 1, {"name": "y"}, [second]) == 2
     with pytest.raises(StaleWrite):
-        await update_with_events(coll, "acc", 1, {"name": "z"}, [])
+        await replace_with_events(coll, "acc", 1, {"name": "z"}, [])
     publisher = FlakyPublisher()
     with contextlib.suppress(ConnectionError):
         await outbox.flush("acc", publisher)  # type: ignore[arg-type]

@@ -188,14 +188,32 @@ async def test_registry_query_shapes(db: AsyncDatabase[Document]) -> None:
     ordered = coll.find({}).sort([("state", ASCENDING), ("_id", ASCENDING)])
     assert [d["_id"] async for d in ordered] == ["a", "b"]
     entries = [{"subject": "s", "event": {"id": "1"}}, {"subject": "s", "event": {"id": "2"}}]
-    done = await coll.update_one(
+    later = now + 3 * day
+    replaced = await coll.replace_one(
         {"_id": "b", "version": 1},
-        {"$set": {"state": "ended", "outbox": entries}, "$inc": {"version": 1}},
+        {
+            "admins": ["q@x.se"],
+            "state": "ended",
+            "version": 2,
+            "ends_at": later,
+            "flag": True,
+            "outbox": entries,
+        },
     )
-    assert done.matched_count == 1
-    stale = await coll.update_one({"_id": "b", "version": 1}, {"$set": {"state": "x"}})
+    assert replaced.matched_count == 1
+    stale = await coll.replace_one({"_id": "b", "version": 1}, {"state": "x", "version": 2})
     assert stale.matched_count == 0
     doc = await coll.find_one({"_id": "b"})
     assert doc is not None
     assert doc["version"] == 2
-    assert doc["outbox"] == entries, "an array of subdocuments set whole stays subdocuments"
+    assert doc["ends_at"] == later, "a replaced datetime stays a datetime"
+    assert doc["flag"] is True
+    assert doc["outbox"] == entries, "an array of subdocuments stays subdocuments"
+    assert [d["_id"] async for d in coll.find({"ends_at": {"$gt": now + 2 * day}})] == ["b"]
+    await coll.update_one(
+        {"_id": "b"}, {"$pull": {"outbox": {"event.id": "1"}}, "$inc": {"version": 1}}
+    )
+    doc = await coll.find_one({"_id": "b"})
+    assert doc is not None
+    assert doc["version"] == 3
+    assert doc["outbox"] == entries[1:]

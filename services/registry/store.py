@@ -173,7 +173,9 @@ class RegistryStore:
         return [_account(doc) async for doc in cursor]
 
     async def administered_by(self, person_key: str) -> list[str]:
-        cursor = self._accounts.find({"admin_keys": person_key}, {"_id": 1})
+        # $in, not equality: with admin_keys indexed, nx-27017 answers element equality
+        # with nothing (README, "Store"); the two mean the same to MongoDB.
+        cursor = self._accounts.find({"admin_keys": {"$in": [person_key]}}, {"_id": 1})
         return [doc["_id"] async for doc in cursor]
 
     # Absences

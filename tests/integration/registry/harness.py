@@ -132,12 +132,13 @@ class Registry:
 
 
 @asynccontextmanager
-async def registry(nats_url: str, mongodb_url: str) -> AsyncIterator[Registry]:
+async def registry(nats_url: str, mongodb_url: str, database: str = "") -> AsyncIterator[Registry]:
+    """A registry with a database of its own, or `database` to share one (replicas)."""
     settings = Settings(
         service=ServiceName.REGISTRY,
         nats_url=nats_url,
         mongodb_url=mongodb_url,
-        mongodb_database=f"kvtest_{new_id().lower()}",
+        mongodb_database=database or f"kvtest_{new_id().lower()}",
         auth_secret=SecretStr(SECRET),
         kommun_config=ROOT / "config/kommun.yaml",
         scheduler_interval_seconds=3600,  # the tests tick it themselves, with their clock

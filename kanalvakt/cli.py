@@ -129,6 +129,10 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--data-dir", type=Path, default=Path(".kanalvakt"))
     token.set_defaults(func=_token)
 
+    from kanalvakt.client import add_commands
+
+    add_commands(sub)
+
     docs = sub.add_parser("docs", help="regenerate docs/asyncapi.yaml and docs/events.md")
     docs.add_argument("--root", type=Path, default=Path("."))
     docs.set_defaults(func=_docs)

@@ -1,0 +1,100 @@
+"""`kanalvakt up` as a user runs it, once per test module."""
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from kanalvakt.processes import free_port
+from shared.auth import Role, mint_token
+from tests.conftest import ROOT
+
+
+@dataclass
+class System:
+    nats_url: str
+    urls: dict[str, str]
+    secret: str
+    proc: subprocess.Popen[str]
+
+    def token(self, *roles: Role, sub: str = "e2e", email: str = "", department: str = "") -> str:
+        return mint_token(
+            self.secret,
+            sub,
+            list(roles),
+            issuer="kanalvakt-local",
+            audience="kanalvakt",
+            name=sub.title(),
+            email=email,
+            department=department,
+        )
+
+    def headers(self, *roles: Role, **who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(*roles, **who)}"}
+
+
+def _four_free_ports() -> int:
+    for _ in range(50):
+        base = free_port()
+        try:
+            for offset in range(4):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", base + offset))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no four consecutive free ports")
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    data: Path = tmp_path_factory.mktemp("kanalvakt")
+    nats_port, base = free_port(), _four_free_ports()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kanalvakt",
+            "up",
+            "--data-dir",
+            str(data),
+            "--nats-port",
+            str(nats_port),
+            "--nats-monitor-port",
+            str(free_port()),
+            "--store-port",
+            str(free_port()),
+            "--http-port",
+            str(base),
+            "--kommun-config",
+            str(ROOT / "config/kommun.yaml"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 90
+    for line in proc.stdout:
+        if "Stop with Ctrl-C" in line:
+            break
+        assert time.monotonic() < deadline, "kanalvakt up did not print its table in time"
+    else:
+        pytest.fail(f"kanalvakt up exited with {proc.wait()} before it was ready")
+    names = ("registry", "moderation", "archive", "notify")
+    system = System(
+        nats_url=f"nats://127.0.0.1:{nats_port}",
+        urls={name: f"http://127.0.0.1:{base + i}" for i, name in enumerate(names)},
+        secret=(data / "auth-secret").read_text().strip(),
+        proc=proc,
+    )
+    yield system
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(60)

@@ -356,6 +356,8 @@ def amend(account: Account, plan: ActivityPlan, by: Principal, at: datetime) -> 
     if reapproval:
         account = replace(account, state=State.SUBMITTED, signatures=(), approved_at=None)
     account = account._did(by, at, "amended", fields=changed, reapproval_required=reapproval)
+    if account.state is State.DRAFT:
+        return account, []  # nobody has heard of a draft yet
     return account, [_updated(account, at, [f"plan.{k}" for k in changed], reapproval)]
 
 

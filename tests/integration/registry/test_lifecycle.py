@@ -47,6 +47,10 @@ async def test_P3_6_a_draft_is_announced_only_when_submitted(reg: Registry) -> N
     draft = answer.json()
     assert draft["state"] == "draft"
     assert await reg.events("account.created", draft["id"]) == []
+    plan = draft["plan"] | {"hours_per_week": 6}
+    amended = await reg.client.put(f"/accounts/{draft['id']}/plan", json=plan, headers=COMMUNICATOR)
+    assert amended.json()["state"] == "draft"
+    assert await reg.events("account.*", draft["id"]) == []
     submitted = await reg.client.post(f"/accounts/{draft['id']}/submit", headers=COMMUNICATOR)
     assert submitted.json()["state"] == "submitted"
     assert len(await reg.events("account.created", draft["id"])) == 1

@@ -69,7 +69,7 @@ async def test_P10_8_public_list_shows_active_accounts_to_anyone(reg: Registry) 
     assert set(listed[0]) == {"name", "platform", "url", "department", "unit", "purpose"}
 
 
-async def test_P10_8_public_page_is_accessible_swedish_with_english(reg: Registry) -> None:
+async def test_L1_P10_8_public_page_tells_who_runs_each_account(reg: Registry) -> None:
     active = await reg.submit(purpose="Tips & nyheter för företagare <i kommunen>")
     await reg.activate(active["id"])
     page = await reg.client.get("/public/accounts.html")
@@ -81,6 +81,9 @@ async def test_P10_8_public_page_is_accessible_swedish_with_english(reg: Registr
     assert "Nora kommun i sociala medier" in html
     assert f'href="https://www.facebook.com/{active["plan"]["handle"]}"' in html
     assert "&lt;i kommunen&gt;" in html, "text from plans is escaped"
+    # L1: who runs the account, and that what you write is visible to others.
+    assert "Kommunstyrelseförvaltningen, Näringsliv" in html
+    assert "blir synligt för andra" in html
     english = (await reg.client.get("/public/accounts.html", params={"lang": "en"})).text
     assert '<html lang="en">' in english
     assert "Nora kommun on social media" in english

@@ -76,7 +76,7 @@ async def _change(
             f"handle: {exc.args[1]!r} on {exc.args[0]} is already registered",
         ) from None
     # Compliance and attendance follow at once, not at the next tick (P3.1, P3.3).
-    await scheduler.tick(store, publisher, _kommun(request), utcnow())
+    await scheduler.review_accounts(store, publisher, _kommun(request), utcnow(), [account.id])
     return account
 
 

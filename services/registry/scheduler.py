@@ -9,6 +9,7 @@ stored state, so nothing is missed while no replica ran.
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 
 from services.registry import metrics
@@ -27,9 +28,8 @@ log = logging.getLogger("kanalvakt.registry.scheduler")
 REVIEWED = (State.APPROVED, State.ACTIVE, State.CLOSING, State.CLOSED)
 
 
-async def tick(
-    store: RegistryStore, publisher: EventPublisher, kommun: KommunConfig, now: datetime
-) -> None:
+async def advance_absences(store: RegistryStore, publisher: EventPublisher, now: datetime) -> None:
+    """Absences whose start or end has come: admin.absent, admin.returned (P3.3)."""
     for absence, version in await store.absences_due(now):
         accounts = await store.administered_by(absence.person_key)
         advanced, moments = advance(absence, now, accounts)
@@ -39,8 +39,22 @@ async def tick(
             continue  # another replica made this transition
         await announce(store.absences_outbox, absence.id, publisher)
 
+
+async def review_accounts(
+    store: RegistryStore,
+    publisher: EventPublisher,
+    kommun: KommunConfig,
+    now: datetime,
+    account_ids: Sequence[str] | None = None,
+) -> None:
+    """Attendance and compliance of these accounts, or of all that can be live (P3.1,
+    P3.3, P3.5, P3.6, P4.1, P5.6)."""
     absences = await store.current_absences(now)
-    for account, version in await store.all_versioned(REVIEWED):
+    if account_ids is None:
+        found = await store.all_versioned(REVIEWED)
+    else:
+        found = [v for i in account_ids if (v := await store.get(i)) is not None]
+    for account, version in found:
         reviewed, events = review(account, absences, now, kommun)
         if reviewed == account:
             continue
@@ -50,6 +64,12 @@ async def tick(
             continue  # changed meanwhile: the next tick reviews it afresh
         await announce(store.accounts_outbox, account.id, publisher)
 
+
+async def tick(
+    store: RegistryStore, publisher: EventPublisher, kommun: KommunConfig, now: datetime
+) -> None:
+    await advance_absences(store, publisher, now)
+    await review_accounts(store, publisher, kommun, now)
     metrics.observe(await store.find(), now)
 
 

@@ -1,30 +1,9 @@
-"""The registry's events: it publishes account and administrator events, consumes none."""
+"""The registry's events: it publishes every account and administrator event (those
+whose producer is the registry), and consumes none."""
 
 from shared.bus import EventRouter
-from shared.events import (
-    AccountActivated,
-    AccountApproved,
-    AccountAttended,
-    AccountClosed,
-    AccountCreated,
-    AccountNoncompliant,
-    AccountUnattended,
-    AccountUpdated,
-    AdminAbsent,
-    AdminReturned,
-)
+from shared.events import ALL_EVENTS
 from shared.settings import ServiceName
 
 events = EventRouter(ServiceName.REGISTRY)
-events.publishes(
-    AccountCreated,
-    AccountApproved,
-    AccountActivated,
-    AccountUpdated,
-    AccountClosed,
-    AccountUnattended,
-    AccountAttended,
-    AccountNoncompliant,
-    AdminAbsent,
-    AdminReturned,
-)
+events.publishes(*(e for e in ALL_EVENTS if e.producer is ServiceName.REGISTRY))

@@ -21,10 +21,13 @@ from tests.helpers import ROOT, eventually
 DEPARTMENT = "Kommunstyrelseförvaltningen"
 
 
-def kanalvakt(system: System, token: str, *args: str) -> str:
+def run_cli(
+    system: System, token: str, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = os.environ | {"KANALVAKT_REGISTRY_URL": system.urls["registry"], "KANALVAKT_TOKEN": token}
-    done = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "kanalvakt", *args],
+        input=stdin,
         env=env,
         cwd=ROOT,
         capture_output=True,
@@ -32,6 +35,10 @@ def kanalvakt(system: System, token: str, *args: str) -> str:
         timeout=60,
         check=False,
     )
+
+
+def kanalvakt(system: System, token: str, *args: str) -> str:
+    done = run_cli(system, token, *args)
     assert done.returncode == 0, f"kanalvakt {' '.join(args)}: {done.stderr}"
     return done.stdout
 
@@ -54,19 +61,9 @@ async def _events(nats_url: str, account_id: str) -> list[tuple[str, dict[str, A
 
 def test_refused_plan_is_explained_in_swedish(system: System) -> None:
     token = system.token(Role.COMMUNICATOR, sub="cecilia")
-    env = os.environ | {"KANALVAKT_REGISTRY_URL": system.urls["registry"], "KANALVAKT_TOKEN": token}
-    bad = ROOT / "docs/examples/plan.yaml"
-    text = bad.read_text(encoding="utf-8").replace("handle: norakommunnaringsliv", "handle: norakm")
-    done = subprocess.run(
-        [sys.executable, "-m", "kanalvakt", "accounts", "submit", "/dev/stdin"],
-        input=text,
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    text = (ROOT / "docs/examples/plan.yaml").read_text(encoding="utf-8")
+    text = text.replace("handle: norakommunnaringsliv", "handle: norakm")
+    done = run_cli(system, token, "accounts", "submit", "/dev/stdin", stdin=text)
     assert done.returncode == 1
     assert "handle: Kontonamnet 'norakm' förkortar kommunens namn" in done.stderr
     assert "(P4.2)" in done.stderr

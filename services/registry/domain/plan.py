@@ -19,6 +19,7 @@ from pydantic import (
     HttpUrl,
     ValidationError,
     ValidationInfo,
+    ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
@@ -52,6 +53,18 @@ class Person(_Plan):
     name: str = Field(min_length=2, max_length=200)
     email: EmailStr
     phone: str = Field(description="Swedish or international number, e.g. 0587-812 00.")
+
+    @field_validator("email", mode="wrap")
+    @classmethod
+    def _email(cls, value: Any, check: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return check(value)
+        except ValidationError:
+            raise rule_error(
+                "B1",
+                f"E-postadressen {value!r} har fel format.",
+                f"the e-mail address {value!r} is malformed",
+            ) from None
 
     @field_validator("phone")
     @classmethod

@@ -56,7 +56,8 @@ async def test_B1_at_most_three_administrators_in_the_plan(reg: Registry) -> Non
 async def test_B1_malformed_email_and_phone(reg: Registry) -> None:
     admins = [_admin(1, email="not-an-address"), _admin(2, phone="call me")]
     errors = await _refused(reg, unique_plan(administrators=admins))
-    assert "administrators.0.email" in errors
+    assert errors["administrators.0.email"]["rule"] == "B1"
+    assert "not-an-address" in errors["administrators.0.email"]["message"]["sv"]
     assert errors["administrators.1.phone"]["rule"] == "B1"
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from services.registry import metrics
 from services.registry.changes import announce
 from services.registry.domain.absence import advance
-from services.registry.domain.account import State
+from services.registry.domain.account import Account
 from services.registry.domain.compliance import review
 from services.registry.store import RegistryStore
 from shared.bus import EventPublisher
@@ -24,8 +24,6 @@ from shared.kommun import KommunConfig
 from shared.outbox import StaleWrite
 
 log = logging.getLogger("kanalvakt.registry.scheduler")
-
-REVIEWED = (State.APPROVED, State.ACTIVE, State.CLOSING, State.CLOSED)
 
 
 async def advance_absences(store: RegistryStore, publisher: EventPublisher, now: datetime) -> None:
@@ -46,31 +44,34 @@ async def review_accounts(
     kommun: KommunConfig,
     now: datetime,
     account_ids: Sequence[str] | None = None,
-) -> None:
-    """Attendance and compliance of these accounts, or of all that can be live (P3.1,
-    P3.3, P3.5, P3.6, P4.1, P5.6)."""
+) -> list[Account]:
+    """Attendance and compliance of these accounts, or of all (P3.1, P3.3, P3.5, P3.6,
+    P4.1, P5.6); the accounts as they are now. An account that is not live is reviewed
+    too, so that what was said of it while it was (unattended, findings) is cleared."""
     absences = await store.current_absences(now)
     if account_ids is None:
-        found = await store.all_versioned(REVIEWED)
+        found = await store.all_versioned()
     else:
         found = [v for i in account_ids if (v := await store.get(i)) is not None]
+    current = []
     for account, version in found:
         reviewed, events = review(account, absences, now, kommun)
-        if reviewed == account:
-            continue
-        try:
-            await store.save(reviewed, version, events)
-        except StaleWrite:
-            continue  # changed meanwhile: the next tick reviews it afresh
-        await announce(store.accounts_outbox, account.id, publisher)
+        if reviewed != account:
+            try:
+                await store.save(reviewed, version, events)
+            except StaleWrite:
+                current.append(account)  # changed meanwhile: the next tick reviews it afresh
+                continue
+            await announce(store.accounts_outbox, account.id, publisher)
+        current.append(reviewed)
+    return current
 
 
 async def tick(
     store: RegistryStore, publisher: EventPublisher, kommun: KommunConfig, now: datetime
 ) -> None:
     await advance_absences(store, publisher, now)
-    await review_accounts(store, publisher, kommun, now)
-    metrics.observe(await store.find(), now)
+    metrics.observe(await review_accounts(store, publisher, kommun, now), now)
 
 
 async def run_forever(

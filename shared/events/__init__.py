@@ -2,7 +2,6 @@
 
 from shared.events.account import (
     AccountActivated,
-    AccountActivatedData,
     AccountApproved,
     AccountApprovedData,
     AccountAttended,
@@ -10,6 +9,7 @@ from shared.events.account import (
     AccountClosed,
     AccountCreated,
     AccountCreatedData,
+    AccountDeadlines,
     AccountNoncompliant,
     AccountNoncompliantData,
     AccountRef,
@@ -46,7 +46,6 @@ __all__ = [
     "ALL_EVENTS",
     "BY_SUBJECT",
     "AccountActivated",
-    "AccountActivatedData",
     "AccountApproved",
     "AccountApprovedData",
     "AccountAttended",
@@ -54,6 +53,7 @@ __all__ = [
     "AccountClosed",
     "AccountCreated",
     "AccountCreatedData",
+    "AccountDeadlines",
     "AccountNoncompliant",
     "AccountNoncompliantData",
     "AccountRef",

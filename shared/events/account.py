@@ -24,11 +24,20 @@ class AccountRef(EventData):
     unit: str = Field(min_length=1, description="Enhet (B1 item 3).")
 
 
-class AccountCreatedData(AccountRef):
+class AccountDeadlines(AccountRef):
+    """The account's deadlines from its plan; absent means the kommun's default."""
+
+    removal_deadline_hours: int | None = Field(
+        default=None, gt=0, description="B1 item 7: hours to remove what breaks the rules."
+    )
+    answer_deadline_hours: int | None = Field(
+        default=None, gt=0, description="P5.3: hours to answer a question."
+    )
+
+
+class AccountCreatedData(AccountDeadlines):
     purpose: str = Field(min_length=1, description="Purpose and audience (B1 item 4).")
     submitted_by: str = Field(min_length=1, description="Subject of the submitter's token.")
-    removal_deadline_hours: int = Field(default=48, gt=0, description="B1 item 7.")
-    answer_deadline_hours: int = Field(default=24, gt=0, description="P5.3.")
 
 
 class AccountCreated(Event):
@@ -61,18 +70,13 @@ class AccountApproved(Event):
     data: AccountApprovedData
 
 
-class AccountActivatedData(AccountRef):
-    removal_deadline_hours: int = Field(gt=0, description="B1 item 7.")
-    answer_deadline_hours: int = Field(gt=0, description="P5.3.")
-
-
 class AccountActivated(Event):
     """Approved, credentials deposited (P3.5) and profile confirmed (P4.1): the account runs."""
 
     nats_subject: ClassVar[str] = "account.activated"
     producer: ClassVar[ServiceName] = ServiceName.REGISTRY
     type: Literal["se.kanalvakt.account.activated.v1"]
-    data: AccountActivatedData
+    data: AccountDeadlines
 
 
 class AccountUpdatedData(AccountRef):

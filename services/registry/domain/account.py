@@ -14,12 +14,12 @@ from services.registry.domain.plan import ActivityPlan
 from shared.auth import Principal, Role
 from shared.events import (
     AccountActivated,
-    AccountActivatedData,
     AccountApproved,
     AccountApprovedData,
     AccountClosed,
     AccountCreated,
     AccountCreatedData,
+    AccountDeadlines,
     AccountRef,
     AccountUpdated,
     AccountUpdatedData,
@@ -119,6 +119,13 @@ class Account:
     def signed(self, role: SignRole) -> Signature | None:
         return next((s for s in self.signatures if s.role is role), None)
 
+    def deadlines(self) -> dict[str, Any]:
+        """B1 item 7 and P5.3, as the plan has them (parse_plan fills in the defaults)."""
+        return {
+            "removal_deadline_hours": self.plan.removal_deadline_hours,
+            "answer_deadline_hours": self.plan.answer_deadline_hours,
+        }
+
     def ref(self) -> dict[str, Any]:
         plan = self.plan
         return {
@@ -138,16 +145,14 @@ Outcome = tuple[Account, list[Event]]
 
 
 def _created(account: Account, at: datetime) -> AccountCreated:
-    plan = account.plan
     return AccountCreated.new(
         subject=account.id,
         time=at,
         data=AccountCreatedData(
             **account.ref(),
-            purpose=plan.purpose,
+            **account.deadlines(),
+            purpose=account.plan.purpose,
             submitted_by=account.created_by,
-            removal_deadline_hours=plan.removal_deadline_hours or 48,
-            answer_deadline_hours=plan.answer_deadline_hours or 24,
         ),
     )
 
@@ -304,18 +309,8 @@ def _activate_if_ready(account: Account, by: Principal, at: datetime) -> Outcome
     ):
         return account, []
     account = replace(account, state=State.ACTIVE)._did(by, at, "activated")
-    plan = account.plan
-    return account, [
-        AccountActivated.new(
-            subject=account.id,
-            time=at,
-            data=AccountActivatedData(
-                **account.ref(),
-                removal_deadline_hours=plan.removal_deadline_hours or 48,
-                answer_deadline_hours=plan.answer_deadline_hours or 24,
-            ),
-        )
-    ]
+    data = AccountDeadlines(**account.ref(), **account.deadlines())
+    return account, [AccountActivated.new(subject=account.id, time=at, data=data)]
 
 
 def _not_closed(account: Account) -> None:

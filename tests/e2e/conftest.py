@@ -52,10 +52,24 @@ def _four_free_ports() -> int:
     raise RuntimeError("no four consecutive free ports")
 
 
+def _ports() -> tuple[int, int, int, int]:
+    """NATS, NATS monitoring, store and the first of four HTTP ports, none the same:
+    a free port asked for later may otherwise be one of the four not yet bound."""
+    base = _four_free_ports()
+    taken = set(range(base, base + 4))
+    others: list[int] = []
+    while len(others) < 3:
+        port = free_port()
+        if port not in taken:
+            taken.add(port)
+            others.append(port)
+    return others[0], others[1], others[2], base
+
+
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     data: Path = tmp_path_factory.mktemp("kanalvakt")
-    nats_port, base = free_port(), _four_free_ports()
+    nats_port, monitor_port, store_port, base = _ports()
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -67,9 +81,9 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
             "--nats-port",
             str(nats_port),
             "--nats-monitor-port",
-            str(free_port()),
+            str(monitor_port),
             "--store-port",
-            str(free_port()),
+            str(store_port),
             "--http-port",
             str(base),
             "--kommun-config",

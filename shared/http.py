@@ -73,3 +73,4 @@ def _state(name: str) -> Any:
 # `store: Annotated[RegistryStore, StoreDep]`.
 StoreDep = _state("store")
 PublisherDep = _state("publisher")
+KommunDep = _state("kommun")

@@ -1,7 +1,8 @@
 """A broken policy rule, said so that staff can act on it: which field, which rule (by
 its ID in POLICY.md), and why, in Swedish and in English.
 
-Domain code raises RuleViolations; the HTTP layer answers 422 with every one of them.
+Domain code raises RuleViolations; the HTTP layer answers with every one of them: 422,
+or 403 (NotPermitted: not this person or role) or 409 (Conflict: not in this state).
 """
 
 from dataclasses import dataclass
@@ -87,7 +88,10 @@ PYDANTIC_SV: dict[str, str] = {
 
 
 def _field(loc: Any) -> str:
-    parts = [str(p) for p in loc if p != "body"] or [str(p) for p in loc]
+    """The field's path, without the `body` FastAPI puts first for a request body."""
+    parts = [str(p) for p in loc]
+    if len(parts) > 1 and parts[0] == "body":
+        parts = parts[1:]
     return ".".join(parts)
 
 

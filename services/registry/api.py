@@ -5,7 +5,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Body, HTTPException, Query, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -22,12 +22,13 @@ from shared.auth import Principal, Role, require
 from shared.bus import EventPublisher
 from shared.clock import utcnow
 from shared.events import PersonRef
-from shared.http import PublisherDep, StoreDep
+from shared.http import KommunDep, PublisherDep, StoreDep
 from shared.kommun import KommunConfig, Language
 from shared.rules import rule_error
 
 Store = Annotated[RegistryStore, StoreDep]
 Publisher = Annotated[EventPublisher, PublisherDep]
+Kommun = Annotated[KommunConfig, KommunDep]
 
 EDITORS = (Role.COMMUNICATOR, Role.ADMINISTRATOR, Role.INFORMATION_OFFICER)
 MANAGERS = (Role.ADMINISTRATOR, Role.INFORMATION_OFFICER, Role.DEPARTMENT_HEAD, Role.UNIT_HEAD)
@@ -52,13 +53,15 @@ people = APIRouter(prefix="/absences", tags=["absences"])
 public = APIRouter(prefix="/public", tags=["public"])
 
 
-def _kommun(request: Request) -> KommunConfig:
-    kommun: KommunConfig = request.app.state.kommun
-    return kommun
+def _name_taken(exc: AccountNameTaken) -> HTTPException:
+    platform, handle = exc.args
+    return HTTPException(
+        status.HTTP_409_CONFLICT, f"handle: {handle!r} on {platform} is already registered"
+    )
 
 
 async def _change(
-    request: Request,
+    kommun: KommunConfig,
     store: RegistryStore,
     publisher: EventPublisher,
     account_id: str,
@@ -71,18 +74,15 @@ async def _change(
             status.HTTP_404_NOT_FOUND, f"account_id: no account {account_id!r}"
         ) from None
     except AccountNameTaken as exc:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            f"handle: {exc.args[1]!r} on {exc.args[0]} is already registered",
-        ) from None
+        raise _name_taken(exc) from None
     # Compliance and attendance follow at once, not at the next tick (P3.1, P3.3).
-    await scheduler.review_accounts(store, publisher, _kommun(request), utcnow(), [account.id])
+    await scheduler.review_accounts(store, publisher, kommun, utcnow(), [account.id])
     return account
 
 
 @staff.post("", status_code=status.HTTP_201_CREATED, openapi_extra=PLAN_BODY)
 async def create_account(
-    request: Request,
+    kommun: Kommun,
     store: Store,
     publisher: Publisher,
     by: Editor,
@@ -92,16 +92,11 @@ async def create_account(
     """Submit an activity plan (P3.6, B1), or save it as a draft; submitting publishes
     `account.created`. Every failing field is answered at once with its rule."""
     now = utcnow()
-    account, events = accounts.create(
-        parse_plan(plan, _kommun(request), now.date()), by, now, draft=draft
-    )
+    account, events = accounts.create(parse_plan(plan, kommun, now.date()), by, now, draft=draft)
     try:
         await store.add(account, events)
-    except AccountNameTaken:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            f"handle: {account.plan.handle!r} on {account.plan.platform} is already registered",
-        ) from None
+    except AccountNameTaken as exc:
+        raise _name_taken(exc) from None
     await announce(store.accounts_outbox, account.id, publisher)
     return account
 
@@ -147,7 +142,7 @@ async def get_account(account_id: str, store: Store, _: Reader) -> Account:
 
 @staff.put("/{account_id}/plan", openapi_extra=PLAN_BODY)
 async def amend_plan(
-    request: Request,
+    kommun: Kommun,
     account_id: str,
     store: Store,
     publisher: Publisher,
@@ -157,18 +152,18 @@ async def amend_plan(
     """Amend the plan; new administrators, department or purpose need all four sign-offs
     again (P3.6). Publishes `account.updated`."""
     now = utcnow()
-    parsed = parse_plan(plan, _kommun(request), now.date())
+    parsed = parse_plan(plan, kommun, now.date())
     return await _change(
-        request, store, publisher, account_id, lambda a: accounts.amend(a, parsed, by, now)
+        kommun, store, publisher, account_id, lambda a: accounts.amend(a, parsed, by, now)
     )
 
 
 @staff.post("/{account_id}/submit")
 async def submit_draft(
-    request: Request, account_id: str, store: Store, publisher: Publisher, by: Editor
+    kommun: Kommun, account_id: str, store: Store, publisher: Publisher, by: Editor
 ) -> Account:
     return await _change(
-        request, store, publisher, account_id, partial(accounts.submit, by=by, at=utcnow())
+        kommun, store, publisher, account_id, partial(accounts.submit, by=by, at=utcnow())
     )
 
 
@@ -179,7 +174,7 @@ class SignOff(BaseModel):
 
 @staff.post("/{account_id}/signatures")
 async def sign(
-    request: Request,
+    kommun: Kommun,
     account_id: str,
     body: SignOff,
     store: Store,
@@ -189,7 +184,7 @@ async def sign(
     """Sign the plan in one of the four roles of B1, as yourself (P2.1, P3.6); the fourth
     approves it (`account.approved`)."""
     return await _change(
-        request, store, publisher, account_id, lambda a: accounts.sign(a, body.role, by, utcnow())
+        kommun, store, publisher, account_id, lambda a: accounts.sign(a, body.role, by, utcnow())
     )
 
 
@@ -214,7 +209,7 @@ class Credentials(BaseModel):
 
 @staff.put("/{account_id}/credentials")
 async def deposit_credentials(
-    request: Request,
+    kommun: Kommun,
     account_id: str,
     body: Credentials,
     store: Store,
@@ -223,7 +218,7 @@ async def deposit_credentials(
 ) -> Account:
     """The informationsansvarig records the deposit of credentials (P3.5)."""
     return await _change(
-        request,
+        kommun,
         store,
         publisher,
         account_id,
@@ -238,7 +233,7 @@ ProfileChecklist = Annotated[
 
 @staff.put("/{account_id}/profile")
 async def confirm_profile(
-    request: Request,
+    kommun: Kommun,
     account_id: str,
     checklist: ProfileChecklist,
     store: Store,
@@ -247,7 +242,7 @@ async def confirm_profile(
 ) -> Account:
     """Confirm the profile shows what P4.1 asks."""
     return await _change(
-        request,
+        kommun,
         store,
         publisher,
         account_id,
@@ -262,7 +257,7 @@ class Departure(BaseModel):
 
 @staff.post("/{account_id}/departures")
 async def administrator_leaves(
-    request: Request,
+    kommun: Kommun,
     account_id: str,
     body: Departure,
     store: Store,
@@ -271,7 +266,7 @@ async def administrator_leaves(
 ) -> Account:
     """An administrator stops; fewer than two publishes `account.noncompliant` (P3.1)."""
     return await _change(
-        request,
+        kommun,
         store,
         publisher,
         account_id,
@@ -286,7 +281,7 @@ class Closing(BaseModel):
 
 @staff.post("/{account_id}/closing")
 async def start_closing(
-    request: Request,
+    kommun: Kommun,
     account_id: str,
     body: Closing,
     store: Store,
@@ -295,7 +290,7 @@ async def start_closing(
 ) -> Account:
     """The unit stops using the platform (P5.5)."""
     return await _change(
-        request,
+        kommun,
         store,
         publisher,
         account_id,
@@ -305,11 +300,11 @@ async def start_closing(
 
 @staff.post("/{account_id}/closed")
 async def confirm_closed(
-    request: Request, account_id: str, store: Store, publisher: Publisher, by: Manager
+    kommun: Kommun, account_id: str, store: Store, publisher: Publisher, by: Manager
 ) -> Account:
     """The account is closed on the platform (P5.5); publishes `account.closed`."""
     return await _change(
-        request, store, publisher, account_id, lambda a: accounts.confirm_closed(a, by, utcnow())
+        kommun, store, publisher, account_id, lambda a: accounts.confirm_closed(a, by, utcnow())
     )
 
 
@@ -323,7 +318,7 @@ class AbsenceIn(BaseModel):
 
 @people.post("", status_code=status.HTTP_201_CREATED)
 async def register_absence(
-    request: Request, body: AbsenceIn, store: Store, publisher: Publisher, by: Manager
+    kommun: Kommun, body: AbsenceIn, store: Store, publisher: Publisher, by: Manager
 ) -> Absence:
     """Register an absence with its substitute (P3.3, P5.1). `admin.absent` follows when
     it starts, `admin.returned` when it ends; an account left unattended is announced
@@ -331,7 +326,7 @@ async def register_absence(
     now = utcnow()
     absence = absences.register(body.person, body.starts_at, body.ends_at, body.substitute, by, now)
     await store.add_absence(absence)
-    await scheduler.tick(store, publisher, _kommun(request), now)
+    await scheduler.tick(store, publisher, kommun, now)
     return absence
 
 
@@ -348,9 +343,9 @@ async def public_accounts(store: Store) -> list[dict[str, str]]:
 
 
 @public.get("/accounts.html", response_class=HTMLResponse)
-async def public_accounts_page(request: Request, store: Store, lang: Language = "sv") -> str:
+async def public_accounts_page(kommun: Kommun, store: Store, lang: Language = "sv") -> str:
     """The same list as an accessible page to embed on the kommun's site (P10.8)."""
-    return public_page(await store.find(states=[State.ACTIVE]), _kommun(request), lang)
+    return public_page(await store.find(states=[State.ACTIVE]), kommun, lang)
 
 
 router.include_router(staff)

@@ -131,12 +131,7 @@ def export_row(account: Account) -> dict[str, Any]:
     return {
         "id": account.id,
         "state": account.state.value,
-        "name": plan.handle,
-        "platform": plan.platform,
-        "url": str(plan.url),
-        "department": plan.department,
-        "unit": plan.unit,
-        "purpose": plan.purpose,
+        **public_entry(account),
         "audience": plan.audience,
         "administrators": people,
         "operators": operators,

@@ -20,11 +20,13 @@ class WatchedAccount:
 
 
 def watch(event: AccountCreated, config: KommunConfig) -> WatchedAccount:
-    """A registered account is watched with the kommun's default deadlines (B1.7, P5.3)."""
+    """A registered account is watched with its plan's deadlines, or the kommun's
+    defaults where the event has none (B1 item 7, P5.3)."""
+    data = event.data
     return WatchedAccount(
-        id=event.data.account_id,
-        name=event.data.name,
-        platform=event.data.platform,
-        removal_hours=config.deadlines.removal_hours,
-        answer_hours=config.deadlines.answer_hours,
+        id=data.account_id,
+        name=data.name,
+        platform=data.platform,
+        removal_hours=data.removal_deadline_hours or config.deadlines.removal_hours,
+        answer_hours=data.answer_deadline_hours or config.deadlines.answer_hours,
     )

@@ -58,7 +58,28 @@ def test_a_contact_may_read_english() -> None:
     assert note.subject.startswith("New social media activity plan")
 
 
-def test_moderation_watches_with_the_kommuns_deadlines() -> None:
-    watched = watch(account_created(), KOMMUN)
+def test_moderation_watches_with_the_plans_deadlines() -> None:
+    event = account_created()
+    stricter = event.model_copy(
+        update={
+            "data": event.data.model_copy(
+                update={"removal_deadline_hours": 12, "answer_deadline_hours": 8}
+            )
+        }
+    )
+    watched = watch(stricter, KOMMUN)
+    assert (watched.removal_hours, watched.answer_hours) == (12, 8)
+
+
+def test_moderation_falls_back_to_the_kommuns_deadlines() -> None:
+    event = account_created()
+    bare = event.model_copy(
+        update={
+            "data": event.data.model_copy(
+                update={"removal_deadline_hours": None, "answer_deadline_hours": None}
+            )
+        }
+    )
+    watched = watch(bare, KOMMUN)
     assert watched.removal_hours == KOMMUN.deadlines.removal_hours
     assert watched.answer_hours == KOMMUN.deadlines.answer_hours

@@ -51,7 +51,8 @@ async def test_health_readiness_and_metrics(nats_url: str, mongodb_url: str) -> 
         assert ready.status_code == 200
         assert ready.json() == {"status": "ready", "nats": "ok", "store": "ok"}
         metrics = (await client.get("/metrics")).text
-        assert "kanalvakt_events_total" in metrics or "# HELP kanalvakt_events" in metrics
+        assert "# TYPE kanalvakt_events_total counter" in metrics
+        assert "# TYPE faststream_received_messages_total counter" in metrics
 
 
 async def test_routes_need_a_token_and_the_right_role(nats_url: str, mongodb_url: str) -> None:

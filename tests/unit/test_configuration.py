@@ -45,12 +45,17 @@ def test_no_code_names_a_particular_kommun() -> None:
 
 
 def test_pull_timeout_workaround_is_still_needed() -> None:
-    """Fails once FastStream suppresses the builtin TimeoutError itself: drop the patch."""
+    """Fails once FastStream catches the builtin TimeoutError itself: drop the patch."""
     import builtins
+    import inspect
+    import re
 
     from faststream.nats.subscriber.usecases import stream_pull_subscriber
-    from nats.errors import TimeoutError as NatsTimeoutError
 
+    source = inspect.getsource(stream_pull_subscriber)
+    assert re.search(r"from nats\.errors import [^\n]*\bTimeoutError\b", source), (
+        "FastStream no longer takes nats-py's TimeoutError: remove shared/bus/compat.py"
+    )
+    assert "suppress(TimeoutError" in source
     patch_pull_timeout()
     assert stream_pull_subscriber.TimeoutError is builtins.TimeoutError
-    assert NatsTimeoutError is not builtins.TimeoutError, "nats-py changed its TimeoutError"

@@ -275,9 +275,6 @@ class ActivityPlan(_Plan):
             updates["answer_deadline_hours"] = kommun.deadlines.answer_hours
         return self.model_copy(update=updates) if updates else self
 
-    def people(self) -> set[str]:
-        return {a.key for a in self.administrators}
-
 
 def parse_plan(raw: Any, kommun: KommunConfig, today: date) -> ActivityPlan:
     """Validate a submitted plan; RuleViolations lists every failing field."""

@@ -53,7 +53,8 @@ def _up(args: argparse.Namespace) -> int:
 
 def _token(args: argparse.Namespace) -> int:
     from kanalvakt.up import local_secret
-    from shared.auth import Role, mint_token
+    from shared.auth import mint_token
+    from shared.principal import Role
     from shared.settings import Settings
 
     settings = Settings()

@@ -4,38 +4,14 @@ production or a shared secret locally; roles come from a configurable claim.
 
 import asyncio
 import time
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from shared.principal import Principal, Role
 from shared.settings import Settings
-
-
-class Role(StrEnum):
-    """Roles of the policy (POLICY.md, "Roles"); tokens carry these values."""
-
-    COMMUNICATOR = "communicator"  # driftansvarig
-    ADMINISTRATOR = "administrator"  # kontoansvarig
-    UNIT_HEAD = "unit_head"  # enhetschef
-    DEPARTMENT_HEAD = "department_head"  # förvaltningschef
-    INFORMATION_OFFICER = "information_officer"  # informationsansvarig
-    SECURITY_COORDINATOR = "security_coordinator"  # säkerhetssamordnare
-    REGISTRAR = "registrar"  # diarium
-    ARCHIVIST = "archivist"
-    OPERATIONS = "operations"
-
-
-@dataclass(frozen=True)
-class Principal:
-    subject: str
-    name: str
-    roles: frozenset[Role]
-    email: str = ""
-    department: str = ""  # a department head's förvaltning (P2.1 sign-off)
 
 
 class AuthError(Exception):

@@ -6,8 +6,9 @@ from fastapi import APIRouter, HTTPException, status
 
 from services.archive.domain import Record
 from services.archive.store import ArchiveStore
-from shared.auth import Principal, Role, require
+from shared.auth import require
 from shared.http import StoreDep
+from shared.principal import Principal, Role
 
 router = APIRouter(prefix="/records", tags=["records"])
 

@@ -6,8 +6,9 @@ from fastapi import APIRouter, HTTPException, status
 
 from services.moderation.domain import WatchedAccount
 from services.moderation.store import ModerationStore
-from shared.auth import Principal, Role, require
+from shared.auth import require
 from shared.http import StoreDep
+from shared.principal import Principal, Role
 
 router = APIRouter(prefix="/accounts", tags=["moderation"])
 

@@ -6,8 +6,9 @@ from fastapi import APIRouter
 
 from services.notify.domain import Notification
 from services.notify.store import NotifyStore
-from shared.auth import Principal, Role, require
+from shared.auth import require
 from shared.http import StoreDep
+from shared.principal import Principal, Role
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 

@@ -18,12 +18,13 @@ from services.registry.domain.account import PROFILE_ITEMS, Account, Outcome, Si
 from services.registry.domain.plan import parse_plan
 from services.registry.register import export_csv, export_row, public_entry, public_page
 from services.registry.store import AccountNameTaken, RegistryStore
-from shared.auth import Principal, Role, require
+from shared.auth import require
 from shared.bus import EventPublisher
 from shared.clock import utcnow
 from shared.events import PersonRef
 from shared.http import KommunDep, PublisherDep, StoreDep
 from shared.kommun import KommunConfig, Language
+from shared.principal import Principal, Role
 from shared.rules import rule_error
 
 Store = Annotated[RegistryStore, StoreDep]

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from kanalvakt.processes import free_port
-from shared.auth import Role, mint_token
+from shared.auth import mint_token
+from shared.principal import Role
 from tests.conftest import ROOT
 
 

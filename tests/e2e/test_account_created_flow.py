@@ -14,9 +14,9 @@ import httpx
 import nats
 import pytest
 
-from shared.auth import Role
 from shared.bus.streams import DLQ_STREAM, EVENTS_STREAM
 from shared.ids import new_id
+from shared.principal import Role
 from tests.e2e.conftest import System
 from tests.helpers import eventually, plan_json
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import nats
 
-from shared.auth import Role
 from shared.bus.streams import EVENTS_STREAM
 from shared.clock import utcnow
+from shared.principal import Role
 from tests.e2e.conftest import System
 from tests.helpers import ROOT, eventually
 

@@ -12,7 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from kanalvakt.processes import free_port
-from shared.auth import AuthError, Role, TokenVerifier
+from shared.auth import AuthError, TokenVerifier
+from shared.principal import Role
 from shared.settings import Settings
 
 ISSUER = "https://idp.kommun.example/realms/kommun"

@@ -9,10 +9,11 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from services.registry.app import create_app
-from shared.auth import Role, mint_token
+from shared.auth import mint_token
 from shared.bus.streams import EVENTS_STREAM
 from shared.events import AccountCreated
 from shared.ids import new_id
+from shared.principal import Role
 from shared.settings import ServiceName, Settings
 from tests.conftest import ROOT
 from tests.helpers import plan_json

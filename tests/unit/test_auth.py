@@ -6,7 +6,8 @@ import jwt
 import pytest
 from pydantic import SecretStr
 
-from shared.auth import AuthError, Role, TokenVerifier, mint_token
+from shared.auth import AuthError, TokenVerifier, mint_token
+from shared.principal import Role
 from shared.settings import Settings
 
 SECRET = "unit-test-secret-that-is-long-enough-for-hs256"

@@ -7,9 +7,9 @@ from services.moderation.domain import watch
 from services.notify.domain import plan_submitted
 from services.registry.domain.account import State, create
 from services.registry.domain.plan import parse_plan
-from shared.auth import Principal, Role
 from shared.events import AccountCreated
 from shared.kommun import Contact, KommunConfig, load_kommun_config
+from shared.principal import Principal, Role
 from tests.conftest import ROOT
 from tests.helpers import account_created, plan_json
 

@@ -10,10 +10,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from shared.auth import Principal
 from shared.events import AdminAbsent, AdminAbsentData, AdminReturned, EscalationTarget, PersonRef
 from shared.ids import new_id
 from shared.kommun import KommunConfig
+from shared.principal import Principal
 from shared.rules import RuleViolations, Violation
 
 

@@ -11,7 +11,6 @@ from enum import StrEnum
 from typing import Any
 
 from services.registry.domain.plan import ActivityPlan
-from shared.auth import Principal, Role
 from shared.events import (
     AccountActivated,
     AccountApproved,
@@ -27,6 +26,7 @@ from shared.events import (
     SignatureRef,
 )
 from shared.ids import new_id
+from shared.principal import Principal, Role
 from shared.rules import Conflict, NotPermitted, violation
 
 

@@ -16,9 +16,10 @@ from pydantic import SecretStr
 
 from services.registry import scheduler
 from services.registry.app import create_app
-from shared.auth import Role, mint_token
+from shared.auth import mint_token
 from shared.bus.streams import EVENTS_STREAM
 from shared.ids import new_id
+from shared.principal import Role
 from shared.settings import ServiceName, Settings
 from tests.helpers import ROOT, plan_json
 

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from shared.auth import Role
+from shared.principal import Role
 from tests.integration.registry.harness import (
     ADMIN_1,
     ADMIN_2,

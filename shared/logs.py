@@ -1,6 +1,7 @@
 """Structured logs: JSON in production, readable lines locally.
 
-Every record passes through `redact`: no personnummer (L7) and no token reaches a log.
+Every record passes through `redact`: no personnummer (L7), written plainly or URL-encoded
+in a request line (`19121212%2D1212`), and no token reaches a log.
 """
 
 import json

@@ -1,45 +1,64 @@
 """Swedish personal identity numbers (personnummer, samordningsnummer) in free text.
 
-Only numbers with a real date and a valid check digit count, so a ten-digit invoice
-number is not taken for one. Used to keep them out of logs (L7) and, later, to spot
-confidential comments (P7, P10.3).
+The maintained `personnummer` library decides whether a number is one: a real date
+(day + 60 for a samordningsnummer, leap days by the century), a serial other than 000
+and a valid check digit. This module only finds the candidates in text, so a ten-digit
+invoice number is not taken for one. Used to keep them out of logs (L7), out of the
+public register (L7, P7) and, later, to spot confidential comments (P7, P10.3).
+
+What counts as a candidate: `[CC]YYMMDD[sep]NNNN` standing alone, the century 18, 19 or
+20 (any other is an order number, not a person alive or dead in a register), the
+separator `-`, `+`, a space or none, also URL-encoded (`%2D`, `%2B`, `%20`, any case) as
+a request line or a query string writes it.
 """
 
 import re
-from datetime import date
 
-# [CC]YYMMDD[-+]NNNN; day + 60 marks a samordningsnummer.
-_PATTERN = re.compile(r"(?<![\d-])(\d{2})?(\d{2})(\d{2})(\d{2})([-+ ]?)(\d{3})(\d)(?![\d-])")
+from personnummer import personnummer as _lib  # type: ignore[import-untyped]
+
+_SEPARATORS = {"": "", "-": "-", "+": "+", " ": "-", "%2d": "-", "%2b": "+", "%20": "-"}
+
+# Not glued to other digits or a hyphen, except that a URL escape such as `%20` may
+# come right before the number (its own last character is a digit) but not part of one.
+_PATTERN = re.compile(
+    r"(?:(?<=%[0-9A-Fa-f]{2})|(?<![\d-]))(?<!%)(?<!%[0-9A-Fa-f])"
+    r"((?:18|19|20)?\d{6})(%2[dDbB0]|[-+ ]?)(\d{4})(?![\d-])"
+)
 
 
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(digits):
-        n = int(ch) * (2 if i % 2 == 0 else 1)
-        total += n - 9 if n > 9 else n
-    return total % 10 == 0
+def _normalised(text: str) -> str | None:
+    """The number as the library reads it, or None when the text is not shaped like one."""
+    m = _PATTERN.fullmatch(text.strip())
+    if m is None:
+        return None
+    date_part, sep, serial = m.groups()
+    return date_part + _SEPARATORS[sep.lower()] + serial
 
 
-def _date_ok(century: str | None, yy: str, mm: str, dd: str) -> bool:
-    day = int(dd)
-    if day > 60:  # samordningsnummer
-        day -= 60
-    year = int(century + yy) if century else 2000 + int(yy)
-    try:
-        date(year, int(mm), day)
-    except ValueError:
+def _valid(candidate: str) -> bool:
+    return bool(_lib.valid(candidate))
+
+
+def is_personnummer(text: str) -> bool:
+    """Whether the text is exactly one valid personnummer or samordningsnummer."""
+    candidate = _normalised(text)
+    return candidate is not None and _valid(candidate)
+
+
+def is_samordningsnummer(text: str) -> bool:
+    """Whether the text is exactly one valid samordningsnummer (day of birth + 60)."""
+    candidate = _normalised(text)
+    if candidate is None or not _valid(candidate):
         return False
-    return True
+    return bool(_lib.parse(candidate).is_coordination_number())
 
 
 def find_personnummer(text: str) -> list[tuple[int, int]]:
-    """Spans (start, end) of every valid personnummer in the text."""
+    """Spans (start, end) of every valid personnummer or samordningsnummer in the text."""
     spans = []
     for m in _PATTERN.finditer(text):
-        century, yy, mm, dd, _sep, serial, check = m.groups()
-        if century is not None and century not in ("18", "19", "20"):
-            continue
-        if _date_ok(century, yy, mm, dd) and _luhn_ok(yy + mm + dd + serial + check):
+        date_part, sep, serial = m.groups()
+        if _valid(date_part + _SEPARATORS[sep.lower()] + serial):
             spans.append(m.span())
     return spans
 

@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from shared.settings import DEFAULT_HTTP_PORTS, ServiceName
+from shared.settings import DEFAULT_HTTP_PORTS, ServiceName, Settings
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -112,7 +112,7 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--kommun-config",
         type=Path,
-        default=Path(os.environ.get("KOMMUN_CONFIG", "config/kommun.yaml")),
+        default=Path(os.environ.get("KOMMUN_CONFIG", "") or Settings().kommun_config),
     )
     up.set_defaults(func=_up)
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from kanalvakt.catalog import parts_of
 from shared.bus.streams import DLQ_PREFIX, DLQ_STREAM, EVENTS_STREAM
 from shared.events import ALL_EVENTS, Event
+from shared.reference import REFERENCE_KOMMUN_CONFIG
 from shared.settings import ServiceName, Settings
 
 
@@ -145,7 +146,7 @@ def openapi_json(service: ServiceName) -> str:
     settings = Settings(
         service=service,
         auth_secret=SecretStr("x" * 32),  # only to build the app; nothing is served
-        kommun_config=Path(__file__).resolve().parent.parent / "config/kommun.yaml",
+        kommun_config=REFERENCE_KOMMUN_CONFIG,
     )
     app = build_service(parts_of(service), settings)
     return json.dumps(app.openapi(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 
 from kanalvakt.processes import StartError, ensure_free, start_nats, start_store, stop
+from shared.reference import REFERENCE_KOMMUN_CONFIG
 from shared.settings import DEFAULT_HTTP_PORTS, ServiceName
 
 
@@ -28,7 +29,7 @@ class UpOptions:
     nats_monitor_port: int = 8222
     store_port: int = 27017
     http_ports: dict[ServiceName, int] = field(default_factory=lambda: dict(DEFAULT_HTTP_PORTS))
-    kommun_config: Path = Path("config/kommun.yaml")
+    kommun_config: Path = REFERENCE_KOMMUN_CONFIG
     ready_timeout: float = 60.0
 
 

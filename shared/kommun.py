@@ -1,6 +1,6 @@
 """The kommun's own configuration: names, contacts and deadlines.
 
-Nothing about a particular kommun lives in code; `config/kommun.yaml` holds the
+Nothing about a particular kommun lives in code; `shared/reference/kommun.yaml` holds the
 reference values of the policy this software was built from; another kommun ships its own.
 """
 

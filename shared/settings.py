@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.reference import REFERENCE_KOMMUN_CONFIG
+
 
 class ServiceName(StrEnum):
     REGISTRY = "registry"
@@ -53,7 +55,9 @@ class Settings(BaseSettings):
         default="text", description="json in production, text locally."
     )
     kommun_config: Path = Field(
-        default=Path("config/kommun.yaml"), description="The kommun's configuration file."
+        default=REFERENCE_KOMMUN_CONFIG,
+        description="The kommun's configuration file; the reference one shipped in the package "
+        "by default (`kanalvakt init DIR` writes a copy to edit).",
     )
     auth_secret: SecretStr | None = Field(
         default=None,

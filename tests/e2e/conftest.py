@@ -88,7 +88,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
             "--http-port",
             str(base),
             "--kommun-config",
-            str(ROOT / "config/kommun.yaml"),
+            str(ROOT / "shared/reference/kommun.yaml"),
         ],
         stdout=subprocess.PIPE,
         text=True,

@@ -36,7 +36,7 @@ async def registry(nats_url: str, mongodb_url: str) -> AsyncIterator[httpx.Async
         mongodb_url=mongodb_url,
         mongodb_database=f"kvtest_{new_id().lower()}",
         auth_secret=SecretStr(SECRET),
-        kommun_config=ROOT / "config/kommun.yaml",
+        kommun_config=ROOT / "shared/reference/kommun.yaml",
     )
     app: FastAPI = create_app(settings)
     async with app.router.lifespan_context(app):

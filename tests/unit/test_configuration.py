@@ -18,7 +18,7 @@ def test_every_setting_is_in_the_readme_table() -> None:
 
 
 def test_reference_config_loads() -> None:
-    config = load_kommun_config(ROOT / "config/kommun.yaml")
+    config = load_kommun_config(ROOT / "shared/reference/kommun.yaml")
     assert config.contact("informationsansvarig").email
 
 
@@ -32,7 +32,7 @@ def test_config_errors_name_the_file_and_field(tmp_path: Path) -> None:
 
 
 def test_missing_contact_names_the_role() -> None:
-    config = load_kommun_config(ROOT / "config/kommun.yaml")
+    config = load_kommun_config(ROOT / "shared/reference/kommun.yaml")
     with pytest.raises(KommunConfigError, match=r"contacts\.nobody"):
         config.contact("nobody")
 

@@ -14,7 +14,7 @@ from tests.conftest import ROOT
 from tests.helpers import account_created, plan_json
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-KOMMUN = load_kommun_config(ROOT / "config/kommun.yaml")
+KOMMUN = load_kommun_config(ROOT / "shared/reference/kommun.yaml")
 
 
 def test_submitting_a_plan_makes_a_submitted_account_and_its_event() -> None:

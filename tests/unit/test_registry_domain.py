@@ -13,7 +13,7 @@ from shared.kommun import HandleNaming, load_kommun_config
 from tests.helpers import ROOT
 
 NAMING = HandleNaming(accepted=["orsakommun"], short="orsa", abbreviations=["km", "kn", "kom"])
-KOMMUN = load_kommun_config(ROOT / "config/kommun.yaml")
+KOMMUN = load_kommun_config(ROOT / "shared/reference/kommun.yaml")
 
 
 @pytest.mark.parametrize("handle", ["orsakm", "Orsa_KM", "orsakn.kultur", "@orsakom"])

@@ -141,7 +141,7 @@ async def registry(nats_url: str, mongodb_url: str, database: str = "") -> Async
         mongodb_url=mongodb_url,
         mongodb_database=database or f"kvtest_{new_id().lower()}",
         auth_secret=SecretStr(SECRET),
-        kommun_config=ROOT / "config/kommun.yaml",
+        kommun_config=ROOT / "shared/reference/kommun.yaml",
         scheduler_interval_seconds=3600,  # the tests tick it themselves, with their clock
     )
     app = create_app(settings)

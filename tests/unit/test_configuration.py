@@ -1,8 +1,12 @@
 """Settings and the kommun's configuration: documented, validated, nothing hard-coded."""
 
+import builtins
+import importlib.util
 from pathlib import Path
+from types import ModuleType, SimpleNamespace
 
 import pytest
+from faststream.nats.subscriber.usecases import stream_pull_subscriber
 
 from shared.bus.compat import patch_pull_timeout
 from shared.kommun import KommunConfigError, load_kommun_config
@@ -44,18 +48,53 @@ def test_no_code_names_a_particular_kommun() -> None:
             assert "nora" not in text, f"{path} names a particular kommun"
 
 
-def test_pull_timeout_workaround_is_still_needed() -> None:
-    """Fails once FastStream catches the builtin TimeoutError itself: drop the patch."""
-    import builtins
-    import inspect
-    import re
+def _faststream_as_shipped() -> ModuleType:
+    """A fresh copy of FastStream's pull-subscriber module, which nothing has patched."""
+    spec = importlib.util.find_spec(stream_pull_subscriber.__name__)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
-    from faststream.nats.subscriber.usecases import stream_pull_subscriber
 
-    source = inspect.getsource(stream_pull_subscriber)
-    assert re.search(r"from nats\.errors import [^\n]*\bTimeoutError\b", source), (
-        "FastStream no longer takes nats-py's TimeoutError: remove shared/bus/compat.py"
-    )
-    assert "suppress(TimeoutError" in source
+class _IdleSubscription:
+    """A pull subscription whose first fetch finds nothing: nats-py 2.16 then raises the
+    builtin TimeoutError (tests/integration/test_bus.py shows it on a real server)."""
+
+    def __init__(self, owner: SimpleNamespace) -> None:
+        self.owner = owner
+        self.fetches = 0
+
+    async def fetch(self, **options: object) -> list[object]:
+        self.fetches += 1
+        if self.fetches == 1:
+            raise builtins.TimeoutError
+        self.owner.running = False  # the second poll is the last
+        return []
+
+
+async def _idle_poll_then_stop(module: ModuleType) -> int:
+    """Runs FastStream's pull loop through one idle poll; how many fetches it made."""
+    owner = SimpleNamespace(running=True, pull_sub=SimpleNamespace(batch_size=10, timeout=5))
+    owner.subscription = _IdleSubscription(owner)
+
+    async def consume(msg: object) -> None:
+        raise AssertionError("an idle poll has no message to consume")
+
+    await module.PullStreamSubscriber._consume_pull(owner, cb=consume)
+    fetches: int = owner.subscription.fetches
+    return fetches
+
+
+async def test_pull_timeout_workaround_is_still_needed() -> None:
+    """Fails once FastStream survives an idle poll by itself: then drop shared/bus/compat.py."""
+    with pytest.raises(builtins.TimeoutError):
+        await _idle_poll_then_stop(_faststream_as_shipped())
+
+
+async def test_patched_pull_loop_survives_an_idle_poll(monkeypatch: pytest.MonkeyPatch) -> None:
+    shipped = _faststream_as_shipped().TimeoutError
+    monkeypatch.setattr(stream_pull_subscriber, "TimeoutError", shipped)
     patch_pull_timeout()
-    assert stream_pull_subscriber.TimeoutError is builtins.TimeoutError
+    assert await _idle_poll_then_stop(stream_pull_subscriber) == 2

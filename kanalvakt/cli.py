@@ -1,16 +1,81 @@
-"""The `kanalvakt` command line."""
+"""The `kanalvakt` command line: `up`, `run`, `token`, `init`, `docs`, and the registry
+client (`accounts …`, `absences …`, in kanalvakt/client.py).
 
-import argparse
+Every error is a message and an exit code, never a traceback: 1 when something failed,
+2 when the command line itself was wrong.
+"""
+
 import contextlib
 import os
+import shutil
 import sys
 from pathlib import Path
+from typing import Annotated
 
-from shared.settings import DEFAULT_HTTP_PORTS, ServiceName, Settings
+import typer
+
+from shared.principal import Role
+from shared.reference import REFERENCE_KOMMUN_CONFIG
+from shared.settings import DEFAULT_HTTP_PORTS, ServiceName
+
+app = typer.Typer(
+    name="kanalvakt",
+    help="Kanalvakt: a kommun's official social-media accounts, run by its policy.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DataDir = Annotated[Path, typer.Option(help="where `up` keeps its data and the local token secret")]
 
 
-def _run(args: argparse.Namespace) -> int:
+def _fail(command: str, message: str, code: int = 1) -> typer.Exit:
+    print(f"kanalvakt {command}: {message}", file=sys.stderr)
+    return typer.Exit(code)
+
+
+@app.command()
+def up(
+    data_dir: DataDir = Path(".kanalvakt"),
+    host: str = "127.0.0.1",
+    nats_port: int = 4222,
+    nats_monitor_port: int = 8222,
+    store_port: int = 27017,
+    http_port: Annotated[
+        int,
+        typer.Option(help="first of four consecutive ports: registry, moderation, archive, notify"),
+    ] = DEFAULT_HTTP_PORTS[ServiceName.REGISTRY],
+    kommun_config: Annotated[
+        Path,
+        typer.Option(
+            envvar="KOMMUN_CONFIG",
+            help="the kommun's configuration (default: the reference one in the package)",
+            show_default=False,
+        ),
+    ] = REFERENCE_KOMMUN_CONFIG,
+) -> int:
+    """Run NATS, the store and all four services on this machine, supervised."""
+    from kanalvakt.up import UpOptions, run_up
+
+    ports = {name: http_port + i for i, name in enumerate(ServiceName)}
+    return run_up(
+        UpOptions(
+            data_dir=data_dir,
+            host=host,
+            nats_port=nats_port,
+            nats_monitor_port=nats_monitor_port,
+            store_port=store_port,
+            http_ports=ports,
+            kommun_config=kommun_config,
+        )
+    )
+
+
+@app.command()
+def run(service: Annotated[ServiceName, typer.Argument(help="which service")]) -> int:
+    """Run one service against NATS_URL and MONGODB_URL (what a Kubernetes pod runs)."""
     import uvicorn
+    from pydantic import ValidationError
 
     from kanalvakt.catalog import parts_of
     from shared.kommun import KommunConfigError
@@ -18,129 +83,119 @@ def _run(args: argparse.Namespace) -> int:
     from shared.service import build_service
     from shared.settings import Settings
 
-    settings = Settings(service=ServiceName(args.service))
+    try:
+        settings = Settings(service=service)
+    except ValidationError as exc:
+        raise _fail(f"run {service.value}", f"settings: {exc}", 2) from None
     configure_logging(settings.service.value, settings.log_level, settings.log_format)
     try:
-        app = build_service(parts_of(settings.service), settings)
+        built = build_service(parts_of(settings.service), settings)
     except (KommunConfigError, ValueError) as exc:
-        print(f"kanalvakt run {args.service}: {exc}", file=sys.stderr)
-        return 2
+        raise _fail(f"run {service.value}", str(exc), 2) from None
     config = uvicorn.Config(
-        app, host=settings.http_host, port=settings.port, log_config=None, lifespan="on"
+        built, host=settings.http_host, port=settings.port, log_config=None, lifespan="on"
     )
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C after shutdown
         uvicorn.Server(config).run()
     return 0
 
 
-def _up(args: argparse.Namespace) -> int:
-    from kanalvakt.up import UpOptions, run_up
-
-    base = args.http_port
-    ports = {name: base + i for i, name in enumerate(ServiceName)}
-    return run_up(
-        UpOptions(
-            data_dir=args.data_dir,
-            host=args.host,
-            nats_port=args.nats_port,
-            nats_monitor_port=args.nats_monitor_port,
-            store_port=args.store_port,
-            http_ports=ports,
-            kommun_config=args.kommun_config,
-        )
-    )
-
-
-def _token(args: argparse.Namespace) -> int:
-    from kanalvakt.up import local_secret
+@app.command()
+def token(
+    sub: Annotated[str, typer.Option(help="who the token is for")],
+    role: Annotated[list[Role], typer.Option(help="repeat for more roles")],
+    name: str = "",
+    email: Annotated[str, typer.Option(help="an administrator's address (sign-off)")] = "",
+    department: Annotated[str, typer.Option(help="a department head's förvaltning")] = "",
+    ttl: Annotated[int, typer.Option(help="seconds")] = 8 * 3600,
+    data_dir: DataDir = Path(".kanalvakt"),
+) -> int:
+    """Mint a local token, signed as `up` signs: AUTH_SECRET if set, else the data dir's."""
+    from kanalvakt.localauth import NoSecret, signing_secret
     from shared.auth import mint_token
-    from shared.principal import Role
     from shared.settings import Settings
 
-    settings = Settings()
-    secret = (
-        settings.auth_secret.get_secret_value()
-        if settings.auth_secret
-        else local_secret(args.data_dir)
-    )
     try:
-        roles = [Role(r) for r in args.role]
-    except ValueError as exc:
-        known = ", ".join(r.value for r in Role)
-        print(f"kanalvakt token: --role: {exc}; known roles: {known}", file=sys.stderr)
-        return 2
+        secret = signing_secret(data_dir.resolve(), os.environ, create=False)
+    except NoSecret as exc:
+        raise _fail("token", str(exc)) from None
+    settings = Settings()
     print(
         mint_token(
-            secret,
-            args.sub,
-            roles,
+            secret.value,
+            sub,
+            role,
             issuer=settings.auth_issuer,
             audience=settings.auth_audience,
-            name=args.name,
-            email=args.email,
-            department=args.department,
-            ttl_seconds=args.ttl,
+            name=name,
+            email=email,
+            department=department,
+            ttl_seconds=ttl,
         )
     )
     return 0
 
 
-def _docs(args: argparse.Namespace) -> int:
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="where to write kommun.yaml")],
+) -> int:
+    """Write a copy of the reference configuration for a kommun to edit (never overwrites).
+
+    Then start with KOMMUN_CONFIG=DIR/kommun.yaml (or `kanalvakt up --kommun-config …`).
+    """
+    target = directory / REFERENCE_KOMMUN_CONFIG.name
+    if target.exists():
+        raise _fail("init", f"{target} exists already; nothing written")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(REFERENCE_KOMMUN_CONFIG, target)
+    except OSError as exc:
+        raise _fail("init", f"cannot write {target}: {exc}") from None
+    print(f"wrote {target}")
+    print(f"Edit it, then: KOMMUN_CONFIG={target} kanalvakt up")
+    return 0
+
+
+@app.command()
+def docs(root: Path = Path(".")) -> int:
+    """Regenerate docs/asyncapi.yaml and docs/events.md."""
     from kanalvakt.docs import write_docs
 
-    for path in write_docs(args.root):
+    for path in write_docs(root):
         print(f"wrote {path}")
     return 0
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="kanalvakt", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
-
-    up = sub.add_parser("up", help="run NATS, the store and all four services on this machine")
-    up.add_argument("--data-dir", type=Path, default=Path(".kanalvakt"))
-    up.add_argument("--host", default="127.0.0.1")
-    up.add_argument("--nats-port", type=int, default=4222)
-    up.add_argument("--nats-monitor-port", type=int, default=8222)
-    up.add_argument("--store-port", type=int, default=27017)
-    up.add_argument(
-        "--http-port",
-        type=int,
-        default=DEFAULT_HTTP_PORTS[ServiceName.REGISTRY],
-        help="first of four consecutive ports: registry, moderation, archive, notify",
-    )
-    up.add_argument(
-        "--kommun-config",
-        type=Path,
-        default=Path(os.environ.get("KOMMUN_CONFIG", "") or Settings().kommun_config),
-    )
-    up.set_defaults(func=_up)
-
-    run = sub.add_parser("run", help="run one service against NATS_URL and MONGODB_URL")
-    run.add_argument("service", choices=[s.value for s in ServiceName])
-    run.set_defaults(func=_run)
-
-    token = sub.add_parser("token", help="mint a local token (AUTH_SECRET or the data dir's)")
-    token.add_argument("--sub", required=True, help="who the token is for")
-    token.add_argument("--role", action="append", required=True, help="repeat for more roles")
-    token.add_argument("--name", default="")
-    token.add_argument("--email", default="", help="an administrator's address (sign-off)")
-    token.add_argument("--department", default="", help="a department head's förvaltning")
-    token.add_argument("--ttl", type=int, default=8 * 3600, help="seconds")
-    token.add_argument("--data-dir", type=Path, default=Path(".kanalvakt"))
-    token.set_defaults(func=_token)
-
+def _add_client() -> None:
     from kanalvakt.client import add_commands
 
-    add_commands(sub)
+    add_commands(app)
 
-    docs = sub.add_parser("docs", help="regenerate docs/asyncapi.yaml and docs/events.md")
-    docs.add_argument("--root", type=Path, default=Path("."))
-    docs.set_defaults(func=_docs)
-    return p
+
+_add_client()
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    code: int = args.func(args)
-    return code
+    """The console entry point; tests call it with `argv` and read the exit code."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="kanalvakt", standalone_mode=False)
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.TyperException as exc:  # a wrong command line: usage and the reason
+        show = getattr(exc, "show", None)
+        if show is None:
+            print(f"kanalvakt: {exc}", file=sys.stderr)
+        else:
+            show()
+        return int(getattr(exc, "exit_code", 2))
+    except (typer.Abort, KeyboardInterrupt):
+        print("kanalvakt: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # never a traceback; KANALVAKT_DEBUG=1 shows one
+        if os.environ.get("KANALVAKT_DEBUG"):
+            raise
+        print(f"kanalvakt: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return code if isinstance(code, int) else 0

@@ -34,8 +34,16 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def ensure_free(name: str, host: str, port: int) -> None:
-    """Refuse to start where something already listens: we would talk to it instead."""
+    """Refuse to start where something already listens: we would talk to it instead.
+
+    The check binds as the servers themselves do: uvicorn (asyncio), nats-server (Go) and
+    nx-27017 all set SO_REUSEADDR on POSIX, so a port whose last connections wait in
+    TIME_WAIT after a stop is free to them, and so to us. A port something listens on
+    is refused all the same (Linux allows no second bind there).
+    """
     with socket.socket() as s:
+        if sys.platform != "win32":  # there SO_REUSEADDR would let us bind over a listener
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:

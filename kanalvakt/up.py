@@ -1,4 +1,9 @@
-"""`kanalvakt up`: the whole system on one machine, stopped cleanly with Ctrl-C.
+"""`kanalvakt up`: the whole system on one machine, supervised, stopped cleanly with Ctrl-C.
+
+Every process is watched: nats-server, the store and the four services. One that exits
+is started again after a delay that doubles with each crash in a row (1 s up to 30 s,
+back to 1 s once it has run for a minute), and each restart is logged. Failing to
+*start* is different: the configuration or a port is wrong, so `up` says why and stops.
 
 Order matters on the way down: services first (they finish or leave unacknowledged
 what they hold, which JetStream resends), then the store, then NATS, which flushes
@@ -6,19 +11,24 @@ its streams to disk. Nothing is lost.
 """
 
 import os
-import secrets
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
+from kanalvakt.localauth import NoSecret, signing_secret
 from kanalvakt.processes import StartError, ensure_free, start_nats, start_store, stop
 from shared.reference import REFERENCE_KOMMUN_CONFIG
 from shared.settings import DEFAULT_HTTP_PORTS, ServiceName
+
+FIRST_DELAY = 1.0
+MAX_DELAY = 30.0
+STABLE_AFTER = 60.0  # a process that ran this long has its crash count forgotten
 
 
 @dataclass(frozen=True)
@@ -33,14 +43,73 @@ class UpOptions:
     ready_timeout: float = 60.0
 
 
-def local_secret(data_dir: Path) -> str:
-    """The local HS256 secret, made once per data dir and never committed."""
-    path = data_dir / "auth-secret"
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
-        path.chmod(0o600)
-    return path.read_text(encoding="utf-8").strip()
+def log(message: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} kanalvakt up: {message}", file=sys.stderr, flush=True)
+
+
+def service_environment(opts: UpOptions, environ: Mapping[str, str]) -> dict[str, str]:
+    """What every service runs with. The token secret follows `kanalvakt.localauth`'s
+    one rule: AUTH_SECRET when set (kept as it is), else the data dir's (made once)."""
+    host = opts.host
+    try:
+        secret = signing_secret(opts.data_dir.resolve(), environ, create=True)
+    except NoSecret as exc:
+        raise StartError(str(exc)) from None
+    return dict(environ) | {
+        "NATS_URL": f"nats://{host}:{opts.nats_port}",
+        "MONGODB_URL": f"mongodb://{host}:{opts.store_port}",
+        "HTTP_HOST": host,
+        "AUTH_SECRET": secret.value,
+        "KOMMUN_CONFIG": str(opts.kommun_config.resolve()),
+    }
+
+
+@dataclass
+class Supervised:
+    """One process `up` keeps running: started again with backoff when it exits."""
+
+    name: str
+    start: Callable[[], subprocess.Popen[bytes]]
+    proc: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    crashes: int = 0  # in a row
+    restart_at: float | None = None
+
+    def launch(self) -> None:
+        self.proc = self.start()
+        self.started_at = time.monotonic()
+
+    def watch(self, now: float) -> None:
+        """Called often: notices an exit, schedules the restart, restarts when due."""
+        if self.restart_at is None:
+            if self.proc is None or self.proc.poll() is None:
+                if self.proc is not None and now - self.started_at > STABLE_AFTER:
+                    self.crashes = 0
+                return
+            self._schedule(now, f"{self.name} exited with {self.proc.returncode}")
+            return
+        if now < self.restart_at:
+            return
+        self.restart_at = None
+        try:
+            self.launch()
+        except StartError as exc:
+            self.proc = None
+            self._schedule(now, f"{self.name} did not start again: {exc}")
+            return
+        assert self.proc is not None
+        log(f"{self.name} restarted (pid {self.proc.pid})")
+
+    def _schedule(self, now: float, why: str) -> None:
+        delay = min(MAX_DELAY, FIRST_DELAY * 2**self.crashes)
+        self.crashes += 1
+        self.restart_at = now + delay
+        log(f"{why}; restarting in {delay:.0f}s (crash {self.crashes} in a row)")
+
+    def stop(self) -> None:
+        self.restart_at = None
+        if self.proc is not None:
+            stop(self.proc)
 
 
 def _wait_ready(
@@ -61,7 +130,19 @@ def _wait_ready(
     raise StartError(f"{url} did not become ready in {timeout:.0f}s")
 
 
+def _check_config(path: Path) -> None:
+    from shared.kommun import KommunConfigError, load_kommun_config
+
+    try:
+        load_kommun_config(path)
+    except KommunConfigError as exc:
+        raise StartError(f"KOMMUN_CONFIG: {exc}") from None
+
+
 def run_up(opts: UpOptions) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     # A plain flag: a signal handler must not take a lock the interrupted code may hold.
     stopping: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -69,71 +150,104 @@ def run_up(opts: UpOptions) -> int:
 
     data = opts.data_dir.resolve()
     host = opts.host
-    infra: list[subprocess.Popen[bytes]] = []
-    services: dict[ServiceName, subprocess.Popen[bytes]] = {}
+    infra: list[Supervised] = []
+    services: dict[ServiceName, Supervised] = {}
     try:
+        _check_config(opts.kommun_config)
         for name in ServiceName:
             ensure_free(f"{name.value} HTTP", host, opts.http_ports[name])
-        infra.append(start_nats(data / "nats", host, opts.nats_port, opts.nats_monitor_port))
-        infra.append(start_store(data / "store", host, opts.store_port))
-        env = os.environ | {
-            "NATS_URL": f"nats://{host}:{opts.nats_port}",
-            "MONGODB_URL": f"mongodb://{host}:{opts.store_port}",
-            "HTTP_HOST": host,
-            "AUTH_SECRET": local_secret(data),
-            "KOMMUN_CONFIG": str(opts.kommun_config.resolve()),
-        }
+        env = service_environment(opts, os.environ)
+        infra = [
+            Supervised(
+                "nats-server",
+                lambda: start_nats(data / "nats", host, opts.nats_port, opts.nats_monitor_port),
+            ),
+            Supervised(
+                "store (nx-27017)", lambda: start_store(data / "store", host, opts.store_port)
+            ),
+        ]
         for name in ServiceName:
-            services[name] = subprocess.Popen(
-                [sys.executable, "-m", "kanalvakt", "run", name.value],
-                env=env | {"HTTP_PORT": str(opts.http_ports[name])},
-                start_new_session=True,  # Ctrl-C reaches us, and we stop them in order
-            )
-        for name, proc in services.items():
-            url = f"http://{host}:{opts.http_ports[name]}/readyz"
-            _wait_ready(url, proc, opts.ready_timeout, stopping)
-        _print_table(opts, data)
+            services[name] = Supervised(name.value, _service_starter(name, env, opts))
+        progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        with progress:
+            task = progress.add_task("starting", total=len(infra) + len(services))
+            for part in infra:
+                progress.update(task, description=f"starting {part.name}")
+                part.launch()
+                progress.advance(task)
+            for part in services.values():
+                part.launch()
+            for name, part in services.items():
+                progress.update(task, description=f"waiting for {name.value}")
+                assert part.proc is not None
+                url = f"http://{host}:{opts.http_ports[name]}/readyz"
+                _wait_ready(url, part.proc, opts.ready_timeout, stopping)
+                progress.advance(task)
+        _print_table(opts, data, env)
+        watched = [*infra, *services.values()]
         while not stopping:
             time.sleep(0.2)
-            for name, proc in services.items():
-                if proc.poll() is not None:
-                    print(
-                        f"kanalvakt: {name.value} exited with {proc.returncode}; stopping all",
-                        file=sys.stderr,
-                    )
-                    return 1
+            now = time.monotonic()
+            for part in watched:
+                part.watch(now)
         return 0
     except StartError as exc:
-        print(f"kanalvakt up: {exc}", file=sys.stderr)
+        log(str(exc))
         return 1
     finally:
-        print("kanalvakt: stopping…", file=sys.stderr)
-        for proc in services.values():
-            if proc.poll() is None:
-                proc.terminate()  # SIGTERM, as Kubernetes sends: uvicorn shuts down gracefully
-        for proc in services.values():
-            stop(proc)
-        for proc in reversed(infra):
-            stop(proc)
-        print("kanalvakt: stopped", file=sys.stderr)
+        log("stopping…")
+        for part in services.values():
+            if part.proc is not None and part.proc.poll() is None:
+                part.proc.terminate()  # SIGTERM, as Kubernetes sends: uvicorn shuts down gracefully
+        for part in services.values():
+            part.stop()
+        for part in reversed(infra):
+            part.stop()
+        log("stopped")
 
 
-def _print_table(opts: UpOptions, data: Path) -> None:
+def _service_starter(
+    name: ServiceName, env: dict[str, str], opts: UpOptions
+) -> Callable[[], subprocess.Popen[bytes]]:
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "kanalvakt", "run", name.value],
+            env=env | {"HTTP_PORT": str(opts.http_ports[name])},
+            start_new_session=True,  # Ctrl-C reaches us, and we stop them in order
+        )
+
+    return start
+
+
+def _print_table(opts: UpOptions, data: Path, env: Mapping[str, str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     host = opts.host
-    rows = [
-        ("NATS", f"nats://{host}:{opts.nats_port}"),
-        ("NATS monitoring", f"http://{host}:{opts.nats_monitor_port}/varz"),
-        ("Store (MongoDB wire protocol)", f"mongodb://{host}:{opts.store_port}"),
-    ]
+    table = Table(title="Kanalvakt is running", title_justify="left", show_header=False)
+    table.add_column("what", no_wrap=True)
+    table.add_column("where", no_wrap=True, overflow="ignore")
+    table.add_row("NATS", f"nats://{host}:{opts.nats_port}")
+    table.add_row("NATS monitoring", f"http://{host}:{opts.nats_monitor_port}/varz")
+    table.add_row("Store (MongoDB wire protocol)", f"mongodb://{host}:{opts.store_port}")
     for name in ServiceName:
         base = f"http://{host}:{opts.http_ports[name]}"
-        rows += [
-            (f"{name.value} API docs", f"{base}/docs"),
-            (f"{name.value} metrics", f"{base}/metrics"),
-        ]
-    width = max(len(label) for label, _ in rows)
-    print("\nKanalvakt is running. Data in", data)
-    for label, url in rows:
-        print(f"  {label:<{width}}  {url}")
-    print("\nA local token: kanalvakt token --sub you --role communicator")
+        table.add_row(f"{name.value} API docs", f"{base}/docs")
+        table.add_row(f"{name.value} metrics", f"{base}/metrics")
+    table.add_row("Data", str(data))
+    table.add_row("Kommun configuration", env["KOMMUN_CONFIG"])
+    secret = "AUTH_SECRET" if os.environ.get("AUTH_SECRET") else str(data / "auth-secret")
+    table.add_row("Tokens signed with", secret)
+    console = Console(width=max(120, Console().width), soft_wrap=True)
+    console.print()
+    console.print(table)
+    hint = "" if data == Path(".kanalvakt").resolve() else f" --data-dir {data}"
+    console.print(f"\nA local token: kanalvakt token --sub you --role communicator{hint}")
     print("Stop with Ctrl-C.\n", flush=True)

@@ -15,7 +15,42 @@ from shared.settings import Settings
 
 
 class AuthError(Exception):
-    pass
+    """A refused token: `check` names the check that failed, the message says how to
+    mend it. Neither ever holds the token, its claims' values or a key."""
+
+    def __init__(self, check: str, message: str) -> None:
+        super().__init__(f"token refused ({check}): {message}")
+        self.check = check
+
+
+def _refusal(exc: jwt.PyJWTError, issuer: str, audience: str, local: bool) -> AuthError:
+    """Which check failed, in words that leak nothing. Order matters: PyJWT's signature
+    error is a kind of decode error, and the claim errors are kinds of invalid token."""
+    if isinstance(exc, jwt.ExpiredSignatureError):
+        return AuthError("expired", "the token has expired (exp); get a new one")
+    if isinstance(exc, jwt.ImmatureSignatureError):
+        return AuthError("not yet valid", "the token is not valid yet (nbf or iat)")
+    if isinstance(exc, jwt.InvalidAudienceError):
+        return AuthError("audience", f"wrong audience (aud); this API expects '{audience}'")
+    if isinstance(exc, jwt.InvalidIssuerError):
+        return AuthError("issuer", f"wrong issuer (iss); this API expects '{issuer}'")
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return AuthError("claims", f"the token lacks the claim '{exc.claim}'")
+    if isinstance(exc, jwt.InvalidSignatureError):
+        where = (
+            "the local secret (AUTH_SECRET, or the data dir's that `kanalvakt up` uses): "
+            "mint it with `kanalvakt token` where `up` runs"
+            if local
+            else "the identity provider's keys (AUTH_JWKS_URL)"
+        )
+        return AuthError("signature", f"Signature verification failed: not signed with {where}")
+    if isinstance(exc, jwt.InvalidAlgorithmError):
+        return AuthError("algorithm", "the token is signed with an algorithm this API refuses")
+    if isinstance(exc, jwt.PyJWKClientError):
+        return AuthError("signing key", "no key of the identity provider matches the token")
+    if isinstance(exc, jwt.DecodeError):
+        return AuthError("malformed", "this is not a well-formed JWT (header.payload.signature)")
+    return AuthError("invalid", f"the token is not valid ({type(exc).__name__})")
 
 
 class TokenVerifier:
@@ -46,7 +81,7 @@ class TokenVerifier:
                 options={"require": ["exp", "sub", "iss", "aud"]},
             )
         except jwt.PyJWTError as exc:
-            raise AuthError(f"invalid token: {exc}") from None
+            raise _refusal(exc, self._issuer, self._audience, self._jwks is None) from None
         raw_roles = claims.get(self._roles_claim, [])
         if isinstance(raw_roles, str):
             raw_roles = raw_roles.split()
@@ -99,7 +134,7 @@ async def current_principal(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
-            "missing bearer token (Authorization: Bearer <token>)",
+            "token refused (missing): no bearer token (Authorization: Bearer <token>)",
             headers={"WWW-Authenticate": "Bearer"},
         )
     verifier: TokenVerifier = request.app.state.verifier

@@ -1,0 +1,309 @@
+"""The command lines as a user meets them (issue 7): options mean what they say, errors are
+messages and never tracebacks, one rule for the token secret, the reference configuration
+found wherever `kanalvakt` starts, and the port check matching what the servers can bind."""
+
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kanalvakt import client as client_module
+from kanalvakt.cli import main
+from kanalvakt.processes import StartError, ensure_free
+from services.registry.domain.account import PROFILE_ITEMS
+from shared.settings import Settings
+from tests.helpers import ROOT
+
+ACCOUNT = {
+    "id": "01KANALVAKT",
+    "state": "approved",
+    "signatures": [],
+    "plan": {
+        "platform": "facebook",
+        "handle": "norakommunnaringsliv",
+        "department": "Kommunstyrelseförvaltningen",
+        "unit": "Näringsliv",
+    },
+}
+
+
+class FakeRegistry:
+    """Stands in for the registry's HTTP API: records each call, answers a canned body."""
+
+    def __init__(self, answer: Any = None, refuse: tuple[int, Any] | None = None) -> None:
+        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+        self.answer = ACCOUNT if answer is None else answer
+        self.refuse = refuse
+
+    def __call__(self, method: str, path: str, **kwargs: Any) -> Any:
+        self.calls.append((method, path, kwargs))
+        if self.refuse is not None:
+            raise client_module.Refused(*self.refuse)
+        return self.answer
+
+
+def _fake(monkeypatch: pytest.MonkeyPatch, fake: FakeRegistry) -> FakeRegistry:
+    # An instance attribute of no class: called as fake(method, path, ...), without self.
+    monkeypatch.setattr(client_module.RegistryClient, "_call", lambda _c, *a, **k: fake(*a, **k))
+    return fake
+
+
+@pytest.fixture
+def registry(monkeypatch: pytest.MonkeyPatch) -> FakeRegistry:
+    return _fake(monkeypatch, FakeRegistry())
+
+
+def test_profile_item_confirms_exactly_the_items_given(registry: FakeRegistry) -> None:
+    """P4.1: `--item X` confirms X, not X on top of every item."""
+    code = main(["accounts", "profile", "01KANALVAKT", "--item", "update_frequency"])
+    assert code == 0
+    [(method, path, kwargs)] = registry.calls
+    assert (method, path) == ("PUT", "/accounts/01KANALVAKT/profile")
+    assert kwargs["json"] == {"update_frequency": True}
+
+
+def test_profile_without_items_confirms_the_whole_p4_1_checklist(registry: FakeRegistry) -> None:
+    assert main(["accounts", "profile", "01KANALVAKT"]) == 0
+    assert registry.calls[0][2]["json"] == dict.fromkeys(PROFILE_ITEMS, True)
+
+
+def test_profile_item_must_be_a_p4_1_item(
+    registry: FakeRegistry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["accounts", "profile", "01KANALVAKT", "--item", "logo"]) == 2
+    assert registry.calls == []
+    assert "logo" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("lang", "state", "expected"),
+    [
+        ("sv", "started", "har börjat"),
+        ("en", "started", "has begun"),
+        ("sv", "scheduled", "planerad"),
+        ("en", "ended", "is over"),
+    ],
+)
+def test_absence_prints_the_state_the_api_answers(
+    registry: FakeRegistry,
+    capsys: pytest.CaptureFixture[str],
+    lang: str,
+    state: str,
+    expected: str,
+) -> None:
+    """P5.1: an absence that has already begun is not announced as scheduled."""
+    registry.answer = {"id": "01ABSENCE", "state": state}
+    code = main(
+        [
+            "absences",
+            "add",
+            "--name",
+            "Anna Andersson",
+            "--email",
+            "anna.andersson@example.org",
+            "--from",
+            "2026-01-01T00:00:00+01:00",
+            "--to",
+            "2026-01-08T00:00:00+01:00",
+            "--lang",
+            lang,
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "01ABSENCE" in out
+    assert expected in out
+    assert registry.calls[0][2]["json"]["person"]["name"] == "Anna Andersson"
+
+
+REFUSAL = {
+    "detail": "the plan breaks the policy",
+    "errors": [
+        {
+            "field": "handle",
+            "rule": "P4.2",
+            "message": {"sv": "Kontonamnet förkortar kommunens namn.", "en": "abbreviates"},
+        },
+        {
+            "field": "administrators",
+            "rule": "P3.1",
+            "message": {"sv": "Minst två administratörer.", "en": "at least two"},
+        },
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("lang", "texts"),
+    [("sv", ["Kontonamnet förkortar", "Minst två"]), ("en", ["abbreviates", "at least two"])],
+)
+def test_refusals_are_printed_field_by_field_with_the_rule(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    lang: str,
+    texts: list[str],
+) -> None:
+    _fake(monkeypatch, FakeRegistry(refuse=(422, REFUSAL)))
+    code = main(["accounts", "submit", str(ROOT / "docs/examples/plan.yaml"), "--lang", lang])
+    assert code == 1
+    err = capsys.readouterr().err
+    for field, rule, text in zip(
+        ("handle", "administrators"), ("P4.2", "P3.1"), texts, strict=True
+    ):
+        line = next(x for x in err.splitlines() if x.strip().startswith(field))
+        assert rule in line
+        assert text in line
+
+
+def test_a_missing_plan_file_is_a_message_not_a_traceback(
+    registry: FakeRegistry, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code = main(["accounts", "submit", str(tmp_path / "nowhere.yaml")])
+    assert code != 0
+    err = capsys.readouterr().err
+    assert "nowhere.yaml" in err
+    assert "Traceback" not in err
+    assert registry.calls == []
+
+
+def test_a_registry_that_does_not_answer_is_a_message(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code = main(["accounts", "list", "--registry", f"http://127.0.0.1:{port}", "--token", "t"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert f"127.0.0.1:{port}" in err
+    assert "Traceback" not in err
+
+
+def test_list_prints_a_table_with_whole_ids(
+    registry: FakeRegistry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    registry.answer = [ACCOUNT | {"id": "01KBXYZ0123456789ABCDEFGHJ"}]
+    assert main(["accounts", "list", "--state", "active"]) == 0
+    out = capsys.readouterr().out
+    assert "01KBXYZ0123456789ABCDEFGHJ" in out
+    assert "norakommunnaringsliv" in out
+    assert registry.calls[0][2]["params"] == {"state": ["active"]}
+
+
+# -- tokens: one source of truth --------------------------------------------------------
+
+
+def test_token_refuses_when_there_is_no_secret_instead_of_making_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("AUTH_SECRET", raising=False)
+    data = tmp_path / "elsewhere"
+    code = main(["token", "--sub", "anna", "--role", "communicator", "--data-dir", str(data)])
+    assert code != 0
+    assert not (data / "auth-secret").exists(), "a new secret was made silently"
+    err = capsys.readouterr().err
+    assert "AUTH_SECRET" in err
+    assert "kanalvakt up" in err
+
+
+def _claims(token: str, secret: str) -> dict[str, Any]:
+    import jwt
+
+    claims: dict[str, Any] = jwt.decode(
+        token, secret, algorithms=["HS256"], audience="kanalvakt", issuer="kanalvakt-local"
+    )
+    return claims
+
+
+def test_token_and_up_sign_with_the_same_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kanalvakt.up import UpOptions, service_environment
+
+    data = tmp_path / "data"
+    for auth_secret in (None, "a-secret-from-the-environment-32-chars-long"):
+        if auth_secret is None:
+            monkeypatch.delenv("AUTH_SECRET", raising=False)
+        else:
+            monkeypatch.setenv("AUTH_SECRET", auth_secret)
+        env = service_environment(UpOptions(data_dir=data), os.environ)
+        assert (
+            main(["token", "--sub", "anna", "--role", "communicator", "--data-dir", str(data)]) == 0
+        )
+        token = capsys.readouterr().out.strip()
+        assert _claims(token, env["AUTH_SECRET"])["sub"] == "anna"
+        if auth_secret is not None:
+            assert env["AUTH_SECRET"] == auth_secret, "up replaced AUTH_SECRET"
+
+
+def test_up_refuses_a_short_auth_secret(tmp_path: Path) -> None:
+    from kanalvakt.up import UpOptions, service_environment
+
+    with pytest.raises(StartError, match="AUTH_SECRET"):
+        service_environment(UpOptions(data_dir=tmp_path), {"AUTH_SECRET": "short"})
+
+
+# -- the reference configuration, wherever kanalvakt starts ------------------------------
+
+
+def test_reference_configuration_is_found_from_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.kommun import load_kommun_config
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KOMMUN_CONFIG", raising=False)
+    path = Settings().kommun_config
+    assert path.is_absolute()
+    assert load_kommun_config(path).contact("informationsansvarig").email
+    from kanalvakt.up import UpOptions
+
+    assert UpOptions().kommun_config == path
+
+
+def test_init_writes_a_copy_to_edit_and_never_overwrites(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shared.kommun import load_kommun_config
+
+    target = tmp_path / "min-kommun"
+    assert main(["init", str(target)]) == 0
+    written = target / "kommun.yaml"
+    assert load_kommun_config(written).kommun.name
+    assert str(written) in capsys.readouterr().out
+    written.write_text("# edited\n", encoding="utf-8")
+    assert main(["init", str(target)]) != 0
+    assert written.read_text(encoding="utf-8") == "# edited\n"
+    assert "kommun.yaml" in capsys.readouterr().err
+
+
+# -- the port check ----------------------------------------------------------------------
+
+
+def test_port_check_accepts_a_port_whose_socket_is_in_time_wait() -> None:
+    """Right after `kanalvakt up` stops, its ports are in TIME_WAIT; the servers bind them
+    (SO_REUSEADDR), so the check must too."""
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    peer = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = server.accept()
+    server.close()
+    accepted.close()  # the server side closes first: its end waits in TIME_WAIT
+    time.sleep(0.1)
+    peer.close()
+    ensure_free("registry HTTP", "127.0.0.1", port)
+
+
+def test_port_check_still_refuses_a_port_something_listens_on() -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        with pytest.raises(StartError, match=f"port {port}"):
+            ensure_free("registry HTTP", "127.0.0.1", port)

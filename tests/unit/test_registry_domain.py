@@ -1,16 +1,18 @@
 """The registry's pure rules: naming (P4.2, P4.3), attendance (P3.3, P5.1, P5.6),
-monitoring windows with Swedish public holidays (B1 item 7, L2)."""
+no personnummer in a plan (L7, P7)."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from services.registry.domain.absence import Absence, attendance, escalation
 from services.registry.domain.naming import facebook_page_problem, handle_problem, host_problem
-from services.registry.domain.plan import Monitoring
+from services.registry.domain.plan import ActivityPlan, parse_plan
 from shared.events import PersonRef
 from shared.kommun import HandleNaming, load_kommun_config
-from tests.helpers import ROOT
+from shared.rules import RuleViolations, Violation
+from tests.helpers import ROOT, plan_json
 
 NAMING = HandleNaming(accepted=["orsakommun"], short="orsa", abbreviations=["km", "kn", "kom"])
 KOMMUN = load_kommun_config(ROOT / "shared/reference/kommun.yaml")
@@ -102,12 +104,70 @@ def test_P5_6_escalation_to_unit_head_then_department_head() -> None:
     assert [t.role for t in fallback] == ["informationsansvarig"]
 
 
-def test_B1_monitoring_window_knows_swedish_public_holidays() -> None:
-    weekdays = Monitoring(days=["mon", "tue", "wed", "thu", "fri"], start=time(8), end=time(17))
-    monday_10 = datetime(2026, 11, 23, 9, tzinfo=UTC)  # 10:00 in Sweden
-    assert weekdays.covers(monday_10)
-    assert not weekdays.covers(monday_10.replace(hour=17))  # 18:00 in Sweden
-    boxing_day = datetime(2025, 12, 26, 9, tzinfo=UTC)  # annandag jul, a Friday
-    assert not weekdays.covers(boxing_day)
-    with_holidays = weekdays.model_copy(update={"public_holidays": True})
-    assert with_holidays.covers(boxing_day)
+TODAY = NOW.date()
+
+
+def _plan_with(path: str, text: str) -> dict[str, Any]:
+    """The example plan with the text at a dotted path such as administrators.0.name."""
+    plan = plan_json()
+    *parents, last = path.split(".")
+    node: Any = plan
+    for part in parents:
+        node = node[int(part)] if part.isdigit() else node[part]
+    node[last] = text
+    return plan
+
+
+def _refusals(plan: dict[str, Any]) -> dict[str, Violation]:
+    with pytest.raises(RuleViolations) as refused:
+        parse_plan(plan, KOMMUN, TODAY)
+    return {v.field: v for v in refused.value.violations}
+
+
+@pytest.mark.parametrize(
+    ("field", "text"),
+    [
+        ("handle", "norakommun191212121212"),
+        ("url", "https://www.facebook.com/norakommun191212121212"),
+        ("department", "Kommunstyrelseförvaltningen 19121212-1212"),
+        ("unit", "Näringsliv 121212-1212"),
+        ("purpose", "Frågor besvaras av Anna Andersson, 19121212-1212, på vardagar."),
+        ("audience", "Företagare; kontaktperson 121212+1212"),
+        ("administrators.0.name", "Anna Andersson 191212121212"),
+        ("administrators.1.email", "191212121212@nora.example"),
+        ("administrators.1.phone", "19121212-1212"),
+        ("operators.0.name", "Cecilia Carlsson 701063-2391"),  # a samordningsnummer
+    ],
+)
+def test_L7_P7_a_personnummer_in_any_text_of_the_plan_is_refused(field: str, text: str) -> None:
+    refused = _refusals(_plan_with(field, text))
+    assert refused[field].rule == "L7"
+    assert "personnummer" in refused[field].sv
+    assert "1212" not in refused[field].sv + refused[field].en  # the number is not repeated
+
+
+def test_L7_every_field_with_a_personnummer_is_named_at_once() -> None:
+    plan = _plan_with("purpose", "Kontakt: 19121212-1212 eller Anna.")
+    plan["administrators"][0]["name"] = "Anna 121212-1212"
+    plan["operators"][0]["name"] = "Cecilia 701063-2391"
+    assert {"purpose", "administrators.0.name", "operators.0.name"} <= set(_refusals(plan))
+
+
+@pytest.mark.parametrize(
+    ("field", "text"),
+    [
+        ("purpose", "Svara på frågor om faktura 1234567890 och om upphandlingar."),
+        ("purpose", "Frågor om 811218-9875 (fel kontrollsiffra) besvaras också."),
+        ("administrators.1.phone", "0702123456"),  # ten bare digits: a mobile number
+    ],
+)
+def test_L7_numbers_that_are_not_personnummer_pass(field: str, text: str) -> None:
+    plan = parse_plan(_plan_with(field, text), KOMMUN, TODAY)
+    assert plan.model_dump(mode="json")["purpose"]
+
+
+def test_L7_a_stored_plan_is_read_back_as_it_was_saved() -> None:
+    """Validation without context (the store reading a document) does not refuse old data."""
+    stored = parse_plan(plan_json(), KOMMUN, TODAY).model_dump(mode="json")
+    stored["purpose"] = "Sparad före L7-kontrollen: 19121212-1212."
+    assert ActivityPlan.model_validate(stored).purpose.endswith("1212.")

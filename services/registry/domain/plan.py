@@ -1,16 +1,20 @@
 """The activity plan (Bilaga 1) an account is registered with, and its rules.
 
 Every rule is a field validator, so one validation reports every failing field with its
-rule ID (P3.1, P3.2, P4.2, P4.3, P9, B1) in Swedish and English. Rules that depend on the
-kommun (its name, its organisation) read the KommunConfig from the validation context.
+rule ID (P3.1, P3.2, P4.2, P4.3, P9, B1, L7) in Swedish and English. Rules that depend on
+the kommun (its name, its organisation) read the KommunConfig from the validation context.
+
+L7, P7: the plan is shown on the public list, its HTML page and the CSV export, and it
+travels in events to notifications and the archive, so no text in it may hold a
+personnummer or samordningsnummer. Every text field of every part of the plan is checked
+when a plan is submitted (`parse_plan`); a plan read back from the store is taken as it
+was saved.
 """
 
 import re
-from datetime import date, datetime, time
+from datetime import date, time
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
-import holidays
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -27,11 +31,11 @@ from pydantic import (
 from services.registry.domain.naming import facebook_page_problem, handle_problem, host_problem
 from shared.events.account import Platform
 from shared.kommun import KommunConfig
+from shared.personnummer import find_personnummer
 from shared.rules import rule_error, violations_of
+from shared.sensitive import personnummer_in
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 MIN_ADMINISTRATORS = 2  # P3.1
 MAX_ADMINISTRATORS_IN_PLAN = 3  # B1 item 5: "up to three listed"
@@ -39,8 +43,39 @@ MAX_ADMINISTRATORS_IN_PLAN = 3  # B1 item 5: "up to three listed"
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{5,18}[0-9]$")
 
 
+# In a phone field a bare run of ten digits is a phone number (0701234567 has the shape
+# of a personnummer and about one in a hundred passes its check); a personnummer written
+# as one (19121212-1212, 191212121212, 121212-1212) is still refused there.
+_TEN_DIGITS = re.compile(r"\d{10}")
+
+
+def _holds_personnummer(field: str | None, text: str) -> bool:
+    if field != "phone":
+        return personnummer_in(text)
+    return any(not _TEN_DIGITS.fullmatch(text[start:end]) for start, end in find_personnummer(text))
+
+
 class _Plan(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _l7(cls, value: Any, info: ValidationInfo) -> Any:
+        """L7, P7: no personnummer or samordningsnummer in any text of the plan.
+
+        Runs before the field's own rules, so the refusal never repeats the number (as
+        "unknown department '…'" would)."""
+        if info.context is None:  # read back from the store, not submitted
+            return value
+        if isinstance(value, str) and _holds_personnummer(info.field_name, value):
+            raise rule_error(
+                "L7",
+                "Texten innehåller ett personnummer eller samordningsnummer. Planen visas "
+                "offentligt och sådana nummer får aldrig visas där; ta bort numret (L7, P7).",
+                "the text holds a personnummer or samordningsnummer; the plan is public and "
+                "such numbers must never be shown, so remove it (L7, P7)",
+            )
+        return value
 
 
 def _kommun(info: ValidationInfo) -> KommunConfig | None:
@@ -59,7 +94,9 @@ class Person(_Plan):
     def _email(cls, value: Any, check: ValidatorFunctionWrapHandler) -> Any:
         try:
             return check(value)
-        except ValidationError:
+        except ValidationError as exc:
+            if any(e["type"] == "policy" for e in exc.errors()):
+                raise  # a policy rule of its own (L7), not a malformed address
             raise rule_error(
                 "B1",
                 f"E-postadressen {value!r} har fel format.",
@@ -125,15 +162,6 @@ class Monitoring(_Plan):
                 "monitoring must end after it starts",
             )
         return self
-
-    def covers(self, at: datetime) -> bool:
-        """Whether the plan promises someone looks at `at` (Swedish local time and holidays)."""
-        local = at.astimezone(STOCKHOLM)
-        if WEEKDAYS[local.weekday()] not in self.days:
-            return False
-        if not self.public_holidays and local.date() in holidays.country_holidays("SE"):
-            return False
-        return self.start <= local.time() < self.end
 
 
 class UpdateFrequency(_Plan):

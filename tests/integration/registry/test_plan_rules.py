@@ -1,5 +1,5 @@
-"""B1, P3.1, P3.2, P4.2, P4.3, P9, P10.1: a plan is refused with every failing field,
-the rule it breaks, in Swedish and English."""
+"""B1, L7, P3.1, P3.2, P4.2, P4.3, P7, P9, P10.1: a plan is refused with every failing
+field, the rule it breaks, in Swedish and English."""
 
 from collections.abc import AsyncIterator
 from typing import Any
@@ -144,3 +144,35 @@ async def test_B1_defaults_fill_the_deadlines(reg: Registry) -> None:
     assert answer.status_code == 201, answer.text
     assert answer.json()["plan"]["removal_deadline_hours"] == 48
     assert answer.json()["plan"]["answer_deadline_hours"] == 24
+
+
+async def test_L7_P7_a_personnummer_in_the_purpose_is_refused(reg: Registry) -> None:
+    plan = unique_plan(purpose="Frågor besvaras av Anna Andersson, 19121212-1212, på vardagar.")
+    answer = await reg.client.post("/accounts", json=plan, headers=COMMUNICATOR)
+    assert answer.status_code == 422, answer.text
+    errors = {e["field"]: e for e in answer.json()["errors"]}
+    assert errors["purpose"]["rule"] == "L7"
+    assert "personnummer" in errors["purpose"]["message"]["sv"]
+    assert "1212-1212" not in answer.text  # the refusal does not repeat the number
+    public = await reg.client.get("/public/accounts")
+    assert "1212-1212" not in public.text
+    assert plan["handle"] not in public.text
+
+
+async def test_L7_P7_every_free_text_field_with_a_personnummer_is_named(reg: Registry) -> None:
+    plan = unique_plan(
+        audience="Företagare; kontaktperson 121212-1212",
+        unit="Näringsliv 19121212-1212",
+        administrators=[_admin(1, name="Anna 191212121212"), _admin(2)],
+        operators=[_admin(3, name="Cecilia 701063-2391")],  # a samordningsnummer
+    )
+    del plan["operators"][0]["platform_knowledge_confirmed"]
+    errors = await _refused(reg, plan)
+    for field in ("audience", "unit", "administrators.0.name", "operators.0.name"):
+        assert errors[field]["rule"] == "L7", field
+    assert "administrators.1.name" not in errors
+
+
+async def test_L7_an_invoice_number_is_not_a_personnummer(reg: Registry) -> None:
+    account = await reg.submit(purpose="Svara på frågor om faktura 1234567890 och annat.")
+    assert "1234567890" in account["plan"]["purpose"]

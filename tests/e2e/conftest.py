@@ -1,20 +1,23 @@
 """`kanalvakt up` as a user runs it, once per test module."""
 
+import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 import pytest
 
 from kanalvakt.processes import free_port
 from shared.auth import mint_token
 from shared.principal import Role
-from tests.conftest import ROOT
 
 
 @dataclass
@@ -67,41 +70,100 @@ def _ports() -> tuple[int, int, int, int]:
     return others[0], others[1], others[2], base
 
 
+class Output:
+    """A child's stdout, read by a thread so that a deadline holds whether or not the
+    child prints anything, and so that a child that prints a lot never blocks on a pipe."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._read, args=(proc.stdout,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.lines.append(line)
+            self._queue.put(line)
+        self._queue.put(None)  # end of output: the child closed it or exited
+
+    def wait_for(self, marker: str, timeout: float) -> bool:
+        """True once a line holds `marker`; False if the output ends first. Raises
+        TimeoutError when `timeout` passes, however silent the child is."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no line with {marker!r} within {timeout:.0f}s")
+            try:
+                line = self._queue.get(timeout=left)
+            except queue.Empty:
+                continue
+            if line is None:
+                return False
+            if marker in line:
+                return True
+
+
+def start_up(data: Path, cwd: Path, *args: str, **popen: Any) -> subprocess.Popen[str]:
+    """`kanalvakt up` as a user starts it: from `cwd`, with the reference configuration
+    it finds by itself and the data dir's own token secret."""
+    env = {k: v for k, v in os.environ.items() if k not in ("AUTH_SECRET", "KOMMUN_CONFIG")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "kanalvakt", "up", "--data-dir", str(data), *args],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+        env=env,
+        **popen,
+    )
+
+
+def port_args(ports: tuple[int, int, int, int]) -> list[str]:
+    nats_port, monitor_port, store_port, base = ports
+    return [
+        "--nats-port",
+        str(nats_port),
+        "--nats-monitor-port",
+        str(monitor_port),
+        "--store-port",
+        str(store_port),
+        "--http-port",
+        str(base),
+    ]
+
+
+def wait_until_up(proc: subprocess.Popen[str], timeout: float = 90) -> Output:
+    output = Output(proc)
+    try:
+        ready = output.wait_for("Stop with Ctrl-C", timeout)
+    except TimeoutError:
+        proc.kill()
+        proc.wait()
+        pytest.fail(f"kanalvakt up did not print its table within {timeout:.0f}s")
+    if not ready:
+        pytest.fail(f"kanalvakt up exited with {proc.wait()} before it was ready")
+    return output
+
+
+def stop_up(proc: subprocess.Popen[str]) -> int:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            return proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return proc.wait()
+
+
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     data: Path = tmp_path_factory.mktemp("kanalvakt")
-    nats_port, monitor_port, store_port, base = _ports()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "kanalvakt",
-            "up",
-            "--data-dir",
-            str(data),
-            "--nats-port",
-            str(nats_port),
-            "--nats-monitor-port",
-            str(monitor_port),
-            "--store-port",
-            str(store_port),
-            "--http-port",
-            str(base),
-            "--kommun-config",
-            str(ROOT / "shared/reference/kommun.yaml"),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 90
-    for line in proc.stdout:
-        if "Stop with Ctrl-C" in line:
-            break
-        assert time.monotonic() < deadline, "kanalvakt up did not print its table in time"
-    else:
-        pytest.fail(f"kanalvakt up exited with {proc.wait()} before it was ready")
+    ports = _ports()
+    nats_port, _, _, base = ports
+    # Started outside the repository: `up` finds the reference configuration by itself.
+    proc = start_up(data, data, *port_args(ports))
+    wait_until_up(proc)
     names = ("registry", "moderation", "archive", "notify")
     system = System(
         nats_url=f"nats://127.0.0.1:{nats_port}",
@@ -110,6 +172,4 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         proc=proc,
     )
     yield system
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(60)
+    stop_up(proc)

@@ -5,12 +5,25 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import make_asgi_app
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.rules import RuleViolations, Violation, violation_of
 
 ReadyCheck = Callable[[], Awaitable[bool]]
+
+
+class _Served(Response):
+    """A route's answer written by an ASGI app: the route keeps its exact path and its
+    place in the OpenAPI document, the app does the rest."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        super().__init__()
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
 
 
 def ops_router(checks: dict[str, ReadyCheck]) -> APIRouter:
@@ -31,10 +44,14 @@ def ops_router(checks: dict[str, ReadyCheck]) -> APIRouter:
             status_code=200 if ready else 503,
         )
 
+    # prometheus_client's own app (format negotiation, gzip, `name[]`), answering from a
+    # route rather than mounted: a mount lives at /metrics/ and redirects /metrics there.
+    metrics_app = make_asgi_app()
+
     @router.get("/metrics", response_class=PlainTextResponse)
-    async def metrics() -> PlainTextResponse:
+    async def metrics() -> Response:
         """Prometheus text format."""
-        return PlainTextResponse(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+        return _Served(metrics_app)
 
     return router
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
 
 from shared.events import AccountCreated, AccountCreatedData
 from shared.ids import new_id
@@ -51,3 +53,31 @@ def account_created(name: str = "norakommunnaringsliv") -> AccountCreated:
             answer_deadline_hours=24,
         ),
     )
+
+
+async def settled_through(js: JetStreamContext, stream: str, durable: str, seq: int) -> bool:
+    """Whether the durable consumer has settled (acknowledged or terminated) every message
+    of `stream` up to sequence `seq`: whatever handling those caused, a dead letter
+    included, has happened. Publish a marker after an action and wait for this with its
+    sequence, and a check that something did not happen no longer depends on timing."""
+    info = await js.consumer_info(stream, durable)
+    return info.ack_floor is not None and info.ack_floor.stream_seq >= seq
+
+
+async def read_to_end(
+    js: JetStreamContext, subject: str, stream: str, wait: float = 10.0
+) -> list[Msg]:
+    """Every message on `subject` (wildcards allowed) that `stream` holds now, in order.
+
+    The number is taken from the stream first and read to the last one, so a slow fetch
+    is an error, never a shorter answer; a short fetch timeout cannot hide a message."""
+    sub = await js.pull_subscribe(subject, stream=stream)
+    try:
+        info = await sub.consumer_info()
+        want = info.num_pending or 0
+        found: list[Msg] = []
+        while len(found) < want:
+            found += await sub.fetch(min(want - len(found), 500), timeout=wait)
+        return found
+    finally:
+        await sub.unsubscribe()

@@ -1,5 +1,10 @@
 """The bus on a real nats-server with JetStream and a real store: acknowledged publishing,
-de-duplication, idempotent handling, dead letters and retries."""
+de-duplication, idempotent handling, dead letters and retries.
+
+A check that something did not happen (a second handling, a dead letter) waits until the
+consumer has settled every message up to a marker published after the action, then
+reads the dead-letter stream to its end: never a short fetch that a late message beats.
+"""
 
 import json
 from collections.abc import AsyncIterator, Callable
@@ -13,12 +18,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.bus import EventPublisher, EventRouter, InvalidEvent
 from shared.bus.broker import make_broker
-from shared.bus.streams import DLQ_STREAM
+from shared.bus.streams import DLQ_STREAM, EVENTS_STREAM
 from shared.events import AccountCreated
 from shared.ids import new_id
 from shared.settings import ServiceName, Settings
 from shared.store import Document, ProcessedEvents
-from tests.helpers import account_created, eventually
+from tests.helpers import account_created, eventually, read_to_end, settled_through
 
 
 @dataclass
@@ -81,14 +86,22 @@ def _ok(event: AccountCreated, attempt: int) -> None:
     pass
 
 
-async def _dead_letters(js: JetStreamContext, subject: str, consumer: str) -> list[Any]:
-    sub = await js.pull_subscribe(subject, stream=DLQ_STREAM)
-    try:
-        msgs = await sub.fetch(1000, timeout=1)
-    except TimeoutError:
-        msgs = []
-    await sub.unsubscribe()
-    return [m for m in msgs if (m.headers or {}).get("Kanalvakt-Dlq-Consumer") == consumer]
+async def _dead_letters(js: JetStreamContext, consumer: str) -> list[Any]:
+    """Every dead letter of account.created from `consumer` that the DLQ stream holds."""
+    letters = await read_to_end(js, "dlq.account.created", DLQ_STREAM)
+    return [m for m in letters if (m.headers or {}).get("Kanalvakt-Dlq-Consumer") == consumer]
+
+
+async def _settle(b: Bus) -> None:
+    """Publish a marker and wait until the consumer has settled it and everything before
+    it: from then on, nothing published earlier can still be handled or dead-lettered."""
+    marker = account_created(name="marker")
+    ack = await b.publisher.publish(marker)
+    await eventually(
+        lambda: settled_through(b.js, EVENTS_STREAM, b.durable, ack.seq),
+        what="everything up to the marker settled",
+    )
+    assert marker.id in b.handled
 
 
 async def test_publish_is_acknowledged_and_a_resent_event_is_dropped(
@@ -102,6 +115,7 @@ async def test_publish_is_acknowledged_and_a_resent_event_is_dropped(
         assert again.duplicate
         assert again.seq == first.seq
         await eventually(lambda: _async(event.id in b.handled), what="event handled")
+        await _settle(b)
         assert b.handled.count(event.id) == 1
 
 
@@ -120,18 +134,11 @@ async def test_redelivered_event_changes_nothing(
             await b.js.publish(
                 "account.created", body, headers={"Nats-Msg-Id": f"{event.id}{copy}"}
             )
-        marker = account_created()
-        await b.publisher.publish(marker)
-        await eventually(lambda: _async(marker.id in b.handled), what="later event handled")
+        await _settle(b)
         assert b.handled.count(event.id) == 1
-        info = await b.js.consumer_info("KANALVAKT_EVENTS", b.durable)
-        await eventually(lambda: _pending_zero(b.js, b.durable), what="all acknowledged")
+        assert await _dead_letters(b.js, b.durable) == [], "a duplicate is no dead letter"
+        info = await b.js.consumer_info(EVENTS_STREAM, b.durable)
         assert info.config.max_deliver == -1
-
-
-async def _pending_zero(js: JetStreamContext, durable: str) -> bool:
-    info = await js.consumer_info("KANALVAKT_EVENTS", durable)
-    return info.num_ack_pending == 0 and info.num_pending == 0
 
 
 async def test_invalid_event_is_dead_lettered_with_reason_and_original_bytes(
@@ -143,10 +150,8 @@ async def test_invalid_event_is_dead_lettered_with_reason_and_original_bytes(
         del bad["data"]["unit"]
         raw = json.dumps(bad).encode()
         await b.js.publish("account.created", raw, headers={"Nats-Msg-Id": new_id()})
-        good = account_created()
-        await b.publisher.publish(good)
-        await eventually(lambda: _async(good.id in b.handled), what="service keeps working")
-        letters = await _dead_letters(b.js, "dlq.account.created", b.durable)
+        await _settle(b)  # the service keeps working
+        letters = await _dead_letters(b.js, b.durable)
         mine = [m for m in letters if m.data == raw]
         assert len(mine) == 1, "exactly one dead letter, with the original bytes"
         reason = mine[0].headers["Kanalvakt-Dlq-Reason"]
@@ -154,8 +159,7 @@ async def test_invalid_event_is_dead_lettered_with_reason_and_original_bytes(
         assert "data.unit" in reason
         assert "AccountCreated" in reason
         assert mine[0].headers["Kanalvakt-Dlq-Subject"] == "account.created"
-        assert bad["id"] not in b.handled
-        await eventually(lambda: _pending_zero(b.js, b.durable), what="terminated, not redelivered")
+        assert bad["id"] not in b.handled  # and terminated: a nak would hold up _settle
 
 
 async def test_body_that_is_not_json_is_dead_lettered(
@@ -170,7 +174,7 @@ async def test_body_that_is_not_json_is_dead_lettered(
 
 
 async def _has_letter(js: JetStreamContext, durable: str, raw: bytes) -> bool:
-    return any(m.data == raw for m in await _dead_letters(js, "dlq.account.created", durable))
+    return any(m.data == raw for m in await _dead_letters(js, durable))
 
 
 async def test_handler_refusal_is_dead_lettered_not_retried(
@@ -184,12 +188,11 @@ async def test_handler_refusal_is_dead_lettered_not_retried(
 
     async with bus(nats_url, db, refuse) as b:
         await b.publisher.publish(refused)
-        await eventually(
-            lambda: _has_letter(b.js, b.durable, refused.model_dump_json().encode()),
-            what="refused event dead-lettered",
-        )
-        letters = await _dead_letters(b.js, "dlq.account.created", b.durable)
-        assert "unknown account (P3.6)" in letters[-1].headers["Kanalvakt-Dlq-Reason"]
+        await _settle(b)
+        body = refused.model_dump_json().encode()
+        [letter] = [m for m in await _dead_letters(b.js, b.durable) if m.data == body]
+        assert "unknown account (P3.6)" in letter.headers["Kanalvakt-Dlq-Reason"]
+        assert refused.id not in b.handled
 
 
 async def test_transient_failure_is_retried_until_it_works(
@@ -204,6 +207,7 @@ async def test_transient_failure_is_retried_until_it_works(
     async with bus(nats_url, db, fail_twice) as b:
         await b.publisher.publish(flaky)
         await eventually(lambda: _async(flaky.id in b.handled), what="handled after retries")
+        await _settle(b)
         assert b.handled.count(flaky.id) == 1
-        letters = await _dead_letters(b.js, "dlq.account.created", b.durable)
+        letters = await _dead_letters(b.js, b.durable)
         assert not [m for m in letters if flaky.id.encode() in m.data], "never dead-lettered"

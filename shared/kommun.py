@@ -29,7 +29,9 @@ class HandleNaming(_Config):
     )
 
 
-class Kommun(_Config):
+class KommunIdentity(_Config):
+    """Who the kommun is: its name, web site and how its name appears in handles."""
+
     name: str = Field(min_length=2, description="Official name, as the kommun writes it.")
     web_url: HttpUrl
     handle: HandleNaming
@@ -61,6 +63,12 @@ class Registry(_Config):
     review_interval_days: int = Field(
         default=365, gt=0, description="An activity plan older than this needs review."
     )
+    activation_grace_days: int = Field(
+        default=14,
+        ge=0,
+        description="Days after approval to deposit the credentials (P3.5) and confirm the "
+        "profile (P4.1) before the approved account is reported noncompliant.",
+    )
 
 
 class Deadlines(_Config):
@@ -69,7 +77,7 @@ class Deadlines(_Config):
 
 
 class KommunConfig(_Config):
-    kommun: Kommun
+    kommun: KommunIdentity
     language: Language = "sv"
     # Keyed by role: informationsansvarig, sakerhetssamordnare, diarium, …
     contacts: dict[str, Contact] = Field(default_factory=dict)

@@ -1,8 +1,13 @@
 """Builds one service from its parts: what `kanalvakt run SERVICE` serves.
 
-Every service is the same shape (README, "Layout"): an EventRouter of handlers, a store
-over its own database, an optional API router. This module wires them to NATS, MongoDB,
-metrics and HTTP, so each service's app.py only names its parts.
+Every service is the same shape (README, "Architecture"): an EventRouter of handlers, a
+store over its own database, an optional API router. This module wires them to NATS,
+MongoDB, metrics and HTTP, so each service's app.py only names its parts.
+
+Handlers and routes receive one container, `Dependencies`: the settings, the kommun's
+configuration, the clock, the service's store and the unit of work. Handlers take it
+from FastStream's context, routes through `shared.http.DepsDep`; tests build it with an
+in-memory store or a clock of their own.
 """
 
 import asyncio
@@ -10,13 +15,12 @@ import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from fastapi import APIRouter, FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.auth import TokenVerifier
-from shared.bus import EventPublisher
 from shared.bus.broker import make_broker
 from shared.bus.router import EventRouter
 from shared.clock import Clock, utcnow
@@ -24,9 +28,12 @@ from shared.http import install_error_handlers, ops_router
 from shared.kommun import KommunConfig, load_kommun_config
 from shared.outbox import Outbox, sweep_forever
 from shared.settings import Settings
-from shared.store import Document, ProcessedEvents, connect, ping
+from shared.store import Document, HandledMarks, connect, ping
+from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger("kanalvakt.service")
+
+PURGE_INTERVAL_SECONDS = 3600.0
 
 
 class ServiceStore(Protocol):
@@ -37,15 +44,21 @@ class ServiceStore(Protocol):
         ...
 
 
+StoreT = TypeVar("StoreT")
+
+
 @dataclass(frozen=True)
-class Runtime:
-    """What a service's background task works with."""
+class Dependencies(Generic[StoreT]):
+    """What a service's handlers, routes and background tasks work with."""
 
     settings: Settings
     kommun: KommunConfig
-    store: Any
-    publisher: EventPublisher
     clock: Clock
+    store: StoreT
+    uow: UnitOfWork
+
+
+BackgroundTask = Callable[[Dependencies[Any]], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True)
@@ -55,31 +68,40 @@ class ServiceParts:
     make_store: Callable[[AsyncDatabase[Document]], ServiceStore]
     api: APIRouter | None = None
     # Long-running tasks beside the API and the handlers, e.g. the registry's scheduler.
-    background: Sequence[Callable[[Runtime], Coroutine[Any, Any, None]]] = ()
+    background: Sequence[BackgroundTask] = ()
 
 
-def build_service(parts: ServiceParts, settings: Settings) -> FastAPI:
+async def purge_marks_forever(marks: HandledMarks, clock: Clock) -> None:
+    """Handled-marks are kept for as long as anything can redeliver (HandledMarks.KEPT)."""
+    while True:
+        try:
+            await marks.purge(clock())
+        except Exception as exc:
+            log.warning("purging handled-marks failed; next try in an hour: %r", exc)
+        await asyncio.sleep(PURGE_INTERVAL_SECONDS)
+
+
+def build_service(parts: ServiceParts, settings: Settings, clock: Clock = utcnow) -> FastAPI:
     kommun = load_kommun_config(settings.kommun_config)  # fail at start, not at first use
     verifier = TokenVerifier(settings)
     built = parts.events.build(settings)
     client = connect(settings.mongodb_url)
     db = client[settings.database_name]
     store = parts.make_store(db)
-    processed = ProcessedEvents(db)
-    broker = make_broker(
-        settings, built, processed, {"store": store, "kommun": kommun, "clock": utcnow}
-    )
+    marks = HandledMarks(db)
+    deps = Dependencies(settings, kommun, clock, store, UnitOfWork(built.publisher))
+    broker = make_broker(settings, built, marks, {"deps": deps})
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await processed.create_indexes()
+        await marks.create_indexes()
         await store.create_indexes()
-        for outbox in store.outboxes():
-            await outbox.create_indexes()
         await broker.start()
-        runtime = Runtime(settings, kommun, store, built.publisher, utcnow)
-        tasks = [asyncio.create_task(sweep_forever(store.outboxes(), built.publisher))]
-        tasks += [asyncio.create_task(task(runtime)) for task in parts.background]
+        tasks = [
+            asyncio.create_task(sweep_forever(store.outboxes(), built.publisher)),
+            asyncio.create_task(purge_marks_forever(marks, clock)),
+            *(asyncio.create_task(task(deps)) for task in parts.background),
+        ]
         log.info(
             "%s ready on NATS %s, database %s",
             settings.service.value,
@@ -103,10 +125,8 @@ def build_service(parts: ServiceParts, settings: Settings) -> FastAPI:
 
     app = FastAPI(title=parts.title, version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
-    app.state.kommun = kommun
     app.state.verifier = verifier
-    app.state.store = store
-    app.state.publisher = built.publisher
+    app.state.deps = deps
     app.state.broker = broker
     app.include_router(ops_router({"nats": nats_ready, "store": store_ready}))
     if parts.api is not None:

@@ -4,20 +4,34 @@ Kept to query shapes that real MongoDB and the local nx-27017 answer alike:
 string ids, single-document atomic writes, no transactions (README, "Store").
 """
 
-from datetime import timedelta
-from typing import Any
+from collections.abc import Sequence
+from contextlib import suppress
+from datetime import datetime, timedelta
+from typing import Generic
 
-from pymongo import AsyncMongoClient
+from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from shared.clock import Clock, utcnow
+from shared.events import Event
+from shared.outbox import PENDING, Outbox, entries
+from shared.unit_of_work import (
+    AlreadyExists,
+    Document,
+    Mapper,
+    Publisher,
+    StaleWrite,
+    T,
+    Versioned,
+    remember,
+)
 
-Document = dict[str, Any]
+__all__ = ["Document", "HandledMarks", "MongoRepository", "connect", "ping"]
 
-# Longer than the events stream keeps messages (90 days), so any redelivery is caught.
-PROCESSED_EVENTS_TTL = timedelta(days=180)
+# A request to the store that takes longer than this fails, so an HTTP request answers
+# 503 in bounded time instead of hanging while the store is frozen (shared.http).
+OPERATION_TIMEOUT_SECONDS = 5.0
 
 
 def connect(url: str, timeout_ms: int = 10_000) -> AsyncMongoClient[Document]:
@@ -26,6 +40,7 @@ def connect(url: str, timeout_ms: int = 10_000) -> AsyncMongoClient[Document]:
         tz_aware=True,
         serverSelectionTimeoutMS=timeout_ms,
         connectTimeoutMS=timeout_ms,
+        timeoutMS=int(OPERATION_TIMEOUT_SECONDS * 1000),
         appname="kanalvakt",
     )
 
@@ -38,49 +53,110 @@ async def ping(db: AsyncDatabase[Document]) -> bool:
     return True
 
 
-class ProcessedEvents:
-    """Which event ids a consumer has handled, so a redelivered event changes nothing."""
+class MongoRepository(Generic[T]):
+    """A collection of versioned documents, each carrying its pending events (outbox).
 
-    def __init__(self, db: AsyncDatabase[Document], clock: Clock = utcnow) -> None:
-        self._coll = db["processed_events"]
-        self._clock = clock
+    Writes replace the whole document, conditional on the version read: nx-27017 stores
+    a top-level datetime written by $set as text and pushed subdocuments as strings
+    (README, "Store"), and the version makes concurrent writers safe without transactions.
+    """
+
+    def __init__(self, collection: AsyncCollection[Document], mapper: Mapper[T]) -> None:
+        self.collection = collection
+        self.mapper = mapper
+        self.outbox = Outbox(collection)
 
     async def create_indexes(self) -> None:
-        await self._coll.create_index(
-            "handled_at",
-            name="processed_events_ttl",
-            expireAfterSeconds=int(PROCESSED_EVENTS_TTL.total_seconds()),
+        await self.outbox.create_indexes()
+        # Always written (the id when no key was given): nx-27017 answers wrongly for
+        # missing fields under a unique index (README, "Store").
+        await self.collection.create_index("request_key", unique=True)
+
+    def versioned(self, doc: Document) -> Versioned[T]:
+        return Versioned(
+            self.mapper.from_document(doc), int(doc["version"]), tuple(doc.get("handled") or ())
         )
 
-    @staticmethod
-    def _key(consumer: str, event_id: str) -> str:
-        return f"{consumer}:{event_id}"
+    async def get(self, item_id: str) -> Versioned[T] | None:
+        doc = await self.collection.find_one({"_id": item_id})
+        return self.versioned(doc) if doc else None
+
+    async def find(self, query: Document, sort: str = "_id", limit: int = 0) -> list[Versioned[T]]:
+        cursor = self.collection.find(query).sort(sort, ASCENDING).limit(limit)
+        return [self.versioned(doc) async for doc in cursor]
+
+    async def add(
+        self, item: T, events: Sequence[Event] = (), *, key: str | None = None
+    ) -> Versioned[T]:
+        doc = self.mapper.to_document(item)
+        pending = entries(events)
+        doc |= {"version": 1, "outbox": pending, "handled": [], "request_key": key or doc["_id"]}
+        if pending:
+            doc[PENDING] = True
+        try:
+            await self.collection.insert_one(doc)
+        except DuplicateKeyError:
+            if key is not None and (first := await self.collection.find_one({"request_key": key})):
+                return self.versioned(first)  # the same request again: its first result
+            raise AlreadyExists(doc["_id"]) from None
+        return Versioned(item, 1)
+
+    async def save(
+        self, item: T, version: int, events: Sequence[Event] = (), *, key: str | None = None
+    ) -> int:
+        doc = self.mapper.to_document(item)
+        current = await self.collection.find_one(
+            {"_id": doc["_id"], "version": version}, {"outbox": 1, "handled": 1, "request_key": 1}
+        )
+        if current is None:
+            raise StaleWrite(doc["_id"])
+        pending = list(current.get("outbox") or []) + entries(events)
+        doc |= {
+            "version": version + 1,
+            "outbox": pending,
+            "handled": remember(current.get("handled") or (), key),
+            "request_key": current.get("request_key", doc["_id"]),
+        }
+        if pending:
+            doc[PENDING] = True
+        try:
+            result = await self.collection.replace_one({"_id": doc["_id"], "version": version}, doc)
+        except DuplicateKeyError:
+            raise AlreadyExists(doc["_id"]) from None
+        if result.matched_count == 0:
+            raise StaleWrite(doc["_id"])
+        return version + 1
+
+    async def announce(self, item_id: str, publisher: Publisher) -> None:
+        await self.outbox.flush(item_id, publisher)
+
+
+class HandledMarks:
+    """Event ids each consumer has handled, for handlers whose effect is not one
+    document (the others record the id in their own write; shared.unit_of_work).
+
+    A plain index and a purge the service runs on its own schedule, not a TTL index:
+    nx-27017 purges expired documents on every find of a TTL-indexed collection, which
+    made the consume path slow down with every event handled (bench/consume.py).
+    """
+
+    # Longer than anything that redelivers an event: JetStream's ack wait and the
+    # outbox's re-send after an outage are minutes to hours, not days.
+    KEPT = timedelta(days=7)
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self._coll = db["handled_events"]
+
+    async def create_indexes(self) -> None:
+        await self._coll.create_index("handled_at")
 
     async def seen(self, consumer: str, event_id: str) -> bool:
-        return await self._coll.find_one({"_id": self._key(consumer, event_id)}) is not None
+        return await self._coll.find_one({"_id": f"{consumer}:{event_id}"}, {"_id": 1}) is not None
 
-    async def mark(self, consumer: str, event_id: str) -> None:
-        await self._coll.update_one(
-            {"_id": self._key(consumer, event_id)},
-            {
-                "$setOnInsert": {
-                    "consumer": consumer,
-                    "event_id": event_id,
-                    "handled_at": self._clock(),
-                }
-            },
-            upsert=True,
-        )
+    async def mark(self, consumer: str, event_id: str, at: datetime) -> None:
+        with suppress(DuplicateKeyError):  # marked by a concurrent copy: the same fact
+            await self._coll.insert_one({"_id": f"{consumer}:{event_id}", "handled_at": at})
 
-
-async def insert_once(coll: AsyncCollection[Document], doc: Document) -> bool:
-    """Insert unless a document with this `_id` exists: True if this call inserted it.
-
-    Handlers key what they write by the event id, so a redelivered event is a no-op
-    even if it slipped past ProcessedEvents (a crash between the write and the mark).
-    """
-    try:
-        await coll.insert_one(doc)
-    except DuplicateKeyError:
-        return False
-    return True
+    async def purge(self, now: datetime) -> int:
+        result = await self._coll.delete_many({"handled_at": {"$lt": now - self.KEPT}})
+        return int(result.deleted_count)

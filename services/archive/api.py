@@ -2,35 +2,33 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter
 
 from services.archive.domain import Record
 from services.archive.store import ArchiveStore
 from shared.auth import require
-from shared.http import StoreDep
+from shared.http import DepsDep
 from shared.principal import Principal, Role
+from shared.service import Dependencies
+from shared.unit_of_work import NotFound
 
 router = APIRouter(prefix="/records", tags=["records"])
 
 READERS = (Role.ARCHIVIST, Role.REGISTRAR, Role.INFORMATION_OFFICER)
 
-
-Store = Annotated[ArchiveStore, StoreDep]
+Deps = Annotated[Dependencies[ArchiveStore], DepsDep]
+Reader = Annotated[Principal, require(*READERS)]
 
 
 @router.get("")
-async def list_records(
-    account_id: str, store: Store, _: Annotated[Principal, require(*READERS)]
-) -> list[Record]:
+async def list_records(account_id: str, deps: Deps, _: Reader) -> list[Record]:
     """Records kept for one account, oldest first."""
-    return await store.for_account(account_id)
+    return await deps.store.for_account(account_id)
 
 
 @router.get("/{record_id}")
-async def get_record(
-    record_id: str, store: Store, _: Annotated[Principal, require(*READERS)]
-) -> Record:
-    record = await store.get(record_id)
+async def get_record(record_id: str, deps: Deps, _: Reader) -> Record:
+    record = await deps.store.get(record_id)
     if record is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"record_id: no record {record_id!r}")
+        raise NotFound("record_id", record_id)
     return record

@@ -6,18 +6,20 @@ from faststream import Context
 
 from services.archive.domain import record_of_account_plan
 from services.archive.store import ArchiveStore
-from shared.bus import EventRouter
-from shared.clock import Clock
+from shared.bus import ALREADY_HANDLED, EventRouter
 from shared.events import AccountCreated
+from shared.service import Dependencies
 from shared.settings import ServiceName
 
 events = EventRouter(ServiceName.ARCHIVE)
 
-Store = Annotated[ArchiveStore, Context("store")]
-Now = Annotated[Clock, Context("clock")]
+Deps = Annotated[Dependencies[ArchiveStore], Context("deps")]
 
 
-@events.on(AccountCreated)
-async def keep_account_plan(event: AccountCreated, store: Store, clock: Now) -> None:
+@events.on(AccountCreated, idempotent=True)
+async def keep_account_plan(event: AccountCreated, deps: Deps) -> object:
     """Keep a submitted activity plan as a record drawn up by the kommun (P3.6, P10.4)."""
-    await store.keep(record_of_account_plan(event, clock()))
+    record = record_of_account_plan(event, deps.clock())  # its id is the event's
+    if not await deps.uow.add_once(deps.store.records, record):
+        return ALREADY_HANDLED
+    return None

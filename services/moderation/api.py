@@ -2,27 +2,29 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter
 
 from services.moderation.domain import WatchedAccount
 from services.moderation.store import ModerationStore
 from shared.auth import require
-from shared.http import StoreDep
+from shared.http import DepsDep
 from shared.principal import Principal, Role
+from shared.service import Dependencies
+from shared.unit_of_work import NotFound
 
 router = APIRouter(prefix="/accounts", tags=["moderation"])
 
 READERS = (Role.COMMUNICATOR, Role.ADMINISTRATOR, Role.INFORMATION_OFFICER)
 
+Deps = Annotated[Dependencies[ModerationStore], DepsDep]
+
 
 @router.get("/{account_id}")
 async def get_watched_account(
-    account_id: str,
-    store: Annotated[ModerationStore, StoreDep],
-    _: Annotated[Principal, require(*READERS)],
+    account_id: str, deps: Deps, _: Annotated[Principal, require(*READERS)]
 ) -> WatchedAccount:
     """The deadlines moderation holds an account to (B1.7, P5.3)."""
-    account = await store.get(account_id)
+    account = await deps.store.get(account_id)
     if account is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"account_id: {account_id!r} is not watched")
+        raise NotFound("account_id", account_id)
     return account

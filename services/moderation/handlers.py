@@ -6,19 +6,21 @@ from faststream import Context
 
 from services.moderation.domain import watch
 from services.moderation.store import ModerationStore
-from shared.bus import EventRouter
+from shared.bus import ALREADY_HANDLED, EventRouter
 from shared.events import AccountCreated, CommentFlagged
-from shared.kommun import KommunConfig
+from shared.service import Dependencies
 from shared.settings import ServiceName
 
 events = EventRouter(ServiceName.MODERATION)
 events.publishes(CommentFlagged)
 
-Store = Annotated[ModerationStore, Context("store")]
-Kommun = Annotated[KommunConfig, Context("kommun")]
+Deps = Annotated[Dependencies[ModerationStore], Context("deps")]
 
 
-@events.on(AccountCreated)
-async def watch_new_account(event: AccountCreated, store: Store, kommun: Kommun) -> None:
-    """Start watching a registered account with the kommun's deadlines (B1.7, P5.3)."""
-    await store.watch(watch(event, kommun))
+@events.on(AccountCreated, idempotent=True)
+async def watch_new_account(event: AccountCreated, deps: Deps) -> object:
+    """Start watching a registered account with its plan's deadlines (B1.7, P5.3)."""
+    # Keyed by the account id: a redelivered account.created finds it watched.
+    if not await deps.uow.add_once(deps.store.accounts, watch(event, deps.kommun)):
+        return ALREADY_HANDLED
+    return None

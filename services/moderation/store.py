@@ -1,33 +1,25 @@
 """Moderation's own database: watched accounts (and, later, comments and cases)."""
 
 from collections.abc import Sequence
-from dataclasses import asdict
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.moderation.domain import WatchedAccount
 from shared.outbox import Outbox
-from shared.store import Document, insert_once
+from shared.store import Document, MongoRepository
+from shared.unit_of_work import Mapper
 
 
 class ModerationStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self._accounts = db["watched_accounts"]
+        self.accounts = MongoRepository(db["watched_accounts"], Mapper(WatchedAccount))
 
     async def create_indexes(self) -> None:
-        """Only `_id` lookups so far."""
+        await self.accounts.create_indexes()
 
     def outboxes(self) -> Sequence[Outbox]:
-        return []
-
-    async def watch(self, account: WatchedAccount) -> bool:
-        doc = asdict(account)
-        doc["_id"] = doc.pop("id")
-        return await insert_once(self._accounts, doc)
+        return [self.accounts.outbox]
 
     async def get(self, account_id: str) -> WatchedAccount | None:
-        doc = await self._accounts.find_one({"_id": account_id})
-        if doc is None:
-            return None
-        doc["id"] = doc.pop("_id")
-        return WatchedAccount(**doc)
+        found = await self.accounts.get(account_id)
+        return found.item if found else None

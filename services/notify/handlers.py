@@ -6,22 +6,20 @@ from faststream import Context
 
 from services.notify.domain import plan_submitted
 from services.notify.store import NotifyStore
-from shared.bus import EventRouter
-from shared.clock import Clock
+from shared.bus import ALREADY_HANDLED, EventRouter
 from shared.events import AccountCreated
-from shared.kommun import KommunConfig
+from shared.service import Dependencies
 from shared.settings import ServiceName
 
 events = EventRouter(ServiceName.NOTIFY)
 
-Store = Annotated[NotifyStore, Context("store")]
-Kommun = Annotated[KommunConfig, Context("kommun")]
-Now = Annotated[Clock, Context("clock")]
+Deps = Annotated[Dependencies[NotifyStore], Context("deps")]
 
 
-@events.on(AccountCreated)
-async def tell_information_officer(
-    event: AccountCreated, store: Store, kommun: Kommun, clock: Now
-) -> None:
+@events.on(AccountCreated, idempotent=True)
+async def tell_information_officer(event: AccountCreated, deps: Deps) -> object:
     """Send the informationsansvarig a copy of a submitted activity plan (P3.6)."""
-    await store.record(plan_submitted(event, kommun, clock()))
+    notification = plan_submitted(event, deps.kommun, deps.clock())  # id from the event
+    if not await deps.uow.add_once(deps.store.notifications, notification):
+        return ALREADY_HANDLED
+    return None

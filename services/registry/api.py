@@ -1,43 +1,42 @@
-"""The registry's HTTP API: request → domain → store (with its events); errors as 4xx
-naming the field and the rule. The public list needs no login (P10.8)."""
+"""The registry's HTTP API: request → use case (services.registry.handlers) → answer;
+errors as 4xx naming the field and the rule. The public list needs no login (P10.8).
 
-from collections.abc import Callable
+Writes take an `Idempotency-Key` header: a client that retries after a 503 or a lost
+answer gets the first result, never a second account or a 409 for its own plan.
+Lists come in pages by account id; a `Link: <…>; rel="next"` header says there is more.
+"""
+
+from collections.abc import AsyncIterator
 from functools import partial
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, HTTPException, Query, Response, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from services.registry import scheduler
-from services.registry.changes import AccountNotFound, announce, change
-from services.registry.domain import absence as absences
+from services.registry import handlers
 from services.registry.domain import account as accounts
 from services.registry.domain.absence import Absence
-from services.registry.domain.account import PROFILE_ITEMS, Account, Outcome, SignRole, State
-from services.registry.domain.plan import parse_plan
+from services.registry.domain.account import PROFILE_ITEMS, Account, SignRole, State
 from services.registry.register import export_csv, export_row, public_entry, public_page
-from services.registry.store import AccountNameTaken, RegistryStore
+from services.registry.store import PAGE_LIMIT, RegistryStore
 from shared.auth import require
-from shared.bus import EventPublisher
-from shared.clock import utcnow
 from shared.events import PersonRef
-from shared.http import KommunDep, PublisherDep, StoreDep
-from shared.kommun import KommunConfig, Language
+from shared.http import DepsDep, RequestKey
+from shared.kommun import Language
 from shared.principal import Principal, Role
 from shared.rules import rule_error
+from shared.service import Dependencies
+from shared.unit_of_work import NotFound
 
-Store = Annotated[RegistryStore, StoreDep]
-Publisher = Annotated[EventPublisher, PublisherDep]
-Kommun = Annotated[KommunConfig, KommunDep]
+Deps = Annotated[Dependencies[RegistryStore], DepsDep]
 
 EDITORS = (Role.COMMUNICATOR, Role.ADMINISTRATOR, Role.INFORMATION_OFFICER)
 MANAGERS = (Role.ADMINISTRATOR, Role.INFORMATION_OFFICER, Role.DEPARTMENT_HEAD, Role.UNIT_HEAD)
-READERS = tuple(Role)  # every staff role may read the register (P10.1)
 Editor = Annotated[Principal, require(*EDITORS)]
 Manager = Annotated[Principal, require(*MANAGERS)]
-Reader = Annotated[Principal, require(*READERS)]
-Anyone = Annotated[Principal, require(*Role)]
+# Every staff role may read the register (P10.1) and sign in the role it holds.
+Staff = Annotated[Principal, require(*Role)]
 
 # The plan's schema is documented as the component ActivityPlan (see AccountView.plan);
 # the body is validated by parse_plan, which knows the kommun (P4.2, P10.1).
@@ -47,6 +46,10 @@ PLAN_BODY = {
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ActivityPlan"}}},
     }
 }
+Limit = Annotated[int, Query(ge=1, le=PAGE_LIMIT, description="Accounts on a page.")]
+After = Annotated[
+    str | None, Query(description="Cursor: the `after` of the previous page's next link.")
+]
 
 router = APIRouter()
 staff = APIRouter(prefix="/accounts", tags=["accounts"])
@@ -54,118 +57,99 @@ people = APIRouter(prefix="/absences", tags=["absences"])
 public = APIRouter(prefix="/public", tags=["public"])
 
 
-def _name_taken(exc: AccountNameTaken) -> HTTPException:
-    platform, handle = exc.args
-    return HTTPException(
-        status.HTTP_409_CONFLICT, f"handle: {handle!r} on {platform} is already registered"
-    )
+def _link_next(request: Request, response: Response, page: list[Account], limit: int) -> None:
+    """A full page may have a next one: say so, never truncate silently."""
+    if len(page) == limit:
+        url = request.url.include_query_params(after=page[-1].id, limit=limit)
+        response.headers["Link"] = f'<{url}>; rel="next"'
 
 
-async def _change(
-    kommun: KommunConfig,
-    store: RegistryStore,
-    publisher: EventPublisher,
-    account_id: str,
-    decide: Callable[[Account], Outcome],
-) -> Account:
-    try:
-        account = await change(store, publisher, account_id, decide)
-    except AccountNotFound:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"account_id: no account {account_id!r}"
-        ) from None
-    except AccountNameTaken as exc:
-        raise _name_taken(exc) from None
-    # Compliance and attendance follow at once, not at the next tick (P3.1, P3.3).
-    await scheduler.review_accounts(store, publisher, kommun, utcnow(), [account.id])
-    return account
+async def _every(store: RegistryStore, **query: Any) -> AsyncIterator[Account]:
+    """The whole register, page by page: exports and the public page list all."""
+    after = None
+    while page := await store.find(**query, after=after):
+        for account in page:
+            yield account
+        after = page[-1].id
 
 
 @staff.post("", status_code=status.HTTP_201_CREATED, openapi_extra=PLAN_BODY)
 async def create_account(
-    kommun: Kommun,
-    store: Store,
-    publisher: Publisher,
+    deps: Deps,
     by: Editor,
     plan: Annotated[dict[str, Any], Body()],
+    key: RequestKey,
     draft: bool = False,
 ) -> Account:
     """Submit an activity plan (P3.6, B1), or save it as a draft; submitting publishes
     `account.created`. Every failing field is answered at once with its rule."""
-    now = utcnow()
-    account, events = accounts.create(parse_plan(plan, kommun, now.date()), by, now, draft=draft)
-    try:
-        await store.add(account, events)
-    except AccountNameTaken as exc:
-        raise _name_taken(exc) from None
-    await announce(store.accounts_outbox, account.id, publisher)
-    return account
+    return await handlers.submit_plan(deps, plan, by, draft=draft, key=key)
 
 
 @staff.get("")
 async def list_accounts(
-    store: Store,
-    _: Reader,
+    request: Request,
+    response: Response,
+    deps: Deps,
+    _: Staff,
     department: str | None = None,
     platform: str | None = None,
     state: Annotated[list[State] | None, Query()] = None,
+    after: After = None,
+    limit: Limit = 100,
 ) -> list[Account]:
-    """The register (P10.1), by department, platform and state."""
-    return await store.find(department, platform, state or ())
+    """The register (P10.1), by department, platform and state, a page at a time."""
+    page = await deps.store.find(department, platform, state or (), after, limit)
+    _link_next(request, response, page, limit)
+    return page
 
 
-@staff.get("/export")
+@staff.get(
+    "/export",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The register as CSV (default) or JSON.",
+            "content": {"text/csv": {}, "application/json": {}},
+        }
+    },
+)
 async def export_register(
-    store: Store, _: Reader, format: Literal["csv", "json"] = "csv", department: str | None = None
+    deps: Deps, _: Staff, format: Literal["csv", "json"] = "csv", department: str | None = None
 ) -> Response:
     """The department's or the whole kommun's register (P10.1), as CSV or JSON."""
-    found = await store.find(department)
+    found = [a async for a in _every(deps.store, department=department)]
     name = f"konton-{department or 'kommunen'}".replace(" ", "-")
+    disposition = {"Content-Disposition": f'attachment; filename="{name}.{format}"'}
     if format == "json":
-        return JSONResponse(
-            [export_row(a) for a in found],
-            headers={"Content-Disposition": f'attachment; filename="{name}.json"'},
-        )
-    return Response(
-        export_csv(found),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-    )
+        return JSONResponse([export_row(a) for a in found], headers=disposition)
+    return Response(export_csv(found), media_type="text/csv; charset=utf-8", headers=disposition)
 
 
 @staff.get("/{account_id}")
-async def get_account(account_id: str, store: Store, _: Reader) -> Account:
-    found = await store.get(account_id)
+async def get_account(account_id: str, deps: Deps, _: Staff) -> Account:
+    found = await deps.store.accounts.get(account_id)
     if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"account_id: no account {account_id!r}")
-    return found[0]
+        raise NotFound("account_id", account_id)
+    return found.item
 
 
 @staff.put("/{account_id}/plan", openapi_extra=PLAN_BODY)
 async def amend_plan(
-    kommun: Kommun,
     account_id: str,
-    store: Store,
-    publisher: Publisher,
+    deps: Deps,
     by: Editor,
     plan: Annotated[dict[str, Any], Body()],
+    key: RequestKey,
 ) -> Account:
     """Amend the plan; new administrators, department or purpose need all four sign-offs
     again (P3.6). Publishes `account.updated`."""
-    now = utcnow()
-    parsed = parse_plan(plan, kommun, now.date())
-    return await _change(
-        kommun, store, publisher, account_id, lambda a: accounts.amend(a, parsed, by, now)
-    )
+    return await handlers.amend_plan(deps, account_id, plan, by, key=key)
 
 
 @staff.post("/{account_id}/submit")
-async def submit_draft(
-    kommun: Kommun, account_id: str, store: Store, publisher: Publisher, by: Editor
-) -> Account:
-    return await _change(
-        kommun, store, publisher, account_id, partial(accounts.submit, by=by, at=utcnow())
-    )
+async def submit_draft(account_id: str, deps: Deps, by: Editor, key: RequestKey) -> Account:
+    return await handlers.change_account(deps, account_id, partial(accounts.submit, by=by), key=key)
 
 
 class SignOff(BaseModel):
@@ -174,18 +158,11 @@ class SignOff(BaseModel):
 
 
 @staff.post("/{account_id}/signatures")
-async def sign(
-    kommun: Kommun,
-    account_id: str,
-    body: SignOff,
-    store: Store,
-    publisher: Publisher,
-    by: Anyone,
-) -> Account:
+async def sign(account_id: str, body: SignOff, deps: Deps, by: Staff, key: RequestKey) -> Account:
     """Sign the plan in one of the four roles of B1, as yourself (P2.1, P3.6); the fourth
     approves it (`account.approved`)."""
-    return await _change(
-        kommun, store, publisher, account_id, lambda a: accounts.sign(a, body.role, by, utcnow())
+    return await handlers.change_account(
+        deps, account_id, partial(accounts.sign, role=body.role, by=by), key=key
     )
 
 
@@ -210,21 +187,14 @@ class Credentials(BaseModel):
 
 @staff.put("/{account_id}/credentials")
 async def deposit_credentials(
-    kommun: Kommun,
-    account_id: str,
-    body: Credentials,
-    store: Store,
-    publisher: Publisher,
-    by: Anyone,
+    account_id: str, body: Credentials, deps: Deps, by: Staff, key: RequestKey
 ) -> Account:
     """The informationsansvarig records the deposit of credentials (P3.5)."""
-    return await _change(
-        kommun,
-        store,
-        publisher,
-        account_id,
-        lambda a: accounts.deposit_credentials(a, body.location, body.deposited_at, by, utcnow()),
-    )
+
+    def step(account: Account, at: Any) -> Any:
+        return accounts.deposit_credentials(account, body.location, body.deposited_at, by, at)
+
+    return await handlers.change_account(deps, account_id, step, key=key)
 
 
 ProfileChecklist = Annotated[
@@ -234,20 +204,11 @@ ProfileChecklist = Annotated[
 
 @staff.put("/{account_id}/profile")
 async def confirm_profile(
-    kommun: Kommun,
-    account_id: str,
-    checklist: ProfileChecklist,
-    store: Store,
-    publisher: Publisher,
-    by: Editor,
+    account_id: str, checklist: ProfileChecklist, deps: Deps, by: Editor, key: RequestKey
 ) -> Account:
     """Confirm the profile shows what P4.1 asks."""
-    return await _change(
-        kommun,
-        store,
-        publisher,
-        account_id,
-        lambda a: accounts.confirm_profile(a, checklist, by, utcnow()),
+    return await handlers.change_account(
+        deps, account_id, partial(accounts.confirm_profile, checked=checklist, by=by), key=key
     )
 
 
@@ -258,20 +219,11 @@ class Departure(BaseModel):
 
 @staff.post("/{account_id}/departures")
 async def administrator_leaves(
-    kommun: Kommun,
-    account_id: str,
-    body: Departure,
-    store: Store,
-    publisher: Publisher,
-    by: Manager,
+    account_id: str, body: Departure, deps: Deps, by: Manager, key: RequestKey
 ) -> Account:
     """An administrator stops; fewer than two publishes `account.noncompliant` (P3.1)."""
-    return await _change(
-        kommun,
-        store,
-        publisher,
-        account_id,
-        lambda a: accounts.administrator_leaves(a, body.email, by, utcnow()),
+    return await handlers.change_account(
+        deps, account_id, partial(accounts.administrator_leaves, email=body.email, by=by), key=key
     )
 
 
@@ -282,30 +234,19 @@ class Closing(BaseModel):
 
 @staff.post("/{account_id}/closing")
 async def start_closing(
-    kommun: Kommun,
-    account_id: str,
-    body: Closing,
-    store: Store,
-    publisher: Publisher,
-    by: Manager,
+    account_id: str, body: Closing, deps: Deps, by: Manager, key: RequestKey
 ) -> Account:
     """The unit stops using the platform (P5.5)."""
-    return await _change(
-        kommun,
-        store,
-        publisher,
-        account_id,
-        lambda a: accounts.start_closing(a, by, utcnow(), body.reason),
+    return await handlers.change_account(
+        deps, account_id, partial(accounts.start_closing, by=by, reason=body.reason), key=key
     )
 
 
 @staff.post("/{account_id}/closed")
-async def confirm_closed(
-    kommun: Kommun, account_id: str, store: Store, publisher: Publisher, by: Manager
-) -> Account:
+async def confirm_closed(account_id: str, deps: Deps, by: Manager, key: RequestKey) -> Account:
     """The account is closed on the platform (P5.5); publishes `account.closed`."""
-    return await _change(
-        kommun, store, publisher, account_id, lambda a: accounts.confirm_closed(a, by, utcnow())
+    return await handlers.change_account(
+        deps, account_id, partial(accounts.confirm_closed, by=by), key=key
     )
 
 
@@ -318,35 +259,38 @@ class AbsenceIn(BaseModel):
 
 
 @people.post("", status_code=status.HTTP_201_CREATED)
-async def register_absence(
-    kommun: Kommun, body: AbsenceIn, store: Store, publisher: Publisher, by: Manager
-) -> Absence:
+async def register_absence(body: AbsenceIn, deps: Deps, by: Manager, key: RequestKey) -> Absence:
     """Register an absence with its substitute (P3.3, P5.1). `admin.absent` follows when
     it starts, `admin.returned` when it ends; an account left unattended is announced
-    as soon as that is so (P5.6)."""
-    now = utcnow()
-    absence = absences.register(body.person, body.starts_at, body.ends_at, body.substitute, by, now)
-    await store.add_absence(absence)
-    await scheduler.tick(store, publisher, kommun, now)
-    return absence
+    as soon as that is so (P5.6). The answer's `state` is `started` for one that has
+    begun."""
+    return await handlers.register_absence(
+        deps, body.person, body.starts_at, body.ends_at, body.substitute, by, key=key
+    )
 
 
 @people.get("")
-async def list_absences(store: Store, _: Reader) -> list[Absence]:
+async def list_absences(deps: Deps, _: Staff) -> list[Absence]:
     """Absences not yet over."""
-    return await store.current_absences(utcnow())
+    return await deps.store.current_absences(deps.clock())
 
 
 @public.get("/accounts")
-async def public_accounts(store: Store) -> list[dict[str, str]]:
-    """The kommun's active accounts, for anyone (P10.8, L1)."""
-    return [public_entry(a) for a in await store.find(states=[State.ACTIVE])]
+async def public_accounts(
+    request: Request, response: Response, deps: Deps, after: After = None, limit: Limit = 100
+) -> list[dict[str, str]]:
+    """The kommun's active accounts, for anyone (P10.8, L1), a page at a time."""
+    page = await deps.store.find(states=[State.ACTIVE], after=after, limit=limit)
+    _link_next(request, response, page, limit)
+    return [public_entry(a) for a in page]
 
 
 @public.get("/accounts.html", response_class=HTMLResponse)
-async def public_accounts_page(kommun: Kommun, store: Store, lang: Language = "sv") -> str:
-    """The same list as an accessible page to embed on the kommun's site (P10.8)."""
-    return public_page(await store.find(states=[State.ACTIVE]), kommun, lang)
+async def public_accounts_page(deps: Deps, lang: Language = "sv") -> str:
+    """Every active account as an accessible page to embed on the kommun's site (P10.8)."""
+    return public_page(
+        [a async for a in _every(deps.store, states=[State.ACTIVE])], deps.kommun, lang
+    )
 
 
 router.include_router(staff)

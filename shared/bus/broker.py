@@ -9,13 +9,13 @@ from faststream.nats.prometheus import NatsPrometheusMiddleware
 from prometheus_client import REGISTRY
 
 from shared.bus.compat import patch_pull_timeout
-from shared.bus.outcome import OutcomeMiddlewareFactory, ProcessedEvents
+from shared.bus.outcome import Marks, OutcomeMiddlewareFactory
 from shared.bus.router import BuiltRouter
 from shared.settings import Settings
 
 
 def make_broker(
-    settings: Settings, built: BuiltRouter, processed: ProcessedEvents, context: dict[str, Any]
+    settings: Settings, built: BuiltRouter, marks: Marks, context: dict[str, Any]
 ) -> NatsBroker:
     patch_pull_timeout()
     broker = NatsBroker(
@@ -25,7 +25,8 @@ def make_broker(
         middlewares=[
             NatsPrometheusMiddleware(registry=REGISTRY, app_name=settings.service.value),
             OutcomeMiddlewareFactory(
-                processed,
+                marks,
+                built.idempotent,
                 built.send_dead_letter,
                 settings.bus_retry_delay_seconds,
                 settings.bus_retry_max_delay_seconds,

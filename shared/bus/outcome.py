@@ -1,8 +1,11 @@
 """What happens to every consumed message: handled, duplicate, dead-lettered or retried.
 
 Subscribers run with AckPolicy.MANUAL and this middleware settles each message once:
-- handled: the handler returned; the event id is recorded for this consumer, then ack.
-- duplicate: this consumer already handled the id (a redelivery); ack, nothing runs.
+- handled: the handler returned, then ack. A handler declared `idempotent` records the
+  event in its own write (shared.unit_of_work); for any other the middleware records
+  the event id for this consumer (HandledMarks) before the ack.
+- duplicate: this consumer already handled the id (a redelivery): its handler returned
+  ALREADY_HANDLED, or the middleware found its mark and nothing ran; ack.
 - invalid: the body is not a valid event of its subject's contract (checked here, before
   the handler runs), or the handler raised
   InvalidEvent; the original bytes go to `dlq.<subject>` with the reason, then AckTerm.
@@ -32,9 +35,19 @@ log = logging.getLogger("kanalvakt.bus")
 _REASON_LIMIT = 2000  # NATS headers are single lines of modest size
 
 
-class ProcessedEvents(Protocol):
+class Marks(Protocol):
     async def seen(self, consumer: str, event_id: str) -> bool: ...
-    async def mark(self, consumer: str, event_id: str) -> None: ...
+    async def mark(self, consumer: str, event_id: str, at: datetime) -> None: ...
+
+
+class _AlreadyHandled:
+    """What an idempotent handler returns when its write found the event done already."""
+
+    def __repr__(self) -> str:
+        return "ALREADY_HANDLED"
+
+
+ALREADY_HANDLED = _AlreadyHandled()
 
 
 DeadLetterSender = Callable[[str, bytes, dict[str, str]], Awaitable[None]]
@@ -94,12 +107,15 @@ class OutcomeMiddlewareFactory:
 
     def __init__(
         self,
-        processed: ProcessedEvents,
+        marks: Marks,
+        idempotent_consumers: frozenset[str],
         send_dead_letter: DeadLetterSender,
         retry_first_seconds: float,
         retry_longest_seconds: float,
     ) -> None:
-        self.processed = processed
+        self.marks = marks
+        # Durable consumers whose handlers record the event in their own write.
+        self.idempotent = idempotent_consumers
         self.send_dead_letter = send_dead_letter
         # FastStream handles a fetched batch concurrently: two copies of one event in a
         # batch wait for each other here, so the second finds the first's mark. Across
@@ -140,11 +156,15 @@ class OutcomeMiddleware(BaseMiddleware):
         entry.users += 1
         try:
             async with entry.lock:
-                if await self.factory.processed.seen(consumer, event.id):
+                if consumer in self.factory.idempotent:
+                    result = await call_next(msg)
+                    self.duplicate = result is ALREADY_HANDLED
+                    return result
+                if await self.factory.marks.seen(consumer, event.id):
                     self.duplicate = True
                     return None
                 result = await call_next(msg)
-                await self.factory.processed.mark(consumer, event.id)
+                await self.factory.marks.mark(consumer, event.id, datetime.now(UTC))
                 return result
         finally:
             entry.users -= 1

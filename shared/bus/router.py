@@ -29,6 +29,7 @@ class Subscription:
     event: type[Event]
     durable: str
     handler: Callable[..., Any]
+    idempotent: bool
 
     @property
     def summary(self) -> str:
@@ -41,6 +42,7 @@ class BuiltRouter:
     router: NatsRouter
     publisher: EventPublisher
     dead_letters: dict[str, LogicPublisher]
+    idempotent: frozenset[str]  # durable names of handlers that record events themselves
 
     async def send_dead_letter(self, subject: str, body: bytes, headers: dict[str, str]) -> None:
         await self.dead_letters[subject].publish(body, headers=headers, timeout=5.0)
@@ -52,14 +54,21 @@ class EventRouter:
         self.subscriptions: list[Subscription] = []
         self.publications: list[type[Event]] = []
 
-    def on(self, event: type[Event], *, durable: str = "") -> Callable[[Handler], Handler]:
-        """Subscribe a handler. The durable name is the consumer's identity: never rename it."""
+    def on(
+        self, event: type[Event], *, durable: str = "", idempotent: bool = False
+    ) -> Callable[[Handler], Handler]:
+        """Subscribe a handler. The durable name is the consumer's identity: never rename it.
+
+        `idempotent`: the handler's effect is one write that records the event (keyed by
+        the event id, or through the unit of work's key), and it returns ALREADY_HANDLED
+        when that write finds the event done. Otherwise the bus keeps a handled-mark per
+        event, which costs two more store round trips per message."""
         name = durable or f"{self.service.value}-{event.nats_subject.replace('.', '-')}"
         if any(s.durable == name for s in self.subscriptions):
             raise ValueError(f"durable consumer {name!r} declared twice in {self.service.value}")
 
         def register(handler: Handler) -> Handler:
-            self.subscriptions.append(Subscription(event, name, handler))
+            self.subscriptions.append(Subscription(event, name, handler, idempotent))
             return handler
 
         return register
@@ -112,4 +121,5 @@ class EventRouter:
             )
             for subject in sorted({s.event.nats_subject for s in self.subscriptions})
         }
-        return BuiltRouter(router, EventPublisher(publishers), dead_letters)
+        idempotent = frozenset(s.durable for s in self.subscriptions if s.idempotent)
+        return BuiltRouter(router, EventPublisher(publishers), dead_letters, idempotent)

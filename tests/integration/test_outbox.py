@@ -1,13 +1,14 @@
 """Events written with their entity survive a failed publish: the sweep sends them."""
 
 import contextlib
+from dataclasses import dataclass, replace
 
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.events import Event
-from shared.outbox import Outbox, StaleWrite, insert_with_events, replace_with_events
-from shared.store import Document
+from shared.store import Document, MongoRepository
+from shared.unit_of_work import Mapper, StaleWrite
 from tests.helpers import account_created
 
 
@@ -22,28 +23,48 @@ class FlakyPublisher:
         self.sent.append(event.id)
 
 
+@dataclass(frozen=True)
+class Thing:
+    id: str
+    name: str
+
+
 async def test_pending_events_are_sent_by_the_sweep_once_nats_is_back(
     db: AsyncDatabase[Document],
 ) -> None:
-    coll = db["accounts"]
-    outbox = Outbox(coll)
-    await outbox.create_indexes()
+    repo = MongoRepository(db["things"], Mapper(Thing))
+    await repo.create_indexes()
     first, second = account_created(), account_created()
-    await insert_with_events(coll, {"_id": "acc", "name": "x"}, [first])
-    assert await replace_with_events(coll, "acc", 1, {"name": "y"}, [second]) == 2
+    await repo.add(Thing("acc", "x"), [first])
+    assert await repo.save(Thing("acc", "y"), 1, [second]) == 2
     with pytest.raises(StaleWrite):
-        await replace_with_events(coll, "acc", 1, {"name": "z"}, [])
+        await repo.save(Thing("acc", "z"), 1)
     publisher = FlakyPublisher()
     with contextlib.suppress(ConnectionError):
-        await outbox.flush("acc", publisher)  # type: ignore[arg-type]
+        await repo.announce("acc", publisher)
     assert publisher.sent == []
     publisher.up = True
-    assert await outbox.sweep(publisher) == 2  # type: ignore[arg-type]
+    assert await repo.outbox.sweep(publisher) == 2
     assert publisher.sent == [first.id, second.id]
-    assert await outbox.sweep(publisher) == 0  # type: ignore[arg-type]
-    doc = await coll.find_one({"_id": "acc"})
+    assert await repo.outbox.sweep(publisher) == 0
+    doc = await db["things"].find_one({"_id": "acc"})
     assert doc is not None
     assert doc["name"] == "y"
     assert doc["outbox"] == []
     assert "outbox_pending" not in doc
     assert doc["version"] > 2, "the outbox's own writes raise the version"
+
+
+async def test_a_key_is_recorded_with_the_change_and_a_retry_finds_the_first_add(
+    db: AsyncDatabase[Document],
+) -> None:
+    repo = MongoRepository(db["things"], Mapper(Thing))
+    await repo.create_indexes()
+    first = await repo.add(Thing("a", "x"), key="POST /things k1")
+    again = await repo.add(Thing("b", "other"), key="POST /things k1")
+    assert again.item == first.item == Thing("a", "x")
+    assert await db["things"].count_documents({}) == 1
+    await repo.save(replace(first.item, name="y"), 1, key="evt-1")
+    found = await repo.get("a")
+    assert found is not None
+    assert found.handled == ("evt-1",)

@@ -8,12 +8,13 @@ import nats
 from fastapi import FastAPI
 from pydantic import SecretStr
 
-from services.registry.app import create_app
+from kanalvakt.catalog import parts_of
 from shared.auth import mint_token
 from shared.bus.streams import EVENTS_STREAM
 from shared.events import AccountCreated
 from shared.ids import new_id
 from shared.principal import Role
+from shared.service import build_service
 from shared.settings import ServiceName, Settings
 from tests.conftest import ROOT
 from tests.helpers import plan_json
@@ -38,7 +39,7 @@ async def registry(nats_url: str, mongodb_url: str) -> AsyncIterator[httpx.Async
         auth_secret=SecretStr(SECRET),
         kommun_config=ROOT / "shared/reference/kommun.yaml",
     )
-    app: FastAPI = create_app(settings)
+    app: FastAPI = build_service(parts_of(ServiceName.REGISTRY), settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://registry") as client:

@@ -13,7 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from shared.clock import utcnow
-from shared.store import Document, ProcessedEvents, insert_once
+from shared.store import Document, HandledMarks
 
 
 async def test_string_id_insert_find_and_duplicate(db: AsyncDatabase[Document]) -> None:
@@ -22,9 +22,31 @@ async def test_string_id_insert_find_and_duplicate(db: AsyncDatabase[Document]) 
     assert await coll.find_one({"_id": "01A"}) == {"_id": "01A", "n": 1}
     with pytest.raises(DuplicateKeyError):
         await coll.insert_one({"_id": "01A", "n": 2})
-    assert await insert_once(coll, {"_id": "01A", "n": 3}) is False
-    assert await insert_once(coll, {"_id": "01B", "n": 3}) is True
     assert (await coll.find_one({"_id": "01A"}))["n"] == 1  # type: ignore[index]
+
+
+async def test_string_id_cursor_pages_by_greater_than(db: AsyncDatabase[Document]) -> None:
+    # The register's pages: {_id: {$gt: last}} sorted by _id (services.registry.store).
+    coll = db["pages"]
+    for i in range(7):
+        await coll.insert_one({"_id": f"01H{i:03d}", "state": "active" if i % 2 else "closed"})
+    query = {"state": {"$in": ["active"]}, "_id": {"$gt": "01H001"}}
+    page = [d["_id"] async for d in coll.find(query).sort("_id", ASCENDING).limit(2)]
+    assert page == ["01H003", "01H005"]
+
+
+async def test_unique_request_key_always_written(db: AsyncDatabase[Document]) -> None:
+    # Idempotency-Key (shared.store.MongoRepository): a unique field that every document
+    # carries (its own id when no key was given), so no document lacks it.
+    coll = db["keyed"]
+    await coll.create_index("request_key", unique=True)
+    await coll.insert_one({"_id": "a", "request_key": "a"})
+    await coll.insert_one({"_id": "b", "request_key": "POST /accounts k1"})
+    with pytest.raises(DuplicateKeyError):
+        await coll.insert_one({"_id": "c", "request_key": "POST /accounts k1"})
+    first = await coll.find_one({"request_key": "POST /accounts k1"})
+    assert first is not None
+    assert first["_id"] == "b"
 
 
 async def test_unique_compound_index(db: AsyncDatabase[Document]) -> None:
@@ -122,19 +144,24 @@ async def test_boolean_set_by_update_matches_a_boolean_query(db: AsyncDatabase[D
     assert [d async for d in coll.find({"flag": False})] == []
 
 
-async def test_ttl_index_is_accepted_and_processed_events_work(db: AsyncDatabase[Document]) -> None:
-    processed = ProcessedEvents(db)
-    await processed.create_indexes()
-    assert not await processed.seen("c1", "e1")
-    await processed.mark("c1", "e1")
-    await processed.mark("c1", "e1")
-    assert await processed.seen("c1", "e1")
-    assert not await processed.seen("c2", "e1")
-    # Found by key, not name: nx-27017 renames indexes (README, "Store").
-    indexes = [ix async for ix in await db["processed_events"].list_indexes()]
-    ttl = [ix for ix in indexes if list(ix["key"]) == ["handled_at"]]
-    assert ttl
-    assert ttl[0]["expireAfterSeconds"] > 0
+async def test_handled_marks_without_ttl_purged_by_a_range_delete(
+    db: AsyncDatabase[Document],
+) -> None:
+    marks = HandledMarks(db)
+    await marks.create_indexes()
+    now = utcnow()
+    assert not await marks.seen("c1", "e1")
+    await marks.mark("c1", "e1", now - timedelta(days=8))
+    await marks.mark("c1", "e1", now)  # a concurrent copy: no error
+    await marks.mark("c1", "e2", now)
+    assert await marks.seen("c1", "e1")
+    assert not await marks.seen("c2", "e1")
+    # No TTL index: nx-27017 would purge on every find (shared.store.HandledMarks).
+    indexes = [ix async for ix in await db["handled_events"].list_indexes()]
+    assert not [ix for ix in indexes if "expireAfterSeconds" in ix]
+    assert await marks.purge(now) == 1
+    assert not await marks.seen("c1", "e1")
+    assert await marks.seen("c1", "e2")
 
 
 async def test_aggregate_group_count(db: AsyncDatabase[Document]) -> None:

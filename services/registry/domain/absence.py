@@ -10,11 +10,19 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from shared.events import AdminAbsent, AdminAbsentData, AdminReturned, EscalationTarget, PersonRef
+from shared.events import (
+    AdminAbsent,
+    AdminAbsentData,
+    AdminReturned,
+    EscalationTarget,
+    Event,
+    PersonRef,
+)
 from shared.ids import new_id
 from shared.kommun import KommunConfig
 from shared.principal import Principal
 from shared.rules import RuleViolations, Violation
+from shared.unit_of_work import Decision
 
 
 class AbsenceState(StrEnum):
@@ -93,11 +101,9 @@ def _data(absence: Absence, account_ids: list[str]) -> AdminAbsentData:
     )
 
 
-def advance(
-    absence: Absence, now: datetime, account_ids: list[str]
-) -> tuple[Absence, list[AdminAbsent | AdminReturned]]:
+def advance(absence: Absence, now: datetime, account_ids: list[str]) -> Decision[Absence]:
     """The absence's state at `now`, with the events of every moment passed since."""
-    events: list[AdminAbsent | AdminReturned] = []
+    events: list[Event] = []
     if absence.state is AbsenceState.SCHEDULED and absence.starts_at <= now:
         absence = replace(absence, state=AbsenceState.STARTED)
         events.append(

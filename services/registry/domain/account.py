@@ -22,12 +22,13 @@ from shared.events import (
     AccountRef,
     AccountUpdated,
     AccountUpdatedData,
-    Event,
     SignatureRef,
 )
 from shared.ids import new_id
 from shared.principal import Principal, Role
 from shared.rules import Conflict, NotPermitted, violation
+from shared.sensitive import password_in, personnummer_in
+from shared.unit_of_work import Decision
 
 
 class State(StrEnum):
@@ -87,7 +88,9 @@ class ProfileConfirmation:
 
 
 @dataclass(frozen=True)
-class Change:
+class HistoryEntry:
+    """Who changed the account, how and when."""
+
     at: datetime
     by: str
     action: str
@@ -106,7 +109,7 @@ class Account:
     credentials: CredentialsDeposit | None = None
     profile: ProfileConfirmation | None = None
     departed: frozenset[str] = frozenset()  # administrators who left (by address)
-    history: tuple[Change, ...] = ()
+    history: tuple[HistoryEntry, ...] = ()
     # What the registry last told others (compliance.review): so it tells only changes.
     unattended_since: datetime | None = None
     findings: tuple[str, ...] = ()
@@ -138,10 +141,7 @@ class Account:
         }
 
     def _did(self, by: Principal, at: datetime, action: str, **details: Any) -> "Account":
-        return replace(self, history=(*self.history, Change(at, by.subject, action, details)))
-
-
-Outcome = tuple[Account, list[Event]]
+        return replace(self, history=(*self.history, HistoryEntry(at, by.subject, action, details)))
 
 
 def _created(account: Account, at: datetime) -> AccountCreated:
@@ -157,7 +157,9 @@ def _created(account: Account, at: datetime) -> AccountCreated:
     )
 
 
-def create(plan: ActivityPlan, by: Principal, at: datetime, *, draft: bool = False) -> Outcome:
+def create(
+    plan: ActivityPlan, by: Principal, at: datetime, *, draft: bool = False
+) -> Decision[Account]:
     """A plan is saved as a draft, or submitted at once (P3.6)."""
     account = Account(
         id=new_id(),
@@ -169,7 +171,7 @@ def create(plan: ActivityPlan, by: Principal, at: datetime, *, draft: bool = Fal
     return account, [] if draft else [_created(account, at)]
 
 
-def submit(account: Account, by: Principal, at: datetime) -> Outcome:
+def submit(account: Account, by: Principal, at: datetime) -> Decision[Account]:
     if account.state is not State.DRAFT:
         raise violation(
             "state",
@@ -215,7 +217,7 @@ def _may_sign(account: Account, role: SignRole, by: Principal) -> None:
         )
 
 
-def sign(account: Account, role: SignRole, by: Principal, at: datetime) -> Outcome:
+def sign(account: Account, role: SignRole, by: Principal, at: datetime) -> Decision[Account]:
     """One of the four sign-offs of B1; the fourth approves the plan (P2.1, P3.6)."""
     if account.state is not State.SUBMITTED:
         raise violation(
@@ -265,7 +267,7 @@ def sign(account: Account, role: SignRole, by: Principal, at: datetime) -> Outco
 
 def deposit_credentials(
     account: Account, location: str, deposited_at: datetime, by: Principal, at: datetime
-) -> Outcome:
+) -> Decision[Account]:
     """P3.5: the informationsansvarig records where the credentials are kept, and when."""
     if Role.INFORMATION_OFFICER not in by.roles:
         raise violation(
@@ -274,6 +276,20 @@ def deposit_credentials(
             "Inloggningsuppgifter lämnas till informationsansvarig, som registrerar dem.",
             "credentials are handed to the information officer, who records them",
             NotPermitted,
+        )
+    if password_in(location):
+        raise violation(
+            "location",
+            "P3.5",
+            "Skriv bara var inloggningsuppgifterna förvaras, aldrig själva lösenordet.",
+            "write only where the credentials are kept, never the password itself",
+        )
+    if personnummer_in(location):
+        raise violation(
+            "location",
+            "L7",
+            "Platsen får inte innehålla personnummer eller samordningsnummer.",
+            "the location must not hold a personal identity number",
         )
     _not_closed(account)
     deposit = CredentialsDeposit(location, deposited_at, by.subject)
@@ -285,7 +301,7 @@ def deposit_credentials(
 
 def confirm_profile(
     account: Account, checked: dict[str, bool], by: Principal, at: datetime
-) -> Outcome:
+) -> Decision[Account]:
     """P4.1: every item of the profile checklist is confirmed."""
     missing = [item for item in PROFILE_ITEMS if not checked.get(item)]
     if missing:
@@ -301,7 +317,7 @@ def confirm_profile(
     return _activate_if_ready(account, by, at)
 
 
-def _activate_if_ready(account: Account, by: Principal, at: datetime) -> Outcome:
+def _activate_if_ready(account: Account, by: Principal, at: datetime) -> Decision[Account]:
     if (
         account.state is not State.APPROVED
         or account.credentials is None
@@ -339,7 +355,7 @@ def _updated(
     )
 
 
-def amend(account: Account, plan: ActivityPlan, by: Principal, at: datetime) -> Outcome:
+def amend(account: Account, plan: ActivityPlan, by: Principal, at: datetime) -> Decision[Account]:
     """A changed plan; administrators, department or purpose need all sign-offs again."""
     _not_closed(account)
     old, new = account.plan.model_dump(mode="json"), plan.model_dump(mode="json")
@@ -356,7 +372,9 @@ def amend(account: Account, plan: ActivityPlan, by: Principal, at: datetime) -> 
     return account, [_updated(account, at, [f"plan.{k}" for k in changed], reapproval)]
 
 
-def administrator_leaves(account: Account, email: str, by: Principal, at: datetime) -> Outcome:
+def administrator_leaves(
+    account: Account, email: str, by: Principal, at: datetime
+) -> Decision[Account]:
     """Someone stops being an administrator; fewer than two makes the account noncompliant."""
     key = email.casefold()
     if key not in {a.key for a in account.plan.administrators} or key in account.departed:
@@ -371,14 +389,14 @@ def administrator_leaves(account: Account, email: str, by: Principal, at: dateti
     return account, [_updated(account, at, ["administrators.left"], False)]
 
 
-def start_closing(account: Account, by: Principal, at: datetime, reason: str) -> Outcome:
+def start_closing(account: Account, by: Principal, at: datetime, reason: str) -> Decision[Account]:
     """P5.5: the unit stops using the platform; the account is to be closed."""
     _not_closed(account)
     account = replace(account, state=State.CLOSING)._did(by, at, "closing", reason=reason)
     return account, [_updated(account, at, ["state"], False)]
 
 
-def confirm_closed(account: Account, by: Principal, at: datetime) -> Outcome:
+def confirm_closed(account: Account, by: Principal, at: datetime) -> Decision[Account]:
     if account.state is not State.CLOSING:
         raise violation(
             "state",

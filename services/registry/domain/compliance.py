@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from services.registry.domain.absence import Absence, attendance, escalation
-from services.registry.domain.account import LIVE_STATES, Account
+from services.registry.domain.account import LIVE_STATES, Account, State
 from shared.events import (
     AccountAttended,
     AccountAttendedData,
@@ -18,11 +18,20 @@ from shared.events import (
     Finding,
 )
 from shared.kommun import KommunConfig
+from shared.unit_of_work import Decision
 
 
-def findings(account: Account, now: datetime, review_interval: timedelta) -> list[Finding]:
+def findings(account: Account, now: datetime, kommun: KommunConfig) -> list[Finding]:
     if account.state not in LIVE_STATES:
         return []
+    rules = kommun.registry
+    # An approved account gets a grace period to deposit credentials and confirm the
+    # profile before it is reported for them (P3.5, P4.1).
+    setting_up = (
+        account.state is State.APPROVED
+        and account.approved_at is not None
+        and now - account.approved_at <= timedelta(days=rules.activation_grace_days)
+    )
     found = []
     if len(account.active_administrators) < 2:
         found.append(
@@ -32,7 +41,7 @@ def findings(account: Account, now: datetime, review_interval: timedelta) -> lis
                 reason_en="fewer than two active administrators",
             )
         )
-    if account.credentials is None:
+    if account.credentials is None and not setting_up:
         found.append(
             Finding(
                 rule="P3.5",
@@ -40,7 +49,7 @@ def findings(account: Account, now: datetime, review_interval: timedelta) -> lis
                 reason_en="credentials not deposited with the information officer",
             )
         )
-    if account.profile is None:
+    if account.profile is None and not setting_up:
         found.append(
             Finding(
                 rule="P4.1",
@@ -48,6 +57,7 @@ def findings(account: Account, now: datetime, review_interval: timedelta) -> lis
                 reason_en="profile checklist not confirmed",
             )
         )
+    review_interval = timedelta(days=rules.review_interval_days)
     if account.approved_at is not None and now - account.approved_at > review_interval:
         found.append(
             Finding(
@@ -61,7 +71,7 @@ def findings(account: Account, now: datetime, review_interval: timedelta) -> lis
 
 def review(
     account: Account, absences: list[Absence], now: datetime, kommun: KommunConfig
-) -> tuple[Account, list[Event]]:
+) -> Decision[Account]:
     """Recompute attendance and compliance at `now`; events for what changed."""
     events: list[Event] = []
     ref = account.ref()
@@ -88,7 +98,7 @@ def review(
                 subject=account.id, time=now, data=AccountAttendedData(**ref, since=now)
             )
         )
-    found = findings(account, now, timedelta(days=kommun.registry.review_interval_days))
+    found = findings(account, now, kommun)
     rules = tuple(sorted(f.rule for f in found))
     if rules != account.findings:
         account = replace(account, findings=rules)
@@ -101,3 +111,12 @@ def review(
                 )
             )
     return account, events
+
+
+def reviewed(
+    decision: Decision[Account], absences: list[Absence], now: datetime, kommun: KommunConfig
+) -> Decision[Account]:
+    """A step's decision with the review of its result: one write carries both."""
+    account, events = decision
+    account, more = review(account, absences, now, kommun)
+    return account, [*events, *more]

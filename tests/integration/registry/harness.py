@@ -14,12 +14,14 @@ from fastapi import FastAPI
 from nats.js import JetStreamContext
 from pydantic import SecretStr
 
+from kanalvakt.catalog import parts_of
 from services.registry import scheduler
-from services.registry.app import create_app
 from shared.auth import mint_token
 from shared.bus.streams import EVENTS_STREAM
+from shared.clock import Clock, utcnow
 from shared.ids import new_id
 from shared.principal import Role
+from shared.service import build_service
 from shared.settings import ServiceName, Settings
 from tests.helpers import ROOT, plan_json
 
@@ -77,8 +79,7 @@ class Registry:
 
     async def tick(self, now: datetime) -> None:
         """The scheduler at a time of the test's choosing."""
-        state = self.app.state
-        await scheduler.tick(state.store, state.publisher, state.kommun, now)
+        await scheduler.tick(self.app.state.deps, now)
 
     async def events(self, subject: str, about: str) -> list[dict[str, Any]]:
         """Every event on `subject` (wildcards allowed) whose data names `about`."""
@@ -133,8 +134,11 @@ class Registry:
 
 
 @asynccontextmanager
-async def registry(nats_url: str, mongodb_url: str, database: str = "") -> AsyncIterator[Registry]:
-    """A registry with a database of its own, or `database` to share one (replicas)."""
+async def registry(
+    nats_url: str, mongodb_url: str, database: str = "", clock: Clock = utcnow
+) -> AsyncIterator[Registry]:
+    """A registry with a database of its own, or `database` to share one (replicas);
+    `clock` sets the time its routes and handlers see."""
     settings = Settings(
         service=ServiceName.REGISTRY,
         nats_url=nats_url,
@@ -144,7 +148,7 @@ async def registry(nats_url: str, mongodb_url: str, database: str = "") -> Async
         kommun_config=ROOT / "shared/reference/kommun.yaml",
         scheduler_interval_seconds=3600,  # the tests tick it themselves, with their clock
     )
-    app = create_app(settings)
+    app = build_service(parts_of(ServiceName.REGISTRY), settings, clock)
     nc = await nats.connect(nats_url)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

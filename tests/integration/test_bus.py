@@ -22,7 +22,7 @@ from shared.bus.streams import DLQ_STREAM, EVENTS_STREAM
 from shared.events import AccountCreated
 from shared.ids import new_id
 from shared.settings import ServiceName, Settings
-from shared.store import Document, ProcessedEvents
+from shared.store import Document, HandledMarks
 from tests.helpers import account_created, eventually, read_to_end, settled_through
 
 
@@ -50,7 +50,7 @@ async def bus(
     nats_url: str, db: AsyncDatabase[Document], behaviour: Callable[[AccountCreated, int], Any]
 ) -> AsyncIterator[Bus]:
     """A registry-like publisher and an archive-like consumer with its own durable."""
-    processed = ProcessedEvents(db)
+    processed = HandledMarks(db)
     producer = EventRouter(ServiceName.REGISTRY)
     producer.publishes(AccountCreated)
     consumer = EventRouter(ServiceName.ARCHIVE)

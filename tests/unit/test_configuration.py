@@ -59,8 +59,10 @@ def _faststream_as_shipped() -> ModuleType:
 
 
 class _IdleSubscription:
-    """A pull subscription whose first fetch finds nothing: nats-py 2.16 then raises the
-    builtin TimeoutError (tests/integration/test_bus.py shows it on a real server)."""
+    """A pull subscription whose first fetch finds nothing and raises the builtin
+    TimeoutError, as nats-py 2.16's `_fetch_n` does when an idle pull's deadline runs out
+    (`raise asyncio.TimeoutError`). Other idle pulls raise its own subclass, which
+    FastStream catches; on a real server 1 of 10 idle 0.2 s pulls raised the builtin."""
 
     def __init__(self, owner: SimpleNamespace) -> None:
         self.owner = owner

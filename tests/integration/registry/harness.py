@@ -23,7 +23,7 @@ from shared.ids import new_id
 from shared.principal import Role
 from shared.service import build_service
 from shared.settings import ServiceName, Settings
-from tests.helpers import ROOT, plan_json
+from tests.helpers import ROOT, plan_json, read_to_end
 
 SECRET = "registry-integration-secret-0123456789"
 DEPARTMENT = "Kommunstyrelseförvaltningen"
@@ -82,18 +82,21 @@ class Registry:
         await scheduler.tick(self.app.state.deps, now)
 
     async def events(self, subject: str, about: str) -> list[dict[str, Any]]:
-        """Every event on `subject` (wildcards allowed) whose data names `about`."""
-        sub = await self.js.pull_subscribe(subject, stream=EVENTS_STREAM)
-        found: list[dict[str, Any]] = []
-        try:
-            while True:
-                batch = await sub.fetch(500, timeout=0.5)
-                found += [json.loads(m.data) | {"_subject": m.subject} for m in batch]
-        except TimeoutError:
-            pass
-        finally:
-            await sub.unsubscribe()
+        """Every event on `subject` (wildcards allowed) whose data names `about`, the
+        late ones included: what the registry still holds queued is sent first, then the
+        stream is read to its end. So `== []` means none was caused, not none yet."""
+        await self.drain()
+        messages = await read_to_end(self.js, subject, EVENTS_STREAM)
+        found = [json.loads(m.data) | {"_subject": m.subject} for m in messages]
         return [e for e in found if about in json.dumps(e["data"])]
+
+    async def drain(self) -> None:
+        """Sends what the registry's outboxes still hold, as its periodic sweep would.
+        Every event it publishes goes through an outbox (shared.outbox) and is on the
+        stream once sent, so after this none the test's actions caused is still to come."""
+        deps = self.app.state.deps
+        for outbox in deps.store.outboxes():
+            await outbox.sweep(deps.uow.publisher)
 
     async def submit(self, **changes: Any) -> dict[str, Any]:
         answer = await self.client.post(

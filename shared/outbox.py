@@ -15,6 +15,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 
 from shared.events import BY_SUBJECT, Event
+from shared.telemetry import continued, current_trace
 from shared.unit_of_work import Publisher
 
 log = logging.getLogger("kanalvakt.outbox")
@@ -26,7 +27,12 @@ PENDING = "outbox_pending"
 
 
 def entries(events: Sequence[Event]) -> list[dict[str, Any]]:
-    return [{"subject": e.nats_subject, "event": e.model_dump(mode="json")} for e in events]
+    # The trace context of the write goes with each event, so the publish continues the
+    # trace that caused it even when the sweep sends it later (shared.telemetry).
+    trace = {"trace": carrier} if (carrier := current_trace()) else {}
+    return [
+        {"subject": e.nats_subject, "event": e.model_dump(mode="json"), **trace} for e in events
+    ]
 
 
 class Outbox:
@@ -51,7 +57,8 @@ class Outbox:
         entries = doc.get("outbox") or []
         for entry in entries:
             event = BY_SUBJECT[entry["subject"]].model_validate(entry["event"])
-            await publisher.publish(event)
+            with continued(entry.get("trace")):
+                await publisher.publish(event)
             await self._coll.update_one(
                 {"_id": doc["_id"]},
                 {"$pull": {"outbox": {"event.id": event.id}}, "$inc": {"version": 1}},

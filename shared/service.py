@@ -29,6 +29,7 @@ from shared.kommun import KommunConfig, load_kommun_config
 from shared.outbox import Outbox, sweep_forever
 from shared.settings import Settings
 from shared.store import Document, HandledMarks, connect, ping
+from shared.telemetry import TracerProvider, instrument_app, otlp_provider
 from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger("kanalvakt.service")
@@ -81,7 +82,14 @@ async def purge_marks_forever(marks: HandledMarks, clock: Clock) -> None:
         await asyncio.sleep(PURGE_INTERVAL_SECONDS)
 
 
-def build_service(parts: ServiceParts, settings: Settings, clock: Clock = utcnow) -> FastAPI:
+def build_service(
+    parts: ServiceParts,
+    settings: Settings,
+    clock: Clock = utcnow,
+    tracer_provider: TracerProvider | None = None,
+) -> FastAPI:
+    """`tracer_provider`: where spans go (a test's in-memory exporter); by default the OTLP
+    exporter when OTEL_EXPORTER_OTLP_ENDPOINT is set, else no tracing (shared.telemetry)."""
     kommun = load_kommun_config(settings.kommun_config)  # fail at start, not at first use
     verifier = TokenVerifier(settings)
     built = parts.events.build(settings)
@@ -90,7 +98,9 @@ def build_service(parts: ServiceParts, settings: Settings, clock: Clock = utcnow
     store = parts.make_store(db)
     marks = HandledMarks(db)
     deps = Dependencies(settings, kommun, clock, store, UnitOfWork(built.publisher))
-    broker = make_broker(settings, built, marks, {"deps": deps})
+    exporting = otlp_provider(settings) if tracer_provider is None else None  # ours to shut down
+    tracing = tracer_provider or exporting
+    broker = make_broker(settings, built, marks, {"deps": deps}, tracing)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -116,6 +126,8 @@ def build_service(parts: ServiceParts, settings: Settings, clock: Clock = utcnow
             # Unacknowledged messages are resent by JetStream after ack_wait: nothing is lost.
             await broker.stop()
             await client.close()
+            if exporting is not None:  # sends the spans still buffered
+                await asyncio.to_thread(exporting.shutdown)
 
     async def nats_ready() -> bool:
         return await broker.ping(timeout=1.0)
@@ -132,4 +144,6 @@ def build_service(parts: ServiceParts, settings: Settings, clock: Clock = utcnow
     if parts.api is not None:
         app.include_router(parts.api)
     install_error_handlers(app)
+    if tracing is not None:
+        instrument_app(app, tracing)
     return app

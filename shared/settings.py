@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     bus_duplicate_window_seconds: float = Field(
         default=600.0, gt=0, description="JetStream de-duplication window on Nats-Msg-Id."
     )
+    otel_exporter_otlp_endpoint: str = Field(
+        default="",
+        description="OpenTelemetry collector (OTLP over HTTP, e.g. `http://127.0.0.1:4318`): "
+        "traces are exported there. Unset: nothing is traced.",
+    )
 
     @property
     def database_name(self) -> str:

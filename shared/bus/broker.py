@@ -12,10 +12,15 @@ from shared.bus.compat import patch_pull_timeout
 from shared.bus.outcome import Marks, OutcomeMiddlewareFactory
 from shared.bus.router import BuiltRouter
 from shared.settings import Settings
+from shared.telemetry import TracerProvider, nats_middlewares
 
 
 def make_broker(
-    settings: Settings, built: BuiltRouter, marks: Marks, context: dict[str, Any]
+    settings: Settings,
+    built: BuiltRouter,
+    marks: Marks,
+    context: dict[str, Any],
+    tracer_provider: TracerProvider | None = None,
 ) -> NatsBroker:
     patch_pull_timeout()
     broker = NatsBroker(
@@ -23,6 +28,8 @@ def make_broker(
         name=f"kanalvakt-{settings.service.value}",
         max_reconnect_attempts=-1,  # ride out a NATS restart instead of dying
         middlewares=[
+            # Outermost: the handler's span covers the settling, and its publishes.
+            *nats_middlewares(tracer_provider),
             NatsPrometheusMiddleware(registry=REGISTRY, app_name=settings.service.value),
             OutcomeMiddlewareFactory(
                 marks,

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from time import monotonic
 from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import AnyUrl, TypeAdapter
@@ -141,10 +142,20 @@ def remember(handled: Iterable[str], key: str | None) -> list[str]:
 
 
 class UnitOfWork:
-    """Saves decisions and announces their events through one publisher."""
+    """Saves decisions and announces their events through one publisher.
 
-    def __init__(self, publisher: Publisher) -> None:
+    While the publisher is away (a NATS outage), requests do not wait for it: the events
+    stay in the outbox for the sweep, inline announcing is tried again after a pause, and
+    the log says so once when the outage starts and once when it ends.
+    """
+
+    # How long inline announcing pauses after a failure; the outbox sweep runs meanwhile.
+    PAUSE_SECONDS = 10.0
+
+    def __init__(self, publisher: Publisher, clock: Callable[[], float] = monotonic) -> None:
         self.publisher = publisher
+        self._monotonic = clock
+        self._paused_until: float | None = None  # set while the publisher is away
 
     async def add(
         self,
@@ -213,10 +224,23 @@ class UnitOfWork:
     async def _announce(self, repo: Repository[Any], item_id: str) -> None:
         # The events are saved with the state: if NATS is away, the outbox sweep sends
         # them later, so the caller's change stands.
+        if self._paused_until is not None and self._monotonic() < self._paused_until:
+            return
         try:
             await repo.announce(item_id, self.publisher)
         except Exception as exc:
-            log.warning("events of %s stay queued in the outbox: %r", item_id, exc)
+            if self._paused_until is None:
+                log.warning(
+                    "publishing failed (%r): events stay in the outbox for the sweep; "
+                    "trying inline again every %.0fs",
+                    exc,
+                    self.PAUSE_SECONDS,
+                )
+            self._paused_until = self._monotonic() + self.PAUSE_SECONDS
+            return
+        if self._paused_until is not None:
+            log.warning("publishing works again")
+            self._paused_until = None
 
 
 def _id_of(item: Any) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 from services.registry.domain.account import Account
 from shared.kommun import KommunConfig, Language
+from shared.personnummer import mask_personnummer
 
 PLATFORM_NAMES = {
     "facebook": "Facebook",
@@ -24,9 +25,12 @@ PLATFORM_NAMES = {
 
 
 def public_entry(account: Account) -> dict[str, str]:
-    """What the public may see of an account: who runs it and why (P4.2, P10.8, L1)."""
+    """What the public may see of an account: who runs it and why (P4.2, P10.8, L1).
+
+    Plans are refused with a personnummer in them (L7, domain/plan.py); masking here as
+    well keeps one out of public view even from a plan stored before that check."""
     plan = account.plan
-    return {
+    entry = {
         "name": plan.handle,
         "platform": plan.platform,
         "url": str(plan.url),
@@ -34,6 +38,7 @@ def public_entry(account: Account) -> dict[str, str]:
         "unit": plan.unit,
         "purpose": plan.purpose,
     }
+    return {k: mask_personnummer(v) for k, v in entry.items()}
 
 
 _TEXT: dict[Language, dict[str, str]] = {

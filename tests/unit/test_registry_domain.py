@@ -171,3 +171,15 @@ def test_L7_a_stored_plan_is_read_back_as_it_was_saved() -> None:
     stored = parse_plan(plan_json(), KOMMUN, TODAY).model_dump(mode="json")
     stored["purpose"] = "Sparad före L7-kontrollen: 19121212-1212."
     assert ActivityPlan.model_validate(stored).purpose.endswith("1212.")
+
+
+def test_L7_the_public_entry_never_shows_a_personnummer_even_from_an_old_plan() -> None:
+    from services.registry.domain.account import Account, State
+    from services.registry.register import public_entry
+
+    valid = parse_plan(plan_json(), KOMMUN, TODAY)
+    old = valid.model_copy(update={"purpose": "Kontakt: 19121212-1212 svarar"})  # unchecked
+    account = Account("a1", old, State.ACTIVE, "anna", datetime(2026, 1, 1, tzinfo=UTC))
+    entry = public_entry(account)
+    assert "1212-1212" not in entry["purpose"]
+    assert "Kontakt:" in entry["purpose"]

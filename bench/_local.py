@@ -6,6 +6,7 @@ Not a benchmark itself. The servers are started the way the tests start them
 
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import tempfile
@@ -18,6 +19,15 @@ from kanalvakt.processes import free_port, start_nats, start_store, stop
 
 HOST = "127.0.0.1"
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def interrupt_on_sigterm() -> None:
+    """Treat SIGTERM like Ctrl-C, so the servers a benchmark started are stopped."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ from _local import (
     code_under_test,
     cpu_seconds,
     fifths_of_times,
+    interrupt_on_sigterm,
     load_average,
     local_servers,
 )
@@ -357,6 +358,7 @@ def main() -> None:
         parser.error("--requests must be at least 5")
     if args.py_spy is not None:
         args.py_spy.mkdir(parents=True, exist_ok=True)
+    interrupt_on_sigterm()
     print(f"code: {code_under_test()}; {load_average()}")
     results: dict[tuple[str, int], Result] = {}
     with local_servers() as servers, tempfile.TemporaryDirectory(prefix="kvbench-") as logs:

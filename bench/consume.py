@@ -35,6 +35,7 @@ from _local import (
     cpu_seconds,
     fifths_of_counts,
     fifths_of_times,
+    interrupt_on_sigterm,
     load_average,
     local_servers,
     median,
@@ -247,6 +248,7 @@ def main() -> None:
     if args.events < 5:
         parser.error("--events must be at least 5")
     configure_logging("bench", args.log_level)
+    interrupt_on_sigterm()
     print(f"code: {code_under_test()}; {load_average()}")
     runs: list[Run] = []
     for i in range(args.repeat):

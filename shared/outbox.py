@@ -38,18 +38,31 @@ def entries(events: Sequence[Event]) -> list[dict[str, Any]]:
 class Outbox:
     def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
         self._coll = collection
+        # What this process has just written, by document id: (version, outbox). The
+        # request's own flush then needs no read; the clear is conditional on the version.
+        self._written: dict[str, tuple[int, list[dict[str, Any]]]] = {}
 
     async def create_indexes(self) -> None:
         await self._coll.create_index(PENDING)
 
+    def written(self, doc_id: str, version: int, outbox: list[dict[str, Any]]) -> None:
+        if outbox:
+            self._written[doc_id] = (version, outbox)
+
     async def flush(self, doc_id: str, publisher: Publisher) -> None:
-        doc = await self._coll.find_one({"_id": doc_id, PENDING: True}, {"outbox": 1})
+        known = self._written.pop(doc_id, None)
+        if known is not None:
+            version, outbox = known
+            await self._send({"_id": doc_id, "version": version, "outbox": outbox}, publisher)
+            return
+        doc = await self._coll.find_one({"_id": doc_id, PENDING: True}, {"outbox": 1, "version": 1})
         if doc is not None:
             await self._send(doc, publisher)
 
     async def sweep(self, publisher: Publisher) -> int:
+        self._written.clear()  # what a skipped flush left: the store says what is pending
         sent = 0
-        async for doc in self._coll.find({PENDING: True}, {"outbox": 1}):
+        async for doc in self._coll.find({PENDING: True}, {"outbox": 1, "version": 1}):
             sent += await self._send(doc, publisher)
         return sent
 
@@ -59,16 +72,23 @@ class Outbox:
             event = BY_SUBJECT[entry["subject"]].model_validate(entry["event"])
             with continued(entry.get("trace")):
                 await publisher.publish(event)
+        # All sent: clear them in one write if nobody wrote since they were read.
+        cleared = await self._coll.update_one(
+            {"_id": doc["_id"], "version": doc["version"]},
+            {"$set": {"outbox": []}, "$unset": {PENDING: ""}, "$inc": {"version": 1}},
+        )
+        if cleared.matched_count == 0:  # written meanwhile: keep what the other write queued
+            sent = [entry["event"]["id"] for entry in entries]
             await self._coll.update_one(
                 {"_id": doc["_id"]},
-                {"$pull": {"outbox": {"event.id": event.id}}, "$inc": {"version": 1}},
+                {"$pull": {"outbox": {"event.id": {"$in": sent}}}, "$inc": {"version": 1}},
             )
-        # Clear the flag only if nothing new was queued meanwhile. `$size: 0`, not
-        # `"outbox": []`: nx-27017 cannot compare with an empty array (README, "Store").
-        await self._coll.update_one(
-            {"_id": doc["_id"], "outbox": {"$size": 0}},
-            {"$unset": {PENDING: ""}, "$inc": {"version": 1}},
-        )
+            # `$size: 0`, not `"outbox": []`: nx-27017 cannot compare with an empty array
+            # (README, "Store").
+            await self._coll.update_one(
+                {"_id": doc["_id"], "outbox": {"$size": 0}},
+                {"$unset": {PENDING: ""}, "$inc": {"version": 1}},
+            )
         return len(entries)
 
 

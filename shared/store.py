@@ -99,6 +99,7 @@ class MongoRepository(Generic[T]):
             if key is not None and (first := await self.collection.find_one({"request_key": key})):
                 return self.versioned(first)  # the same request again: its first result
             raise AlreadyExists(doc["_id"]) from None
+        self.outbox.written(doc["_id"], 1, pending)
         return Versioned(item, 1)
 
     async def save(
@@ -125,6 +126,7 @@ class MongoRepository(Generic[T]):
             raise AlreadyExists(doc["_id"]) from None
         if result.matched_count == 0:
             raise StaleWrite(doc["_id"])
+        self.outbox.written(doc["_id"], version + 1, pending)
         return version + 1
 
     async def announce(self, item_id: str, publisher: Publisher) -> None:

@@ -68,3 +68,30 @@ async def test_a_key_is_recorded_with_the_change_and_a_retry_finds_the_first_add
     found = await repo.get("a")
     assert found is not None
     assert found.handled == ("evt-1",)
+
+
+async def test_a_flush_after_another_write_clears_only_what_it_sent(
+    db: AsyncDatabase[Document],
+) -> None:
+    here = MongoRepository(db["things"], Mapper(Thing))
+    there = MongoRepository(db["things"], Mapper(Thing))  # another replica
+    await here.create_indexes()
+    first, second = account_created(), account_created()
+    await here.add(Thing("acc", "x"), [first])
+    await there.save(Thing("acc", "y"), 1, [second])  # before `here` flushed
+    publisher = FlakyPublisher()
+    publisher.up = True
+    await here.announce("acc", publisher)
+    assert publisher.sent == [first.id]
+    doc = await db["things"].find_one({"_id": "acc"})
+    assert doc is not None
+    assert [e["event"]["id"] for e in doc["outbox"]] == [second.id], "the other write's event waits"
+    assert doc["outbox_pending"]
+    await there.announce("acc", publisher)
+    # `there` queued both: the first is sent again, which JetStream drops by Nats-Msg-Id.
+    assert publisher.sent[-1] == second.id
+    assert set(publisher.sent) == {first.id, second.id}
+    doc = await db["things"].find_one({"_id": "acc"})
+    assert doc is not None
+    assert doc["outbox"] == []
+    assert "outbox_pending" not in doc

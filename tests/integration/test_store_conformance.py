@@ -134,6 +134,38 @@ async def test_outbox_shapes_pull_by_nested_field_and_empty_array_by_size(
     assert "outbox_pending" not in (await coll.find_one({"_id": "a"}) or {})
 
 
+async def test_outbox_cleared_in_one_versioned_update_and_pulled_by_a_list_of_ids(
+    db: AsyncDatabase[Document],
+) -> None:
+    # shared.outbox: clear everything sent if the version is unchanged; else pull by ids.
+    coll = db["o2"]
+    entries = [{"event": {"id": "1"}}, {"event": {"id": "2"}}, {"event": {"id": "3"}}]
+    await coll.insert_one({"_id": "a", "version": 1, "outbox": entries, "outbox_pending": True})
+    stale = await coll.update_one(
+        {"_id": "a", "version": 0},
+        {"$set": {"outbox": []}, "$unset": {"outbox_pending": ""}, "$inc": {"version": 1}},
+    )
+    assert stale.matched_count == 0
+    await coll.update_one(
+        {"_id": "a"},
+        {"$pull": {"outbox": {"event.id": {"$in": ["1", "3"]}}}, "$inc": {"version": 1}},
+    )
+    doc = await coll.find_one({"_id": "a"})
+    assert doc is not None
+    assert (doc["outbox"], doc["version"]) == ([{"event": {"id": "2"}}], 2)
+    cleared = await coll.update_one(
+        {"_id": "a", "version": 2},
+        {"$set": {"outbox": []}, "$unset": {"outbox_pending": ""}, "$inc": {"version": 1}},
+    )
+    assert cleared.matched_count == 1
+    doc = await coll.find_one({"_id": "a"})
+    assert doc == {"_id": "a", "version": 3, "outbox": []}
+    assert [d["_id"] async for d in coll.find({"outbox": {"$size": 0}})] == ["a"]
+    assert [d async for d in coll.find({"outbox_pending": True})] == []
+    await coll.replace_one({"_id": "a", "version": 3}, {"version": 4, "outbox": entries})
+    assert (await coll.find_one({"_id": "a"}))["outbox"] == entries  # type: ignore[index]
+
+
 async def test_boolean_set_by_update_matches_a_boolean_query(db: AsyncDatabase[Document]) -> None:
     # What the services rely on: the query. (nx-27017 reads the value back as 1, so no
     # service compares a read-back flag with `is True`; README, "Store".)

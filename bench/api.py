@@ -15,8 +15,9 @@ time: the example plan docs/examples/plan.yaml with a unique valid handle (P4.2:
 with the kommun's name in full, "norakommun…") and a local communicator token.
 
 Printed per run: requests/s, the rate over the last fifth of requests against the first
-(does it slow as accounts grow?), the CPU seconds the app server and nx-27017 spent per
-request, and the ratio registry/reference by rate (issue 7 aims at ≥ 0.3) and by CPU per
+(does it slow as accounts grow?), the CPU time the app server and nx-27017 spent per
+request, the store commands per request (PyMongo command monitoring in the server; its
+background work included), and the ratio registry/reference by rate (issue 7 aims at ≥ 0.3) and by CPU per
 request (app + nx-27017), which moves less when others load the machine.
 With --py-spy DIR the registry (and nx-27017, a Python process too) are sampled by py-spy
 during each registry run and the top functions are printed; raw stacks stay in DIR.
@@ -53,6 +54,13 @@ from _local import (
     interrupt_on_sigterm,
     load_average,
     local_servers,
+)
+from pymongo import monitoring
+from pymongo.monitoring import (
+    CommandFailedEvent,
+    CommandListener,
+    CommandStartedEvent,
+    CommandSucceededEvent,
 )
 
 from kanalvakt.processes import free_port, stop
@@ -109,9 +117,36 @@ def registry_app() -> Any:
     return build_service(parts_of(ServiceName.REGISTRY), settings)
 
 
+class CommandCounter(CommandListener):
+    """Counts the store commands a server sends, by name (PyMongo command monitoring)."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    def started(self, event: CommandStartedEvent) -> None:
+        self.counts[event.command_name] += 1
+
+    def succeeded(self, event: CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: CommandFailedEvent) -> None:
+        pass
+
+
 def serve(which: str) -> None:
+    """Run one app under uvicorn; on SIGUSR1 write its store command counts to a file."""
     import uvicorn
 
+    counter = CommandCounter()
+    monitoring.register(counter)  # before the app's client exists
+    out = Path(os.environ["BENCH_COMMANDS_FILE"])
+
+    def write_counts(signum: int, frame: object) -> None:
+        partial = out.with_suffix(".part")
+        partial.write_text(json.dumps(counter.counts))
+        partial.rename(out)
+
+    signal.signal(signal.SIGUSR1, write_counts)
     app = registry_app() if which == "registry" else reference_app()
     port = int(os.environ["HTTP_PORT"])
     config = uvicorn.Config(
@@ -120,9 +155,24 @@ def serve(which: str) -> None:
     uvicorn.Server(config).run()
 
 
+def store_commands(pid: int, out: Path) -> Counter[str]:
+    """The store commands a server has sent so far (see serve)."""
+    out.unlink(missing_ok=True)
+    os.kill(pid, signal.SIGUSR1)
+    deadline = time.monotonic() + 10
+    while not out.exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no command counts from {pid}")
+        time.sleep(0.05)
+    return Counter(json.loads(out.read_text()))
+
+
 @contextmanager
-def server(which: str, servers: Servers, secret: str, logs: Path) -> Iterator[tuple[str, int]]:
-    """A server process of its own with a fresh database; yields its URL and pid."""
+def server(
+    which: str, servers: Servers, secret: str, logs: Path
+) -> Iterator[tuple[str, int, Path]]:
+    """A server process of its own with a fresh database; yields its URL, pid and the
+    file its store command counts are written to."""
     port = free_port()
     env = os.environ | {
         "SERVICE": "registry",
@@ -132,6 +182,7 @@ def server(which: str, servers: Servers, secret: str, logs: Path) -> Iterator[tu
         "AUTH_SECRET": secret,
         "HTTP_HOST": HOST,
         "HTTP_PORT": str(port),
+        "BENCH_COMMANDS_FILE": str(logs / f"{which}-{port}-commands.json"),
     }
     log = logs / f"{which}-{port}.log"
     with log.open("wb") as out:
@@ -156,7 +207,7 @@ def server(which: str, servers: Servers, secret: str, logs: Path) -> Iterator[tu
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{which} did not answer /healthz: {log.read_text()[-2000:]}")
             time.sleep(0.2)
-        yield url, proc.pid
+        yield url, proc.pid, Path(env["BENCH_COMMANDS_FILE"])
     finally:
         stop(proc)
 
@@ -172,6 +223,7 @@ class Result:
     fifths: Fifths
     app_cpu_ms: float  # CPU of the app's process per request
     store_cpu_ms: float  # CPU of nx-27017 per request
+    commands: dict[str, float]  # store commands per request, by name
     errors: int
     first_error: str
 
@@ -255,7 +307,8 @@ def measure(
         audience=defaults.auth_audience,
         email="bench@nora.example",
     )
-    with server(which, servers, secret, logs) as (url, pid):
+    with server(which, servers, secret, logs) as (url, pid, counts_file):
+        commands = store_commands(pid, counts_file)
         app_cpu, store_cpu = cpu_seconds(pid), cpu_seconds(servers.store.pid)
         if profile_dir is not None and which == "registry":
             with (
@@ -267,6 +320,7 @@ def measure(
             rate, fifths, errors = asyncio.run(drive(url, token, requests, clients))
         app_cpu = cpu_seconds(pid) - app_cpu
         store_cpu = cpu_seconds(servers.store.pid) - store_cpu
+        commands = store_commands(pid, counts_file) - commands
     first_error = next(iter(errors), "")
     return Result(
         which,
@@ -275,6 +329,7 @@ def measure(
         fifths,
         1000 * app_cpu / requests,
         1000 * store_cpu / requests,
+        {name: count / requests for name, count in sorted(commands.items())},
         sum(errors.values()),
         first_error,
     )
@@ -379,6 +434,8 @@ def main() -> None:
                     ),
                     flush=True,
                 )
+                per_request = ", ".join(f"{n} {c:.2f}" for n, c in result.commands.items())
+                print(f"    store commands per request: {per_request}", flush=True)
     for clients in args.clients or [1, 8]:
         registry, reference = (
             results.get(("registry", clients)),

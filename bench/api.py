@@ -17,8 +17,9 @@ with the kommun's name in full, "norakommun…") and a local communicator token.
 Printed per run: requests/s, the rate over the last fifth of requests against the first
 (does it slow as accounts grow?), the CPU time the app server and nx-27017 spent per
 request, the store commands per request (PyMongo command monitoring in the server; its
-background work included), and the ratio registry/reference by rate (issue 7 aims at ≥ 0.3) and by CPU per
-request (app + nx-27017), which moves less when others load the machine.
+background work included), and the ratio registry/reference by rate (issue 7 aims at
+≥ 0.3) and by CPU per request (app + nx-27017), which moves less when others load the
+machine.
 With --py-spy DIR the registry (and nx-27017, a Python process too) are sampled by py-spy
 during each registry run and the top functions are printed; raw stacks stay in DIR.
 Numbers depend on the machine; nothing here is asserted.

@@ -146,13 +146,22 @@ async def current_principal(
         ) from None
 
 
-def require(*roles: Role) -> Any:
-    """Dependency: the caller must hold at least one of `roles` (403 otherwise)."""
+class RoleCheck:
+    """The dependency `require` makes; its roles are also what the OpenAPI document
+    says a route needs (shared.http)."""
 
-    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-        if not principal.roles & set(roles):
-            wanted = ", ".join(r.value for r in roles)
+    def __init__(self, roles: tuple[Role, ...]) -> None:
+        self.roles = roles
+
+    async def __call__(
+        self, principal: Annotated[Principal, Depends(current_principal)]
+    ) -> Principal:
+        if not principal.roles & set(self.roles):
+            wanted = ", ".join(r.value for r in self.roles)
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs one of the roles: {wanted}")
         return principal
 
-    return Depends(check)
+
+def require(*roles: Role) -> Any:
+    """Dependency: the caller must hold at least one of `roles` (403 otherwise)."""
+    return Depends(RoleCheck(roles))

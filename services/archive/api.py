@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from services.archive.domain import Record
 from services.archive.store import ArchiveStore
 from shared.auth import require
-from shared.http import DepsDep
+from shared.http import DepsDep, problems
 from shared.principal import Principal, Role
 from shared.service import Dependencies
 from shared.unit_of_work import NotFound
@@ -26,7 +26,7 @@ async def list_records(account_id: str, deps: Deps, _: Reader) -> list[Record]:
     return await deps.store.for_account(account_id)
 
 
-@router.get("/{record_id}")
+@router.get("/{record_id}", responses=problems(404))
 async def get_record(record_id: str, deps: Deps, _: Reader) -> Record:
     record = await deps.store.get(record_id)
     if record is None:

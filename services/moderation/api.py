@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from services.moderation.domain import WatchedAccount
 from services.moderation.store import ModerationStore
 from shared.auth import require
-from shared.http import DepsDep
+from shared.http import DepsDep, problems
 from shared.principal import Principal, Role
 from shared.service import Dependencies
 from shared.unit_of_work import NotFound
@@ -19,7 +19,7 @@ READERS = (Role.COMMUNICATOR, Role.ADMINISTRATOR, Role.INFORMATION_OFFICER)
 Deps = Annotated[Dependencies[ModerationStore], DepsDep]
 
 
-@router.get("/{account_id}")
+@router.get("/{account_id}", responses=problems(404))
 async def get_watched_account(
     account_id: str, deps: Deps, _: Annotated[Principal, require(*READERS)]
 ) -> WatchedAccount:

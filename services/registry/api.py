@@ -22,7 +22,7 @@ from services.registry.register import export_csv, export_row, public_entry, pub
 from services.registry.store import PAGE_LIMIT, RegistryStore
 from shared.auth import require
 from shared.events import PersonRef
-from shared.http import DepsDep, RequestKey
+from shared.http import PAGED, DepsDep, RequestKey, problems
 from shared.kommun import Language
 from shared.principal import Principal, Role
 from shared.rules import rule_error
@@ -73,7 +73,9 @@ async def _every(store: RegistryStore, **query: Any) -> AsyncIterator[Account]:
         after = page[-1].id
 
 
-@staff.post("", status_code=status.HTTP_201_CREATED, openapi_extra=PLAN_BODY)
+@staff.post(
+    "", status_code=status.HTTP_201_CREATED, openapi_extra=PLAN_BODY, responses=problems(409)
+)
 async def create_account(
     deps: Deps,
     by: Editor,
@@ -86,7 +88,7 @@ async def create_account(
     return await handlers.submit_plan(deps, plan, by, draft=draft, key=key)
 
 
-@staff.get("")
+@staff.get("", responses=PAGED)
 async def list_accounts(
     request: Request,
     response: Response,
@@ -110,7 +112,12 @@ async def list_accounts(
     responses={
         200: {
             "description": "The register as CSV (default) or JSON.",
-            "content": {"text/csv": {}, "application/json": {}},
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {
+                    "schema": {"type": "array", "items": {"type": "object"}},
+                },
+            },
         }
     },
 )
@@ -126,7 +133,7 @@ async def export_register(
     return Response(export_csv(found), media_type="text/csv; charset=utf-8", headers=disposition)
 
 
-@staff.get("/{account_id}")
+@staff.get("/{account_id}", responses=problems(404))
 async def get_account(account_id: str, deps: Deps, _: Staff) -> Account:
     found = await deps.store.accounts.get(account_id)
     if found is None:
@@ -134,7 +141,7 @@ async def get_account(account_id: str, deps: Deps, _: Staff) -> Account:
     return found.item
 
 
-@staff.put("/{account_id}/plan", openapi_extra=PLAN_BODY)
+@staff.put("/{account_id}/plan", openapi_extra=PLAN_BODY, responses=problems(404, 409))
 async def amend_plan(
     account_id: str,
     deps: Deps,
@@ -147,7 +154,7 @@ async def amend_plan(
     return await handlers.amend_plan(deps, account_id, plan, by, key=key)
 
 
-@staff.post("/{account_id}/submit")
+@staff.post("/{account_id}/submit", responses=problems(404, 409))
 async def submit_draft(account_id: str, deps: Deps, by: Editor, key: RequestKey) -> Account:
     return await handlers.change_account(deps, account_id, partial(accounts.submit, by=by), key=key)
 
@@ -157,7 +164,7 @@ class SignOff(BaseModel):
     role: SignRole = Field(description="Which of the four sign-offs of B1 this is.")
 
 
-@staff.post("/{account_id}/signatures")
+@staff.post("/{account_id}/signatures", responses=problems(404, 409))
 async def sign(account_id: str, body: SignOff, deps: Deps, by: Staff, key: RequestKey) -> Account:
     """Sign the plan in one of the four roles of B1, as yourself (P2.1, P3.6); the fourth
     approves it (`account.approved`)."""
@@ -185,7 +192,7 @@ class Credentials(BaseModel):
         return data
 
 
-@staff.put("/{account_id}/credentials")
+@staff.put("/{account_id}/credentials", responses=problems(404, 409))
 async def deposit_credentials(
     account_id: str, body: Credentials, deps: Deps, by: Staff, key: RequestKey
 ) -> Account:
@@ -202,7 +209,7 @@ ProfileChecklist = Annotated[
 ]
 
 
-@staff.put("/{account_id}/profile")
+@staff.put("/{account_id}/profile", responses=problems(404, 409))
 async def confirm_profile(
     account_id: str, checklist: ProfileChecklist, deps: Deps, by: Editor, key: RequestKey
 ) -> Account:
@@ -217,7 +224,7 @@ class Departure(BaseModel):
     email: str
 
 
-@staff.post("/{account_id}/departures")
+@staff.post("/{account_id}/departures", responses=problems(404, 409))
 async def administrator_leaves(
     account_id: str, body: Departure, deps: Deps, by: Manager, key: RequestKey
 ) -> Account:
@@ -232,7 +239,7 @@ class Closing(BaseModel):
     reason: str = Field(min_length=3, max_length=2000)
 
 
-@staff.post("/{account_id}/closing")
+@staff.post("/{account_id}/closing", responses=problems(404, 409))
 async def start_closing(
     account_id: str, body: Closing, deps: Deps, by: Manager, key: RequestKey
 ) -> Account:
@@ -242,7 +249,7 @@ async def start_closing(
     )
 
 
-@staff.post("/{account_id}/closed")
+@staff.post("/{account_id}/closed", responses=problems(404, 409))
 async def confirm_closed(account_id: str, deps: Deps, by: Manager, key: RequestKey) -> Account:
     """The account is closed on the platform (P5.5); publishes `account.closed`."""
     return await handlers.change_account(
@@ -275,7 +282,7 @@ async def list_absences(deps: Deps, _: Staff) -> list[Absence]:
     return await deps.store.current_absences(deps.clock())
 
 
-@public.get("/accounts")
+@public.get("/accounts", responses=PAGED)
 async def public_accounts(
     request: Request, response: Response, deps: Deps, after: After = None, limit: Limit = 100
 ) -> list[dict[str, str]]:

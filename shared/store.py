@@ -61,16 +61,26 @@ class MongoRepository(Generic[T]):
     (README, "Store"), and the version makes concurrent writers safe without transactions.
     """
 
-    def __init__(self, collection: AsyncCollection[Document], mapper: Mapper[T]) -> None:
+    def __init__(
+        self,
+        collection: AsyncCollection[Document],
+        mapper: Mapper[T],
+        *,
+        request_keys: bool = False,
+    ) -> None:
         self.collection = collection
         self.mapper = mapper
         self.outbox = Outbox(collection)
+        # Adds made by HTTP requests may carry an Idempotency-Key: a unique index on it.
+        # Collections written only by handlers are keyed by the event id and need none.
+        self.request_keys = request_keys
 
     async def create_indexes(self) -> None:
         await self.outbox.create_indexes()
-        # Always written (the id when no key was given): nx-27017 answers wrongly for
-        # missing fields under a unique index (README, "Store").
-        await self.collection.create_index("request_key", unique=True)
+        if self.request_keys:
+            # Always written (the id when no key was given): nx-27017 answers wrongly for
+            # missing fields under a unique index (README, "Store").
+            await self.collection.create_index("request_key", unique=True)
 
     def versioned(self, doc: Document) -> Versioned[T]:
         return Versioned(
@@ -88,9 +98,13 @@ class MongoRepository(Generic[T]):
     async def add(
         self, item: T, events: Sequence[Event] = (), *, key: str | None = None
     ) -> Versioned[T]:
+        if key is not None and not self.request_keys:
+            raise ValueError(f"{self.collection.name} takes no request keys")
         doc = self.mapper.to_document(item)
         pending = entries(events)
-        doc |= {"version": 1, "outbox": pending, "handled": [], "request_key": key or doc["_id"]}
+        doc |= {"version": 1, "outbox": pending, "handled": []}
+        if self.request_keys:
+            doc["request_key"] = key or doc["_id"]
         if pending:
             doc[PENDING] = True
         try:
@@ -116,8 +130,9 @@ class MongoRepository(Generic[T]):
             "version": version + 1,
             "outbox": pending,
             "handled": remember(current.get("handled") or (), key),
-            "request_key": current.get("request_key", doc["_id"]),
         }
+        if self.request_keys:
+            doc["request_key"] = current.get("request_key", doc["_id"])
         if pending:
             doc[PENDING] = True
         try:

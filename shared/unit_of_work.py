@@ -166,7 +166,8 @@ class UnitOfWork:
         key: str | None = None,
     ) -> T:
         added = await repo.add(item, events, key=key)
-        await self._announce(repo, _id_of(added.item))
+        if events:  # what an earlier write left pending is the sweep's
+            await self._announce(repo, _id_of(added.item))
         return added.item
 
     async def add_once(self, repo: Repository[T], item: T, events: Sequence[Event] = ()) -> bool:
@@ -192,7 +193,8 @@ class UnitOfWork:
         if item == found.item and not events and key is None:
             return item
         await repo.save(item, found.version, events, key=key)
-        await self._announce(repo, _id_of(item))
+        if events:
+            await self._announce(repo, _id_of(item))
         return item
 
     async def change(

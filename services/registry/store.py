@@ -71,8 +71,8 @@ class RegistryStore(Protocol):
 
 class MongoRegistryStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.accounts = MongoRepository(db["accounts"], ACCOUNTS)
-        self.absences = MongoRepository(db["absences"], ABSENCES)
+        self.accounts = MongoRepository(db["accounts"], ACCOUNTS, request_keys=True)
+        self.absences = MongoRepository(db["absences"], ABSENCES, request_keys=True)
 
     async def create_indexes(self) -> None:
         accounts, absences = self.accounts.collection, self.absences.collection

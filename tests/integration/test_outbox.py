@@ -58,7 +58,7 @@ async def test_pending_events_are_sent_by_the_sweep_once_nats_is_back(
 async def test_a_key_is_recorded_with_the_change_and_a_retry_finds_the_first_add(
     db: AsyncDatabase[Document],
 ) -> None:
-    repo = MongoRepository(db["things"], Mapper(Thing))
+    repo = MongoRepository(db["things"], Mapper(Thing), request_keys=True)
     await repo.create_indexes()
     first = await repo.add(Thing("a", "x"), key="POST /things k1")
     again = await repo.add(Thing("b", "other"), key="POST /things k1")

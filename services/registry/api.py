@@ -9,6 +9,7 @@ Lists come in pages by account id; a `Link: <…>; rel="next"` header says there
 from collections.abc import AsyncIterator
 from functools import partial
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -127,7 +128,12 @@ async def export_register(
     """The department's or the whole kommun's register (P10.1), as CSV or JSON."""
     found = [a async for a in _every(deps.store, department=department)]
     name = f"konton-{department or 'kommunen'}".replace(" ", "-")
-    disposition = {"Content-Disposition": f'attachment; filename="{name}.{format}"'}
+    # RFC 6266: an ASCII name for old clients, the real one (å, ä, ö, –) in UTF-8.
+    ascii_name = name.encode("ascii", "replace").decode().replace("?", "_")
+    disposition = {
+        "Content-Disposition": f'attachment; filename="{ascii_name}.{format}"; '
+        f"filename*=UTF-8''{quote(name)}.{format}"
+    }
     if format == "json":
         return JSONResponse([export_row(a) for a in found], headers=disposition)
     return Response(export_csv(found), media_type="text/csv; charset=utf-8", headers=disposition)

@@ -183,3 +183,12 @@ def test_L7_the_public_entry_never_shows_a_personnummer_even_from_an_old_plan() 
     entry = public_entry(account)
     assert "1212-1212" not in entry["purpose"]
     assert "Kontakt:" in entry["purpose"]
+
+
+@pytest.mark.parametrize("start", [0, 3600, "08:00+01:00", "8", "25:00"])
+def test_B1_a_monitoring_time_is_a_local_HH_MM_never_a_number_or_an_offset(start: Any) -> None:
+    plan = plan_json()
+    plan["monitoring"] = plan["monitoring"] | {"start": start}
+    with pytest.raises(RuleViolations) as refused:  # was a 500: aware and naive compared
+        parse_plan(plan, KOMMUN, TODAY)
+    assert [(v.field, v.rule) for v in refused.value.violations] == [("monitoring.start", "B1")]

@@ -13,10 +13,11 @@ was saved.
 
 import re
 from datetime import date, time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -24,6 +25,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -56,7 +58,9 @@ def _holds_personnummer(field: str | None, text: str) -> bool:
 
 
 class _Plan(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+    # Text is kept as typed: stripping before the length check would refuse what the
+    # documented schema (minLength) accepts.
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -145,12 +149,42 @@ class Administrator(Person):
         return value
 
 
+_LOCAL_TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?")
+
+
+def _local_time(value: Any) -> Any:
+    """B1 item 7: a wall-clock time in Sweden, HH:MM; not a number, not with an offset."""
+    if isinstance(value, time) and value.tzinfo is None:
+        return value
+    if isinstance(value, str) and _LOCAL_TIME.fullmatch(value):
+        return value
+    raise rule_error(
+        "B1",
+        "Ange klockslaget som TT:MM, svensk tid.",
+        "give the time as HH:MM, Swedish local time",
+    )
+
+
+# Documented as HH:MM[:SS] rather than JSON Schema's `time` format, which needs an offset.
+LocalTime = Annotated[
+    time,
+    BeforeValidator(_local_time),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": f"^{_LOCAL_TIME.pattern}$",
+            "description": "Local time in Sweden, HH:MM",
+        }
+    ),
+]
+
+
 class Monitoring(_Plan):
     """When someone looks at the account (B1 item 7, L2)."""
 
     days: list[Weekday] = Field(min_length=1)
-    start: time
-    end: time
+    start: LocalTime
+    end: LocalTime
     public_holidays: bool = Field(default=False, description="Monitored on public holidays too.")
 
     @model_validator(mode="after")

@@ -98,3 +98,14 @@ async def test_plan_for_another_kommun_uses_its_name(reg: Registry) -> None:
         "/accounts", json=unique_plan(handle="norakm"), headers=ARCHIVIST
     )
     assert answer.status_code == 403, "an archivist does not submit plans"
+
+
+async def test_P10_1_an_export_of_a_department_named_beyond_latin_1_downloads(
+    reg: Registry,
+) -> None:
+    # The file name travels in a header (RFC 6266): it was a 500 for such a name.
+    answer = await reg.client.get(
+        "/accounts/export", params={"department": "Kultur – Ādel"}, headers=ARCHIVIST
+    )
+    assert answer.status_code == 200, answer.text
+    assert "filename*=UTF-8''" in answer.headers["Content-Disposition"]

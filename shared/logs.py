@@ -65,3 +65,23 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "text") -> N
     for name in ("uvicorn", "uvicorn.access", "uvicorn.error", "faststream"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+
+
+class OutageLog:
+    """Says once that something stopped working and once that it works again, however
+    often it is tried in between: an outage is two log lines, not one a try."""
+
+    def __init__(self, log: logging.Logger, what: str) -> None:
+        self._log = log
+        self._what = what
+        self.failing = False
+
+    def failed(self, exc: BaseException, then: str) -> None:
+        if not self.failing:
+            self._log.warning("%s failed (%r); %s", self._what, exc, then)
+        self.failing = True
+
+    def works(self) -> None:
+        if self.failing:
+            self._log.warning("%s works again", self._what)
+        self.failing = False

@@ -15,6 +15,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 
 from shared.events import BY_SUBJECT, Event
+from shared.logs import OutageLog
 from shared.telemetry import continued, current_trace
 from shared.unit_of_work import Publisher
 
@@ -95,17 +96,13 @@ class Outbox:
 async def sweep_forever(
     outboxes: Sequence[Outbox], publisher: Publisher, interval_seconds: float = 10.0
 ) -> None:
-    failing = False  # one warning when an outage starts and one when it ends, not one a tick
+    outage = OutageLog(log, "outbox sweep")
     while True:
         try:
             for outbox in outboxes:
                 await outbox.sweep(publisher)
         except Exception as exc:
-            if not failing:
-                log.warning("outbox sweep failed, retrying every %.0fs: %r", interval_seconds, exc)
-            failing = True
+            outage.failed(exc, f"retrying every {interval_seconds:.0f}s")
         else:
-            if failing:
-                log.warning("outbox sweep works again")
-            failing = False
+            outage.works()
         await asyncio.sleep(interval_seconds)

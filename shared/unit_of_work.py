@@ -26,6 +26,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from pydantic import AnyUrl, TypeAdapter
 
 from shared.events import Event
+from shared.logs import OutageLog
 from shared.rules import Conflict, violation
 
 log = logging.getLogger("kanalvakt.unit_of_work")
@@ -155,7 +156,8 @@ class UnitOfWork:
     def __init__(self, publisher: Publisher, clock: Callable[[], float] = monotonic) -> None:
         self.publisher = publisher
         self._monotonic = clock
-        self._paused_until: float | None = None  # set while the publisher is away
+        self._paused_until = 0.0  # inline announcing waits for the sweep until then
+        self._outage = OutageLog(log, "publishing")
 
     async def add(
         self,
@@ -226,23 +228,19 @@ class UnitOfWork:
     async def _announce(self, repo: Repository[Any], item_id: str) -> None:
         # The events are saved with the state: if NATS is away, the outbox sweep sends
         # them later, so the caller's change stands.
-        if self._paused_until is not None and self._monotonic() < self._paused_until:
+        if self._monotonic() < self._paused_until:
             return
         try:
             await repo.announce(item_id, self.publisher)
         except Exception as exc:
-            if self._paused_until is None:
-                log.warning(
-                    "publishing failed (%r): events stay in the outbox for the sweep; "
-                    "trying inline again every %.0fs",
-                    exc,
-                    self.PAUSE_SECONDS,
-                )
+            self._outage.failed(
+                exc,
+                f"events stay in the outbox for the sweep; inline again every "
+                f"{self.PAUSE_SECONDS:.0f}s",
+            )
             self._paused_until = self._monotonic() + self.PAUSE_SECONDS
             return
-        if self._paused_until is not None:
-            log.warning("publishing works again")
-            self._paused_until = None
+        self._outage.works()
 
 
 def _id_of(item: Any) -> str:

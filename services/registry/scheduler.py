@@ -13,6 +13,7 @@ from datetime import datetime
 
 from services.registry import metrics
 from services.registry.handlers import Deps, advance_absence, review_all
+from shared.logs import OutageLog
 
 log = logging.getLogger("kanalvakt.registry.scheduler")
 
@@ -25,16 +26,12 @@ async def tick(deps: Deps, now: datetime) -> None:
 
 async def run_forever(deps: Deps) -> None:
     interval = deps.settings.scheduler_interval_seconds
-    failing = False  # one warning when ticks start failing and one when they work again
+    outage = OutageLog(log, "scheduler tick")
     while True:
         try:
             await tick(deps, deps.clock())
-        except Exception:
-            if not failing:
-                log.exception("scheduler tick failed; retrying every %.0fs", interval)
-            failing = True
+        except Exception as exc:
+            outage.failed(exc, f"retrying every {interval:.0f}s")
         else:
-            if failing:
-                log.warning("scheduler ticks work again")
-            failing = False
+            outage.works()
         await asyncio.sleep(interval)

@@ -10,11 +10,33 @@ from typing import Any
 import yaml
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
+from pydantic import SecretStr
 
 from shared.events import AccountCreated, AccountCreatedData
 from shared.ids import new_id
+from shared.settings import ServiceName, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+# The local signing secret of every service a test builds in-process.
+SECRET = "kanalvakt-test-secret-of-at-least-32-bytes"
+
+
+def service_settings(
+    service: ServiceName, nats_url: str, mongodb_url: str, **changes: Any
+) -> Settings:
+    """A service on the test session's NATS and store, with a database of its own and
+    the reference kommun; the scheduler left to the tests (they tick it with their clock)."""
+    defaults: dict[str, Any] = {
+        "mongodb_database": f"kvtest_{new_id().lower()}",
+        "auth_secret": SecretStr(SECRET),
+        "kommun_config": ROOT / "shared/reference/kommun.yaml",
+        "scheduler_interval_seconds": 3600,
+    }
+    return Settings(
+        service=service, nats_url=nats_url, mongodb_url=mongodb_url, **(defaults | changes)
+    )
+
+
 # The complete example plan (B1) that `kanalvakt accounts submit` takes as it is.
 EXAMPLE_PLAN: dict[str, Any] = yaml.safe_load((ROOT / "docs/examples/plan.yaml").read_text())
 

@@ -19,17 +19,15 @@ import pytest
 import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
-from pydantic import SecretStr
 from schemathesis.checks import CHECKS
 from schemathesis.openapi.checks import RejectedPositiveData
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from kanalvakt.catalog import parts_of
-from shared.ids import new_id
 from shared.service import build_service
-from shared.settings import ServiceName, Settings
-from tests.helpers import ROOT
-from tests.integration.registry.harness import COMMUNICATOR, INFORMATION_OFFICER, SECRET
+from shared.settings import ServiceName
+from tests.helpers import ROOT, service_settings
+from tests.integration.registry.harness import COMMUNICATOR, INFORMATION_OFFICER
 
 EXAMPLES = int(os.environ.get("KANALVAKT_CONTRACT_EXAMPLES", "6"))
 
@@ -56,15 +54,7 @@ def registry_app(nats_url: str, mongodb_url: str) -> FastAPI:
     lifespan from the first request and ends it with the test."""
     return build_service(
         parts_of(ServiceName.REGISTRY),
-        Settings(
-            service=ServiceName.REGISTRY,
-            nats_url=nats_url,
-            mongodb_url=mongodb_url,
-            mongodb_database=f"kvtest_{new_id().lower()}",
-            auth_secret=SecretStr(SECRET),
-            kommun_config=ROOT / "shared/reference/kommun.yaml",
-            scheduler_interval_seconds=3600,
-        ),
+        service_settings(ServiceName.REGISTRY, nats_url, mongodb_url),
     )
 
 

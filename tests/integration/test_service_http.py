@@ -6,7 +6,6 @@ from contextlib import asynccontextmanager
 import httpx
 import nats
 from fastapi import FastAPI
-from pydantic import SecretStr
 
 from kanalvakt.catalog import parts_of
 from shared.auth import mint_token
@@ -15,11 +14,8 @@ from shared.events import AccountCreated
 from shared.ids import new_id
 from shared.principal import Role
 from shared.service import build_service
-from shared.settings import ServiceName, Settings
-from tests.conftest import ROOT
-from tests.helpers import plan_json
-
-SECRET = "integration-secret-of-at-least-32-bytes"
+from shared.settings import ServiceName
+from tests.helpers import SECRET, plan_json, service_settings
 
 PLAN = plan_json()
 
@@ -31,14 +27,7 @@ def token(*roles: Role) -> dict[str, str]:
 
 @asynccontextmanager
 async def registry(nats_url: str, mongodb_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(
-        service=ServiceName.REGISTRY,
-        nats_url=nats_url,
-        mongodb_url=mongodb_url,
-        mongodb_database=f"kvtest_{new_id().lower()}",
-        auth_secret=SecretStr(SECRET),
-        kommun_config=ROOT / "shared/reference/kommun.yaml",
-    )
+    settings = service_settings(ServiceName.REGISTRY, nats_url, mongodb_url)
     app: FastAPI = build_service(parts_of(ServiceName.REGISTRY), settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -19,21 +19,19 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
-from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from kanalvakt.catalog import parts_of
 from shared.bus.streams import EVENTS_STREAM
-from shared.ids import new_id
 from shared.outbox import entries
 from shared.service import build_service
-from shared.settings import ServiceName, Settings
+from shared.settings import ServiceName
 from shared.store import Document, MongoRepository
 from shared.telemetry import service_provider
 from shared.unit_of_work import Mapper, Publisher
-from tests.helpers import ROOT, account_created
-from tests.integration.registry.harness import COMMUNICATOR, SECRET, unique_plan
+from tests.helpers import account_created, service_settings
+from tests.integration.registry.harness import COMMUNICATOR, unique_plan
 
 
 @dataclass
@@ -66,18 +64,6 @@ class Traced:
         raise AssertionError(f"no span {what} within 20s")
 
 
-def settings(service: ServiceName, nats_url: str, mongodb_url: str) -> Settings:
-    return Settings(
-        service=service,
-        nats_url=nats_url,
-        mongodb_url=mongodb_url,
-        mongodb_database=f"kvtest_{new_id().lower()}",
-        auth_secret=SecretStr(SECRET),
-        kommun_config=ROOT / "shared/reference/kommun.yaml",
-        scheduler_interval_seconds=3600,
-    )
-
-
 @asynccontextmanager
 async def traced_services(
     nats_url: str, mongodb_url: str, client: AsyncMongoClient[Document]
@@ -89,7 +75,7 @@ async def traced_services(
     for service in (ServiceName.REGISTRY, ServiceName.ARCHIVE):
         provider = service_provider(service)
         provider.add_span_processor(SimpleSpanProcessor(spans))
-        config = settings(service, nats_url, mongodb_url)
+        config = service_settings(service, nats_url, mongodb_url)
         apps.append((build_service(parts_of(service), config, tracer_provider=provider), config))
     (registry, registry_settings), (archive, archive_settings) = apps
     try:
@@ -227,7 +213,7 @@ async def test_an_event_stored_outside_any_trace_starts_a_new_one(
 
 
 def test_without_an_endpoint_nothing_is_traced() -> None:
-    config = settings(ServiceName.ARCHIVE, "nats://127.0.0.1:1", "mongodb://127.0.0.1:1")
+    config = service_settings(ServiceName.ARCHIVE, "nats://127.0.0.1:1", "mongodb://127.0.0.1:1")
     config = config.model_copy(update={"otel_exporter_otlp_endpoint": ""})
     app = build_service(parts_of(ServiceName.ARCHIVE), config)
     assert [type(m).__name__ for m in app.state.broker.middlewares] == [

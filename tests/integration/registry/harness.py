@@ -12,7 +12,6 @@ import httpx
 import nats
 from fastapi import FastAPI
 from nats.js import JetStreamContext
-from pydantic import SecretStr
 
 from kanalvakt.catalog import parts_of
 from services.registry import scheduler
@@ -22,10 +21,9 @@ from shared.clock import Clock, utcnow
 from shared.ids import new_id
 from shared.principal import Role
 from shared.service import build_service
-from shared.settings import ServiceName, Settings
-from tests.helpers import ROOT, plan_json, read_to_end
+from shared.settings import ServiceName
+from tests.helpers import SECRET, plan_json, read_to_end, service_settings
 
-SECRET = "registry-integration-secret-0123456789"
 DEPARTMENT = "Kommunstyrelseförvaltningen"
 
 
@@ -142,14 +140,11 @@ async def registry(
 ) -> AsyncIterator[Registry]:
     """A registry with a database of its own, or `database` to share one (replicas);
     `clock` sets the time its routes and handlers see."""
-    settings = Settings(
-        service=ServiceName.REGISTRY,
-        nats_url=nats_url,
-        mongodb_url=mongodb_url,
-        mongodb_database=database or f"kvtest_{new_id().lower()}",
-        auth_secret=SecretStr(SECRET),
-        kommun_config=ROOT / "shared/reference/kommun.yaml",
-        scheduler_interval_seconds=3600,  # the tests tick it themselves, with their clock
+    settings = service_settings(
+        ServiceName.REGISTRY,
+        nats_url,
+        mongodb_url,
+        **({"mongodb_database": database} if database else {}),
     )
     app = build_service(parts_of(ServiceName.REGISTRY), settings, clock)
     nc = await nats.connect(nats_url)

@@ -40,14 +40,21 @@ class ClientError(Exception):
 
 
 class RegistryClient:
-    def __init__(self, base_url: str, token: str, timeout: float = 15.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        timeout: float = 15.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             headers={"Authorization": f"Bearer {token}"} if token else {},
             timeout=timeout,
+            transport=transport,
         )
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _answer(self, method: str, path: str, **kwargs: Any) -> tuple[Any, httpx.Response]:
         answer = self._http.request(method, path, **kwargs)
         try:
             body = answer.json()
@@ -55,7 +62,21 @@ class RegistryClient:
             body = answer.text
         if answer.status_code >= 400:
             raise Refused(answer.status_code, body)
-        return body
+        return body, answer
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._answer(method, path, **kwargs)[0]
+
+    def _every_page(self, path: str, params: dict[str, Any]) -> list[Any]:
+        """A paged list whole: the registry says `Link: <…>; rel="next"` while there is more."""
+        found, url, query = [], path, params
+        while True:
+            page, answer = self._answer("GET", url, params=query)
+            found += page
+            following = answer.links.get("next")
+            if not following:
+                return found
+            url, query = following["url"], {}
 
     def submit(self, plan: dict[str, Any], draft: bool) -> Any:
         return self._call("POST", "/accounts", json=plan, params={"draft": str(draft).lower()})
@@ -72,7 +93,7 @@ class RegistryClient:
 
     def list(self, **filters: Any) -> Any:
         params = {k: v for k, v in filters.items() if v}
-        return self._call("GET", "/accounts", params=params)
+        return self._every_page("/accounts", params)
 
     def show(self, account_id: str) -> Any:
         return self._call("GET", f"/accounts/{account_id}")

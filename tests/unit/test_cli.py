@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from kanalvakt import client as client_module
@@ -47,7 +48,12 @@ class FakeRegistry:
 
 def _fake(monkeypatch: pytest.MonkeyPatch, fake: FakeRegistry) -> FakeRegistry:
     # An instance attribute of no class: called as fake(method, path, ...), without self.
-    monkeypatch.setattr(client_module.RegistryClient, "_call", lambda _c, *a, **k: fake(*a, **k))
+    # The answer comes with a bare 200: no Link header, so a list is one page.
+    monkeypatch.setattr(
+        client_module.RegistryClient,
+        "_answer",
+        lambda _c, *a, **k: (fake(*a, **k), httpx.Response(200)),
+    )
     return fake
 
 
@@ -191,6 +197,23 @@ def test_list_prints_a_table_with_whole_ids(
     assert "01KBXYZ0123456789ABCDEFGHJ" in out
     assert "norakommunnaringsliv" in out
     assert registry.calls[0][2]["params"] == {"state": ["active"]}
+
+
+def test_list_follows_the_registrys_next_links_to_the_last_page() -> None:
+    # The register comes in pages (P10.1): a list that stopped at the first would hide
+    # accounts without saying so.
+    def registry(request: httpx.Request) -> httpx.Response:
+        after = request.url.params.get("after")
+        if after is None:
+            link = '<http://registry/accounts?state=active&after=a2&limit=2>; rel="next"'
+            return httpx.Response(200, json=[{"id": "a1"}, {"id": "a2"}], headers={"Link": link})
+        assert request.url.params["state"] == "active", "the filters stay on every page"
+        return httpx.Response(200, json=[{"id": "a3"}])
+
+    client = client_module.RegistryClient(
+        "http://registry", "t", transport=httpx.MockTransport(registry)
+    )
+    assert [a["id"] for a in client.list(state=["active"])] == ["a1", "a2", "a3"]
 
 
 # -- tokens: one source of truth --------------------------------------------------------

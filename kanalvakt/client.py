@@ -69,14 +69,16 @@ class RegistryClient:
 
     def _every_page(self, path: str, params: dict[str, Any]) -> list[Any]:
         """A paged list whole: the registry says `Link: <…>; rel="next"` while there is more."""
-        found, url, query = [], path, params
+        found: list[Any] = []
+        page, answer = self._answer("GET", path, params=params)
         while True:
-            page, answer = self._answer("GET", url, params=query)
             found += page
             following = answer.links.get("next")
             if not following:
                 return found
-            url, query = following["url"], {}
+            # The link carries the whole query (filters and cursor): no params, which
+            # would replace it.
+            page, answer = self._answer("GET", following["url"])
 
     def submit(self, plan: dict[str, Any], draft: bool) -> Any:
         return self._call("POST", "/accounts", json=plan, params={"draft": str(draft).lower()})

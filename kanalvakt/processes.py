@@ -65,6 +65,17 @@ def wait_for_port(
     raise StartError(f"{name}: nothing listens on {host}:{port} after {timeout:.0f}s")
 
 
+def _ready_or_stopped(
+    name: str, host: str, port: int, proc: subprocess.Popen[bytes], timeout: float
+) -> None:
+    """A server that does not listen in time is stopped, not left running unwatched."""
+    try:
+        wait_for_port(name, host, port, proc, timeout)
+    except StartError:
+        stop(proc)
+        raise
+
+
 def start_nats(
     data_dir: Path, host: str, port: int, monitor_port: int, timeout: float = 20.0
 ) -> subprocess.Popen[bytes]:
@@ -72,25 +83,27 @@ def start_nats(
     ensure_free("nats-server", host, port)
     ensure_free("nats-server monitoring", host, monitor_port)
     data_dir.mkdir(parents=True, exist_ok=True)
-    log = (data_dir / "nats-server.log").open("ab")
-    proc = subprocess.Popen(
-        [
-            binary("nats-server"),
-            "--jetstream",
-            "--store_dir",
-            str(data_dir),
-            "--addr",
-            host,
-            "--port",
-            str(port),
-            "--http_port",
-            str(monitor_port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    wait_for_port("nats-server", host, port, proc, timeout)
+    # The child keeps its own copy of the log file: closed here at once, so a supervisor
+    # restarting it does not leak one open file a restart.
+    with (data_dir / "nats-server.log").open("ab") as log:
+        proc = subprocess.Popen(
+            [
+                binary("nats-server"),
+                "--jetstream",
+                "--store_dir",
+                str(data_dir),
+                "--addr",
+                host,
+                "--port",
+                str(port),
+                "--http_port",
+                str(monitor_port),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    _ready_or_stopped("nats-server", host, port, proc, timeout)
     return proc
 
 
@@ -100,25 +113,26 @@ def start_store(
     """nx-27017, the MongoDB wire-protocol server, one SQLite file per database."""
     ensure_free("nx-27017", host, port)
     data_dir.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(
-        [
-            binary("nx-27017"),
-            "--data-dir",
-            str(data_dir),
-            "--host",
-            host,
-            "--port",
-            str(port),
-            "--log-file",
-            str(data_dir / "nx-27017.log"),
-            "--pid-file",
-            str(data_dir / "nx-27017.pid"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=(data_dir / "nx-27017.err").open("ab"),
-        start_new_session=True,
-    )
-    wait_for_port("nx-27017", host, port, proc, timeout)
+    with (data_dir / "nx-27017.err").open("ab") as errors:
+        proc = subprocess.Popen(
+            [
+                binary("nx-27017"),
+                "--data-dir",
+                str(data_dir),
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--log-file",
+                str(data_dir / "nx-27017.log"),
+                "--pid-file",
+                str(data_dir / "nx-27017.pid"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            start_new_session=True,
+        )
+    _ready_or_stopped("nx-27017", host, port, proc, timeout)
     return proc
 
 

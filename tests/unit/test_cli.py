@@ -4,6 +4,7 @@ found wherever `kanalvakt` starts, and the port check matching what the servers 
 
 import os
 import socket
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -330,3 +331,16 @@ def test_port_check_still_refuses_a_port_something_listens_on() -> None:
         port = server.getsockname()[1]
         with pytest.raises(StartError, match=f"port {port}"):
             ensure_free("registry HTTP", "127.0.0.1", port)
+
+
+def test_a_server_that_does_not_listen_in_time_is_stopped_not_left_running(
+    tmp_path: Path,
+) -> None:
+    from kanalvakt.processes import free_port, start_store
+
+    data = tmp_path / "store-that-is-too-slow"
+    with pytest.raises(StartError):
+        start_store(data, "127.0.0.1", free_port(), timeout=0.0)
+    time.sleep(0.2)
+    left = subprocess.run(["pgrep", "-f", str(data)], capture_output=True, text=True)
+    assert left.stdout == "", "a supervisor would restart beside it and find the port taken"

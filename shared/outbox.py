@@ -12,7 +12,9 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import nats.errors
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import PyMongoError
 
 from shared.events import BY_SUBJECT, Event
 from shared.logs import OutageLog
@@ -34,6 +36,15 @@ def entries(events: Sequence[Event]) -> list[dict[str, Any]]:
     return [
         {"subject": e.nats_subject, "event": e.model_dump(mode="json"), **trace} for e in events
     ]
+
+
+# Failures of the way to NATS or the store, not of a document: the whole sweep waits.
+OUTAGES: tuple[type[BaseException], ...] = (
+    ConnectionError,
+    TimeoutError,
+    nats.errors.Error,
+    PyMongoError,
+)
 
 
 class Outbox:
@@ -61,10 +72,18 @@ class Outbox:
             await self._send(doc, publisher)
 
     async def sweep(self, publisher: Publisher) -> int:
+        """Send what waits. A document whose entries cannot be sent for a reason of their
+        own is logged and passed over, so it never holds up the others; an outage (NATS
+        or the store away) ends the sweep and the next one tries again."""
         self._written.clear()  # what a skipped flush left: the store says what is pending
         sent = 0
         async for doc in self._coll.find({PENDING: True}, {"outbox": 1, "version": 1}):
-            sent += await self._send(doc, publisher)
+            try:
+                sent += await self._send(doc, publisher)
+            except OUTAGES:
+                raise
+            except Exception:
+                log.exception("outbox of %s in %s cannot be sent", doc["_id"], self._coll.name)
         return sent
 
     async def _send(self, doc: dict[str, Any], publisher: Publisher) -> int:

@@ -26,7 +26,7 @@ from shared.bus.router import EventRouter
 from shared.clock import Clock, utcnow
 from shared.http import install_error_handlers, ops_router
 from shared.kommun import KommunConfig, load_kommun_config
-from shared.outbox import Outbox, sweep_forever
+from shared.outbox import OUTAGES, Outbox, sweep_forever
 from shared.settings import Settings
 from shared.store import Document, HandledMarks, connect, ping
 from shared.telemetry import TracerProvider, instrument_app, otlp_provider
@@ -97,7 +97,9 @@ def build_service(
     db = client[settings.database_name]
     store = parts.make_store(db)
     marks = HandledMarks(db)
-    deps = Dependencies(settings, kommun, clock, store, UnitOfWork(built.publisher))
+    deps = Dependencies(
+        settings, kommun, clock, store, UnitOfWork(built.publisher, outages=OUTAGES)
+    )
     exporting = otlp_provider(settings) if tracer_provider is None else None  # ours to shut down
     tracing = tracer_provider or exporting
     broker = make_broker(settings, built, marks, {"deps": deps}, tracing)

@@ -153,8 +153,16 @@ class UnitOfWork:
     # How long inline announcing pauses after a failure; the outbox sweep runs meanwhile.
     PAUSE_SECONDS = 10.0
 
-    def __init__(self, publisher: Publisher, clock: Callable[[], float] = monotonic) -> None:
+    def __init__(
+        self,
+        publisher: Publisher,
+        clock: Callable[[], float] = monotonic,
+        outages: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError),
+    ) -> None:
         self.publisher = publisher
+        # Failures of the way to NATS or the store (shared.outbox.OUTAGES in a service):
+        # they pause inline announcing; any other failure is the document's own.
+        self._outages = outages
         self._monotonic = clock
         self._paused_until = 0.0  # inline announcing waits for the sweep until then
         self._outage = OutageLog(log, "publishing")
@@ -233,6 +241,9 @@ class UnitOfWork:
         try:
             await repo.announce(item_id, self.publisher)
         except Exception as exc:
+            if not isinstance(exc, self._outages):
+                log.exception("events of %s cannot be announced; they stay queued", item_id)
+                return
             self._outage.failed(
                 exc,
                 f"events stay in the outbox for the sweep; inline again every "

@@ -95,3 +95,21 @@ async def test_a_flush_after_another_write_clears_only_what_it_sent(
     assert doc is not None
     assert doc["outbox"] == []
     assert "outbox_pending" not in doc
+
+
+async def test_a_document_whose_events_cannot_be_sent_does_not_hold_up_the_others(
+    db: AsyncDatabase[Document], caplog: pytest.LogCaptureFixture
+) -> None:
+    repo = MongoRepository(db["things"], Mapper(Thing))
+    await repo.create_indexes()
+    good = account_created()
+    broken = {"subject": "no.such.subject", "event": {"id": "x"}}
+    await db["things"].insert_one(
+        {"_id": "a-broken", "name": "x", "version": 1, "outbox": [broken], "outbox_pending": True}
+    )
+    await repo.add(Thing("b-good", "y"), [good])
+    publisher = FlakyPublisher()
+    publisher.up = True
+    await repo.outbox.sweep(publisher)
+    assert publisher.sent == [good.id], "the broken document comes first and is passed over"
+    assert "a-broken" in caplog.text

@@ -116,9 +116,11 @@ async def register_absence(
     return absence
 
 
-async def advance_absence(deps: Deps, found: Versioned[Absence], now: datetime) -> Absence:
+async def advance_absence(
+    deps: Deps, found: Versioned[Absence], now: datetime, *, review_touched: bool = True
+) -> Absence:
     """An absence whose start or end has come: admin.absent, admin.returned (P3.3), and
-    a review of the accounts it touches."""
+    a review of the accounts it touches (the scheduler reviews them all right after)."""
     administered = await deps.store.administered_by(found.item.person_key)
     try:
         absence = await deps.uow.apply(
@@ -126,7 +128,8 @@ async def advance_absence(deps: Deps, found: Versioned[Absence], now: datetime) 
         )
     except StaleWrite:
         return found.item  # another replica made this transition
-    await review_accounts(deps, now, await _touched_by(deps, absence, now))
+    if review_touched:
+        await review_accounts(deps, now, await _touched_by(deps, absence, now))
     return absence
 
 

@@ -20,8 +20,8 @@ log = logging.getLogger("kanalvakt.registry.scheduler")
 
 async def tick(deps: Deps, now: datetime) -> None:
     for found in await deps.store.absences_due(now):
-        await advance_absence(deps, found, now)
-    metrics.observe(await review_all(deps, now), now)
+        await advance_absence(deps, found, now, review_touched=False)
+    metrics.observe(await review_all(deps, now), now)  # every account, once
 
 
 async def run_forever(deps: Deps) -> None:

@@ -53,6 +53,11 @@ def _refusal(exc: jwt.PyJWTError, issuer: str, audience: str, local: bool) -> Au
     return AuthError("invalid", f"the token is not valid ({type(exc).__name__})")
 
 
+class IdentityProviderUnreachable(Exception):
+    """The identity provider's keys could not be fetched: nothing is known of the token,
+    so the caller is told to retry (503), not that its token is bad."""
+
+
 class TokenVerifier:
     def __init__(self, settings: Settings) -> None:
         self._issuer = settings.auth_issuer
@@ -80,6 +85,8 @@ class TokenVerifier:
                 issuer=self._issuer,
                 options={"require": ["exp", "sub", "iss", "aud"]},
             )
+        except jwt.PyJWKClientConnectionError as exc:
+            raise IdentityProviderUnreachable(str(exc)) from None
         except jwt.PyJWTError as exc:
             raise _refusal(exc, self._issuer, self._audience, self._jwks is None) from None
         raw_roles = claims.get(self._roles_claim, [])
@@ -143,6 +150,12 @@ async def current_principal(
     except AuthError as exc:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, str(exc), headers={"WWW-Authenticate": "Bearer"}
+        ) from None
+    except IdentityProviderUnreachable:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "the identity provider's keys (AUTH_JWKS_URL) cannot be fetched; try again shortly",
+            headers={"Retry-After": "5"},
         ) from None
 
 

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from kanalvakt.processes import free_port
-from shared.auth import AuthError, TokenVerifier
+from shared.auth import AuthError, IdentityProviderUnreachable, TokenVerifier
 from shared.principal import Role
 from shared.settings import Settings
 
@@ -65,3 +65,12 @@ async def test_token_signed_by_another_key_is_refused(jwks_url: str) -> None:
         await verifier.verify(_signed(other))
     with pytest.raises(AuthError):
         await verifier.verify(_signed(KEY, kid="unknown"))
+
+
+async def test_an_identity_provider_that_does_not_answer_is_not_a_bad_token() -> None:
+    # Nothing listens there: the caller is told to retry (503), not that its token is bad.
+    verifier = TokenVerifier(
+        Settings(auth_jwks_url=f"http://127.0.0.1:{free_port()}/certs", auth_issuer=ISSUER)
+    )
+    with pytest.raises(IdentityProviderUnreachable):
+        await verifier.verify(_signed(KEY))

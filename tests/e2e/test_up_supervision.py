@@ -45,6 +45,14 @@ def _children(pid: int) -> dict[int, str]:
     return found
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def _pid_of(up: subprocess.Popen[str], what: str) -> int:
     [pid] = [p for p, args in _children(up.pid).items() if what in args]
     return pid
@@ -110,12 +118,14 @@ def test_up_restarts_what_was_killed_and_stops_cleanly(tmp_path: Path) -> None:
         _eventually(lambda: _answers(f"{registry}/readyz"), 60, "registry ready after the store")
 
         # A connection the servers close on the way down leaves their port in TIME_WAIT.
+        children = list(_children(up.pid))  # before the stop: afterwards they would be
+        assert len(children) == 6  # re-parented to init, and no longer `up`'s to list
         with httpx.Client() as keep_alive:
             keep_alive.get(f"{registry}/healthz")
             assert stop_up(up) == 0
         err = log_path.read_text()
         assert err.index("stopping") < err.rindex("stopped")
-        assert not _children(up.pid)
+        assert not [pid for pid in children if _alive(pid)], "up stopped what it started"
     finally:
         stop_up(up)
 

@@ -35,10 +35,6 @@ class Refused(Exception):
         self.body = body
 
 
-class ClientError(Exception):
-    """Something the user can mend, said in their language: no traceback."""
-
-
 class RegistryClient:
     def __init__(
         self,
@@ -204,7 +200,8 @@ def absences_table(absences: list[dict[str, Any]], lang: Lang) -> Table:
         person = a.get("person") or {}
         substitute = a.get("substitute") or {}
         state = str(a.get("state", ""))
-        said = ABSENCE_STATES.get(state, {}).get(lang, "").split(",")[0]
+        template = ABSENCE_STATES.get(state, {}).get(lang, "")
+        said = template.format(ends_at=a.get("ends_at", "")).split(",")[0]
         table.add_row(
             a.get("id", ""),
             f"{state} ({said})" if said else state,

@@ -6,6 +6,7 @@ Both sign with `AUTH_SECRET` when it is set, and otherwise with the data directo
 system knows (which the services could only answer with 401).
 """
 
+import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -47,8 +48,10 @@ def signing_secret(data_dir: Path, environ: Mapping[str, str], *, create: bool) 
                 "to the secret the services use"
             )
         data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
-        path.chmod(0o600)
+        # Created readable by its owner only, never for a moment by others (umask).
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as secret_file:
+            secret_file.write(secrets.token_urlsafe(48))
     value = path.read_text(encoding="utf-8").strip()
     if len(value) < MIN_LENGTH:
         raise NoSecret(f"{path} holds fewer than {MIN_LENGTH} characters; delete it to make anew")

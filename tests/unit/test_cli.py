@@ -344,3 +344,16 @@ def test_a_server_that_does_not_listen_in_time_is_stopped_not_left_running(
     time.sleep(0.2)
     left = subprocess.run(["pgrep", "-f", str(data)], capture_output=True, text=True)
     assert left.stdout == "", "a supervisor would restart beside it and find the port taken"
+
+
+def test_the_absences_table_shows_the_state_in_words_with_its_dates_filled_in() -> None:
+    from rich.console import Console
+
+    table = client_module.absences_table(
+        [{"id": "a1", "state": "ended", "ends_at": "2026-12-24T00:00:00+01:00"}], "sv"
+    )
+    console = Console(width=200, record=True)
+    console.print(table)
+    shown = console.export_text()
+    assert "{ends_at}" not in shown
+    assert "är över sedan 2026-12-24" in shown

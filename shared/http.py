@@ -26,7 +26,8 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shared.auth import RoleCheck
+from shared.auth import RoleCheck, current_principal
+from shared.principal import Principal
 from shared.rules import RuleViolations, Violation, violation_of
 from shared.unit_of_work import NotFound
 
@@ -356,6 +357,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 async def _request_key(
     request: Request,
+    caller: Annotated[Principal, Depends(current_principal)],
     key: Annotated[
         str | None,
         Header(
@@ -369,10 +371,12 @@ async def _request_key(
         ),
     ] = None,
 ) -> str | None:
-    return f"{request.method} {request.url.path} {key}" if key else None
+    # The caller's own: another person's request with the same key is another request.
+    return f"{caller.subject} {request.method} {request.url.path} {key}" if key else None
 
 
-# A write's Idempotency-Key, scoped to its method and path (shared.unit_of_work).
+# A write's Idempotency-Key, scoped to its caller, method and path (shared.unit_of_work).
+# FastAPI runs current_principal once a request, however many dependencies name it.
 RequestKey = Annotated[str | None, Depends(_request_key)]
 
 

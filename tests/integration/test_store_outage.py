@@ -62,3 +62,15 @@ async def test_a_frozen_store_answers_503_in_bounded_time_and_a_keyed_retry_gets
             "/accounts", headers=headers("arkivarie", Role.ARCHIVIST), params={"limit": 500}
         )
         assert [a["id"] for a in listed.json()] == [first.json()["id"]]
+
+
+async def test_the_same_idempotency_key_from_two_people_is_two_requests(
+    nats_url: str, mongodb_url: str
+) -> None:
+    key = {"Idempotency-Key": "shared-key-0001"}
+    other = headers("cecilia2", Role.COMMUNICATOR)
+    async with registry(nats_url, mongodb_url) as reg:
+        first = await reg.client.post("/accounts", json=unique_plan(), headers=COMMUNICATOR | key)
+        second = await reg.client.post("/accounts", json=unique_plan(), headers=other | key)
+        assert first.status_code == second.status_code == 201, second.text
+        assert first.json()["id"] != second.json()["id"]

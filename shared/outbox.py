@@ -60,6 +60,8 @@ class Outbox:
     def written(self, doc_id: str, version: int, outbox: list[dict[str, Any]]) -> None:
         if outbox:
             self._written[doc_id] = (version, outbox)
+        else:  # nothing pending now: an older entry would only be sent again
+            self._written.pop(doc_id, None)
 
     async def flush(self, doc_id: str, publisher: Publisher) -> None:
         known = self._written.pop(doc_id, None)

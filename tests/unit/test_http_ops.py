@@ -9,6 +9,7 @@ import pytest
 from fastapi import FastAPI
 
 from shared.http import ops_router
+from tests.helpers import ROOT
 
 
 async def _ok() -> bool:
@@ -59,4 +60,12 @@ def test_metrics_stay_documented() -> None:
     app.include_router(ops_router({}))
     operation = app.openapi()["paths"]["/metrics"]["get"]
     assert "text/plain" in operation["responses"]["200"]["content"]
-    assert "security" not in operation
+
+
+def test_metrics_need_no_token_in_a_service_whose_other_routes_do() -> None:
+    import json
+
+    registry = json.loads((ROOT / "docs/openapi/registry.json").read_text(encoding="utf-8"))
+    paths = registry["paths"]
+    assert "401" in paths["/accounts"]["get"]["responses"], "staff routes need a token"
+    assert "401" not in paths["/metrics"]["get"]["responses"], "Prometheus scrapes without one"

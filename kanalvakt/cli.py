@@ -7,6 +7,7 @@ Every error is a message and an exit code, never a traceback: 1 when something f
 
 import contextlib
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -46,16 +47,28 @@ def up(
         typer.Option(help="first of four consecutive ports: registry, moderation, archive, notify"),
     ] = DEFAULT_HTTP_PORTS[ServiceName.REGISTRY],
     kommun_config: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             envvar="KOMMUN_CONFIG",
-            help="the kommun's configuration (default: the reference one in the package)",
+            help="a kommun's configuration file, or a directory of them, one *.yaml per "
+            "kommun, all served (default: ./config/ if it exists, else the reference file "
+            "in the package)",
             show_default=False,
         ),
-    ] = REFERENCE_KOMMUN_CONFIG,
+    ] = None,
+    default_kommun: Annotated[
+        str,
+        typer.Option(
+            envvar="DEFAULT_KOMMUN",
+            help="id of the kommun that tokens without a kommun claim and /public/accounts "
+            "belong to (default: the first kommun by file name)",
+            show_default=False,
+        ),
+    ] = "",
 ) -> int:
-    """Run NATS, the store and all four services on this machine, supervised."""
-    from kanalvakt.up import UpOptions, run_up
+    """Run NATS, the store and all four services on this machine, supervised, for every
+    kommun of the configuration."""
+    from kanalvakt.up import UpOptions, default_kommun_config, run_up
 
     ports = {name: http_port + i for i, name in enumerate(ServiceName)}
     return run_up(
@@ -66,7 +79,8 @@ def up(
             nats_monitor_port=nats_monitor_port,
             store_port=store_port,
             http_ports=ports,
-            kommun_config=kommun_config,
+            kommun_config=kommun_config or default_kommun_config(Path.cwd()),
+            default_kommun=default_kommun,
         )
     )
 
@@ -107,14 +121,30 @@ def token(
     name: str = "",
     email: Annotated[str, typer.Option(help="an administrator's address (sign-off)")] = "",
     department: Annotated[str, typer.Option(help="a department head's förvaltning")] = "",
+    kommun: Annotated[
+        str,
+        typer.Option(
+            metavar="ID",
+            help="the kommun the token acts for (its kommun.id); without it, the "
+            "deployment's default kommun",
+        ),
+    ] = "",
     ttl: Annotated[int, typer.Option(help="seconds")] = 8 * 3600,
     data_dir: DataDir = Path(".kanalvakt"),
 ) -> int:
     """Mint a local token, signed as `up` signs: AUTH_SECRET if set, else the data dir's."""
     from kanalvakt.localauth import NoSecret, signing_secret
     from shared.auth import mint_token
+    from shared.kommun import KOMMUN_ID_PATTERN
     from shared.settings import Settings
 
+    if kommun and not re.fullmatch(KOMMUN_ID_PATTERN, kommun):
+        raise _fail(
+            "token",
+            f"--kommun {kommun!r} is not a kommun id: lower-case letters and digits, "
+            "words joined by single hyphens (e.g. nora), as in the kommun file's kommun.id",
+            2,
+        )
     try:
         secret = signing_secret(data_dir.resolve(), os.environ, create=False)
     except NoSecret as exc:
@@ -130,6 +160,7 @@ def token(
             name=name,
             email=email,
             department=department,
+            kommun=kommun,
             ttl_seconds=ttl,
         )
     )
@@ -142,7 +173,8 @@ def init(
 ) -> int:
     """Write a copy of the reference configuration for a kommun to edit (never overwrites).
 
-    Then start with KOMMUN_CONFIG=DIR/kommun.yaml (or `kanalvakt up --kommun-config …`).
+    Set its kommun.id, then start with KOMMUN_CONFIG=DIR/kommun.yaml (or `kanalvakt up
+    --kommun-config …`). DIR may hold one file per kommun: KOMMUN_CONFIG=DIR serves them all.
     """
     target = directory / REFERENCE_KOMMUN_CONFIG.name
     if target.exists():
@@ -153,7 +185,13 @@ def init(
     except OSError as exc:
         raise _fail("init", f"cannot write {target}: {exc}") from None
     print(f"wrote {target}")
-    print(f"Edit it, then: KOMMUN_CONFIG={target} kanalvakt up")
+    # The copy says `id: nora`: a kommun that keeps it would share Nora's id everywhere.
+    print("Edit it, first kommun.id: your kommun's short lower-case id (e.g. vasterby).")
+    print(f"Then: KOMMUN_CONFIG={target} kanalvakt up")
+    print(
+        f"{directory} may hold several kommun files, one per kommun, each with its own "
+        f"kommun.id: KOMMUN_CONFIG={directory} kanalvakt up serves them all."
+    )
     return 0
 
 

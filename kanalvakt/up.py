@@ -8,6 +8,9 @@ back to 1 s once it has run for a minute), and each restart is logged. Failing t
 Order matters on the way down: services first (they finish or leave unacknowledged
 what they hold, which JetStream resends), then the store, then NATS, which flushes
 its streams to disk. Nothing is lost.
+
+Every kommun of the configuration is served by the same processes: started in the
+repository, `up` finds `config/` and serves each kommun there, the first the default.
 """
 
 import os
@@ -15,9 +18,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -26,6 +30,10 @@ from kanalvakt.processes import StartError, ensure_free, start_nats, start_store
 from shared.reference import REFERENCE_KOMMUN_CONFIG
 from shared.settings import DEFAULT_HTTP_PORTS, ServiceName
 
+if TYPE_CHECKING:
+    from shared.kommun import Kommuner
+
+CONFIG_DIR = Path("config")  # the repository's kommuner, found where `up` is started
 FIRST_DELAY = 1.0
 MAX_DELAY = 30.0
 STABLE_AFTER = 60.0  # a process that ran this long has its crash count forgotten
@@ -39,8 +47,30 @@ class UpOptions:
     nats_monitor_port: int = 8222
     store_port: int = 27017
     http_ports: dict[ServiceName, int] = field(default_factory=lambda: dict(DEFAULT_HTTP_PORTS))
-    kommun_config: Path = REFERENCE_KOMMUN_CONFIG
+    kommun_config: Path = field(default_factory=lambda: default_kommun_config(Path.cwd()))
+    default_kommun: str = ""  # empty: chosen by `choose_default_kommun` once the config is read
     ready_timeout: float = 60.0
+
+
+def default_kommun_config(cwd: Path) -> Path:
+    """`config/` where `up` starts, if there is one (the repository's kommuner), else the
+    reference file shipped in the package, so that `up` runs from any folder."""
+    local = cwd / CONFIG_DIR
+    return local.resolve() if local.is_dir() else REFERENCE_KOMMUN_CONFIG
+
+
+def choose_default_kommun(ids: Sequence[str], given: str) -> str:
+    """The kommun tokens without a claim and `/public/accounts` belong to: the one given,
+    else the first in file-name order, so that the local stack works with several kommuner
+    as it did with one. `ids` is never empty (`Kommuner` refuses that)."""
+    if given:
+        if given not in ids:
+            raise StartError(
+                f"--default-kommun (DEFAULT_KOMMUN): {given!r} is none of the configured "
+                f"kommuner ({', '.join(ids)})"
+            )
+        return given
+    return ids[0]
 
 
 def log(message: str) -> None:
@@ -61,6 +91,7 @@ def service_environment(opts: UpOptions, environ: Mapping[str, str]) -> dict[str
         "HTTP_HOST": host,
         "AUTH_SECRET": secret.value,
         "KOMMUN_CONFIG": str(opts.kommun_config.resolve()),
+        "DEFAULT_KOMMUN": opts.default_kommun,
     }
 
 
@@ -130,13 +161,16 @@ def _wait_ready(
     raise StartError(f"{url} did not become ready in {timeout:.0f}s")
 
 
-def _check_config(path: Path) -> None:
-    from shared.kommun import KommunConfigError, load_kommun_config
+def _check_config(path: Path) -> "Kommuner":
+    """Every kommun of the configuration, read before anything starts: a wrong file is
+    said once here, not by four services exiting in a restart loop."""
+    from shared.kommun import KommunConfigError, load_kommuner
 
     try:
-        load_kommun_config(path)
+        return load_kommuner(path)
     except KommunConfigError as exc:
-        raise StartError(f"KOMMUN_CONFIG: {exc}") from None
+        message = str(exc).removeprefix("KOMMUN_CONFIG: ")
+        raise StartError(f"--kommun-config (KOMMUN_CONFIG): {message}") from None
 
 
 def run_up(opts: UpOptions) -> int:
@@ -153,7 +187,9 @@ def run_up(opts: UpOptions) -> int:
     infra: list[Supervised] = []
     services: dict[ServiceName, Supervised] = {}
     try:
-        _check_config(opts.kommun_config)
+        kommuner = _check_config(opts.kommun_config)
+        ids = [k.id for k in kommuner]
+        opts = replace(opts, default_kommun=choose_default_kommun(ids, opts.default_kommun))
         for name in ServiceName:
             ensure_free(f"{name.value} HTTP", host, opts.http_ports[name])
         env = service_environment(opts, os.environ)
@@ -190,7 +226,7 @@ def run_up(opts: UpOptions) -> int:
                 url = f"http://{host}:{opts.http_ports[name]}/readyz"
                 _wait_ready(url, part.proc, opts.ready_timeout, stopping)
                 progress.advance(task)
-        _print_table(opts, data, env)
+        _print_table(opts, data, env, kommuner)
         watched = [*infra, *services.values()]
         while not stopping:
             time.sleep(0.2)
@@ -226,7 +262,7 @@ def _service_starter(
     return start
 
 
-def _print_table(opts: UpOptions, data: Path, env: Mapping[str, str]) -> None:
+def _print_table(opts: UpOptions, data: Path, env: Mapping[str, str], kommuner: "Kommuner") -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -243,11 +279,23 @@ def _print_table(opts: UpOptions, data: Path, env: Mapping[str, str]) -> None:
         table.add_row(f"{name.value} metrics", f"{base}/metrics")
     table.add_row("Data", str(data))
     table.add_row("Kommun configuration", env["KOMMUN_CONFIG"])
+    registry = f"http://{host}:{opts.http_ports[ServiceName.REGISTRY]}"
+    for kommun in kommuner:
+        default = " (default)" if kommun.id == opts.default_kommun else ""
+        table.add_row(
+            f"Kommun {kommun.id}{default}",
+            f"{kommun.kommun.name}: {registry}/public/{kommun.id}/accounts.html",
+        )
     secret = "AUTH_SECRET" if os.environ.get("AUTH_SECRET") else str(data / "auth-secret")
     table.add_row("Tokens signed with", secret)
     console = Console(width=max(120, Console().width), soft_wrap=True)
     console.print()
     console.print(table)
     hint = "" if data == Path(".kanalvakt").resolve() else f" --data-dir {data}"
-    console.print(f"\nA local token: kanalvakt token --sub you --role communicator{hint}")
+    others = [k.id for k in kommuner if k.id != opts.default_kommun]
+    another = f" (another kommun: --kommun {' or '.join(others)})" if others else ""
+    console.print(
+        f"\nA local token: kanalvakt token --sub you --role communicator "
+        f"--kommun {opts.default_kommun}{hint}{another}"
+    )
     print("Stop with Ctrl-C.\n", flush=True)

@@ -18,6 +18,7 @@ import pytest
 from kanalvakt.processes import free_port
 from shared.auth import mint_token
 from shared.principal import Role
+from tests.helpers import ROOT
 
 
 @dataclass
@@ -26,8 +27,17 @@ class System:
     urls: dict[str, str]
     secret: str
     proc: subprocess.Popen[str]
+    printed: str = ""  # what `up` printed up to its table's last line
 
-    def token(self, *roles: Role, sub: str = "e2e", email: str = "", department: str = "") -> str:
+    def token(
+        self,
+        *roles: Role,
+        sub: str = "e2e",
+        email: str = "",
+        department: str = "",
+        kommun: str = "",
+    ) -> str:
+        """A token as `kanalvakt token` makes it; without `kommun`, for the default kommun."""
         return mint_token(
             self.secret,
             sub,
@@ -37,6 +47,7 @@ class System:
             name=sub.title(),
             email=email,
             department=department,
+            kommun=kommun,
         )
 
     def headers(self, *roles: Role, **who: str) -> dict[str, str]:
@@ -105,10 +116,15 @@ class Output:
                 return True
 
 
+# What `up` would otherwise take from the test session's environment.
+_UP_CHOOSES = ("AUTH_SECRET", "KOMMUN_CONFIG", "DEFAULT_KOMMUN")
+
+
 def start_up(data: Path, cwd: Path, *args: str, **popen: Any) -> subprocess.Popen[str]:
-    """`kanalvakt up` as a user starts it: from `cwd`, with the reference configuration
-    it finds by itself and the data dir's own token secret."""
-    env = {k: v for k, v in os.environ.items() if k not in ("AUTH_SECRET", "KOMMUN_CONFIG")}
+    """`kanalvakt up` as a user starts it: from `cwd`, with the configuration it finds by
+    itself there (`config/` in the repository, else the reference file) and the data
+    dir's own token secret."""
+    env = {k: v for k, v in os.environ.items() if k not in _UP_CHOOSES}
     return subprocess.Popen(
         [sys.executable, "-m", "kanalvakt", "up", "--data-dir", str(data), *args],
         stdout=subprocess.PIPE,
@@ -156,20 +172,33 @@ def stop_up(proc: subprocess.Popen[str]) -> int:
     return proc.wait()
 
 
-@pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    data: Path = tmp_path_factory.mktemp("kanalvakt")
+def _run_system(data: Path, cwd: Path) -> Iterator[System]:
     ports = _ports()
     nats_port, _, _, base = ports
-    # Started outside the repository: `up` finds the reference configuration by itself.
-    proc = start_up(data, data, *port_args(ports))
-    wait_until_up(proc)
+    proc = start_up(data, cwd, *port_args(ports))
+    output = wait_until_up(proc)
     names = ("registry", "moderation", "archive", "notify")
     system = System(
         nats_url=f"nats://127.0.0.1:{nats_port}",
         urls={name: f"http://127.0.0.1:{base + i}" for i, name in enumerate(names)},
         secret=(data / "auth-secret").read_text().strip(),
         proc=proc,
+        printed="".join(output.lines),
     )
     yield system
     stop_up(proc)
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    """One kommun: started outside the repository, `up` finds the reference file itself."""
+    data: Path = tmp_path_factory.mktemp("kanalvakt")
+    yield from _run_system(data, data)
+
+
+@pytest.fixture(scope="module")
+def kommuner_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    """Several kommuner (issue 8): started in the repository, `up` serves each kommun of
+    `config/` (nora, the default, and vasterby)."""
+    data: Path = tmp_path_factory.mktemp("kanalvakt-kommuner")
+    yield from _run_system(data, ROOT)

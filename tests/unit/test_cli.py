@@ -17,7 +17,7 @@ from kanalvakt.cli import main
 from kanalvakt.processes import StartError, ensure_free
 from services.registry.domain.account import PROFILE_ITEMS
 from shared.settings import Settings
-from tests.helpers import ROOT
+from tests.helpers import ROOT, SECRET
 
 ACCOUNT = {
     "id": "01KANALVAKT",
@@ -302,6 +302,130 @@ def test_init_writes_a_copy_to_edit_and_never_overwrites(
     assert main(["init", str(target)]) != 0
     assert written.read_text(encoding="utf-8") == "# edited\n"
     assert "kommun.yaml" in capsys.readouterr().err
+
+
+def test_init_says_to_set_the_kommun_id_and_that_dir_may_hold_several_kommuner(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "forbundet"
+    assert main(["init", str(target)]) == 0
+    out = capsys.readouterr().out
+    assert "kommun.id" in out
+    assert f"KOMMUN_CONFIG={target} " in out
+
+
+# -- several kommuner (issue 8) ----------------------------------------------------------
+
+
+def _token_with(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, str]:
+    monkeypatch.setenv("AUTH_SECRET", SECRET)
+    code = main(["token", "--sub", "anna", "--role", "communicator", *args])
+    out, err = capsys.readouterr()
+    return code, out.strip(), err
+
+
+def test_token_kommun_puts_the_kommun_claim_in_the_token(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, token, _ = _token_with(monkeypatch, capsys, "--kommun", "vasterby")
+    assert code == 0
+    assert _claims(token, SECRET)["kommun"] == "vasterby"
+
+
+def test_token_without_kommun_has_no_claim_so_the_default_kommun_applies(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, token, _ = _token_with(monkeypatch, capsys)
+    assert code == 0
+    assert "kommun" not in _claims(token, SECRET)
+
+
+@pytest.mark.parametrize("bad", ["Nora", "nora.vasterby", "nora kommun", "västerby", "-nora"])
+def test_token_refuses_a_kommun_that_is_no_id_with_a_message(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], bad: str
+) -> None:
+    code, token, err = _token_with(monkeypatch, capsys, "--kommun", bad)
+    assert code == 2
+    assert token == ""
+    assert "--kommun" in err
+    assert repr(bad) in err
+    assert "Traceback" not in err
+
+
+def test_up_takes_config_dir_where_it_starts_else_the_reference(tmp_path: Path) -> None:
+    from kanalvakt.up import default_kommun_config
+    from shared.reference import REFERENCE_KOMMUN_CONFIG
+
+    assert default_kommun_config(ROOT) == ROOT / "config"
+    assert default_kommun_config(tmp_path) == REFERENCE_KOMMUN_CONFIG
+    (tmp_path / "config").write_text("a file, not the directory of kommuner\n")
+    assert default_kommun_config(tmp_path) == REFERENCE_KOMMUN_CONFIG
+    (tmp_path / "config").unlink()
+    (tmp_path / "config").mkdir()
+    assert default_kommun_config(tmp_path) == tmp_path / "config"
+
+
+def test_up_defaults_to_the_first_kommun_by_file_name_or_the_one_given() -> None:
+    from kanalvakt.up import choose_default_kommun
+
+    assert choose_default_kommun(["nora", "vasterby"], "") == "nora"
+    assert choose_default_kommun(["nora", "vasterby"], "vasterby") == "vasterby"
+    assert choose_default_kommun(["nora"], "") == "nora"
+    with pytest.raises(StartError, match=r"--default-kommun .*'nosuch'.*nora, vasterby"):
+        choose_default_kommun(["nora", "vasterby"], "nosuch")
+
+
+def test_the_repositorys_config_dir_holds_nora_and_vasterby_nora_first() -> None:
+    from kanalvakt.up import _check_config
+
+    kommuner = _check_config(ROOT / "config")
+    assert [(k.id, k.kommun.name) for k in kommuner] == [
+        ("nora", "Nora kommun"),
+        ("vasterby", "Västerby kommun"),
+    ]
+
+
+def test_up_refuses_a_wrong_configuration_naming_the_option(tmp_path: Path) -> None:
+    from kanalvakt.up import _check_config
+
+    for name in ("nora.yaml", "copy-of-nora.yaml"):
+        (tmp_path / name).write_text((ROOT / "config/nora.yaml").read_text(encoding="utf-8"))
+    with pytest.raises(StartError, match=r"^--kommun-config \(KOMMUN_CONFIG\): .*'nora'"):
+        _check_config(tmp_path)
+    with pytest.raises(StartError, match="--kommun-config"):
+        _check_config(tmp_path / "nowhere")
+
+
+def test_up_passes_the_default_kommun_to_the_services(tmp_path: Path) -> None:
+    from kanalvakt.up import UpOptions, service_environment
+
+    opts = UpOptions(data_dir=tmp_path, kommun_config=ROOT / "config", default_kommun="nora")
+    env = service_environment(opts, {"AUTH_SECRET": SECRET, "DEFAULT_KOMMUN": "other"})
+    assert env["DEFAULT_KOMMUN"] == "nora"
+    assert env["KOMMUN_CONFIG"] == str(ROOT / "config")
+
+
+def test_up_table_lists_each_kommun_with_its_public_page_and_the_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kanalvakt.up import UpOptions, _check_config, _print_table
+
+    opts = UpOptions(data_dir=tmp_path, kommun_config=ROOT / "config", default_kommun="nora")
+    env = {"KOMMUN_CONFIG": str(ROOT / "config")}
+    _print_table(opts, tmp_path, env, _check_config(ROOT / "config"))
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    nora = next(line for line in lines if "Kommun nora" in line)
+    assert "(default)" in nora
+    assert "Nora kommun" in nora
+    assert "http://127.0.0.1:8001/public/nora/accounts.html" in nora
+    vasterby = next(line for line in lines if "Kommun vasterby" in line)
+    assert "(default)" not in vasterby
+    assert "Västerby kommun" in vasterby
+    assert "http://127.0.0.1:8001/public/vasterby/accounts.html" in vasterby
+    assert "--kommun nora" in out
 
 
 # -- the port check ----------------------------------------------------------------------

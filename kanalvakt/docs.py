@@ -29,13 +29,24 @@ def asyncapi_yaml() -> str:
         title="Kanalvakt events",
         version="1",
         description="Events between the Kanalvakt services over NATS JetStream. "
-        "Every event is a CloudEvents 1.0 structured JSON message; see docs/events.md.",
+        "Every event is a CloudEvents 1.0 structured JSON message with the extension "
+        "attribute `kommun`, published on `<entity>.<event>.<kommun>`; see docs/events.md.",
         schema_version="3.0.0",
     )
+    document = spec.to_specification().to_jsonable()
+    document.setdefault("components", {})["parameters"] = {"kommun": KOMMUN_PARAMETER}
+    for channel in document.get("channels", {}).values():
+        if "{kommun}" in channel.get("address", ""):
+            channel["parameters"] = {"kommun": {"$ref": "#/components/parameters/kommun"}}
     # Sorted keys: FastStream's channel order varies from run to run.
-    return yaml.safe_dump(
-        spec.to_specification().to_jsonable(), sort_keys=True, allow_unicode=True, width=100
-    )
+    return yaml.safe_dump(document, sort_keys=True, allow_unicode=True, width=100)
+
+
+# The channel parameter every event subject ends in (AsyncAPI 3.0 Parameter Object).
+KOMMUN_PARAMETER = {
+    "description": "Id of the kommun whose event it is (its `kommun.id`); the same as the "
+    "event's `kommun` attribute. Subscribe with `*` for every kommun's."
+}
 
 
 def _consumers(event: type[Event]) -> list[str]:
@@ -86,7 +97,18 @@ def events_md() -> str:
         "`id` (ULID, also the `Nats-Msg-Id` header, so JetStream drops a re-sent copy within "
         "the duplicate window), `source` (`/kanalvakt/<service>`), `type` "
         "(`se.kanalvakt.<entity>.<event>.v<N>`), `subject` (id of the entity the event is "
-        "about), `time`, `datacontenttype` and `data`.",
+        "about), `kommun` (an extension attribute: the id of the kommun whose event it is, "
+        "its `kommun.id`), `time`, `datacontenttype` and `data`.",
+        "",
+        "## Subjects and kommuner",
+        "",
+        "One deployment may serve several kommuner. Every event is published on "
+        "`<entity>.<event>.<kommun>`: `account.created.nora` is an `account.created` of the "
+        "kommun `nora`, and the subject's last token is always the event's `kommun` (the "
+        "`ce-kommun` header says it too). A subscriber takes one kommun's events with "
+        "`*.*.<kommun>`, one event of every kommun with `account.created.*`, and one event of "
+        "one kommun with `account.created.<kommun>`. A consumer receives an event only for a "
+        "kommun its deployment serves; any other is dead-lettered with the reason.",
         "",
         f"Events travel on stream `{EVENTS_STREAM}` (subjects `<entity>.>`, 90 days). Each "
         "consumer is a durable pull consumer; delivery is at least once and handlers are "
@@ -96,6 +118,7 @@ def events_md() -> str:
         "",
         f"An event a consumer cannot accept (not JSON, not the contract of its subject, or "
         f"refused by a rule) is published with its original bytes to `{DLQ_PREFIX}<subject>` "
+        f"(`{DLQ_PREFIX}account.created.<kommun>`) "
         f"on stream `{DLQ_STREAM}` (365 days), then terminated. Headers: "
         "`Kanalvakt-Dlq-Reason` (the field and the rule), `Kanalvakt-Dlq-Subject`, "
         "`Kanalvakt-Dlq-Consumer`, `Kanalvakt-Dlq-Stream-Sequence`, `Kanalvakt-Dlq-At`. "
@@ -109,7 +132,9 @@ def events_md() -> str:
         "",
         "## Subjects",
         "",
-        "| subject | type | producer | consumers |",
+        "Each event below is published on its name followed by `.<kommun>`.",
+        "",
+        "| event | type | producer | consumers |",
         "|---|---|---|---|",
     ]
     for event in ALL_EVENTS:

@@ -1,5 +1,5 @@
 """Who is calling: bearer JWTs, verified against the identity provider's JWKS in
-production or a shared secret locally; roles come from a configurable claim.
+production or a shared secret locally; roles and the kommun come from configurable claims.
 """
 
 import asyncio
@@ -10,6 +10,7 @@ import jwt
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from shared.kommun import Kommuner
 from shared.principal import Principal, Role
 from shared.settings import Settings
 
@@ -59,11 +60,13 @@ class IdentityProviderUnreachable(Exception):
 
 
 class TokenVerifier:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, kommuner: Kommuner) -> None:
         self._issuer = settings.auth_issuer
         self._audience = settings.auth_audience
         self._roles_claim = settings.auth_roles_claim
         self._department_claim = settings.auth_department_claim
+        self._kommun_claim = settings.auth_kommun_claim
+        self._kommuner = kommuner
         self._jwks = jwt.PyJWKClient(settings.auth_jwks_url) if settings.auth_jwks_url else None
         self._secret = settings.auth_secret.get_secret_value() if settings.auth_secret else None
         if self._jwks is None and not self._secret:
@@ -100,7 +103,26 @@ class TokenVerifier:
             roles=roles,
             email=str(claims.get("email", "")).casefold(),
             department=str(claims.get(self._department_claim, "")),
+            kommun=self._kommun_of(claims),
         )
+
+    def _kommun_of(self, claims: dict[str, Any]) -> str:
+        """The kommun the caller acts for: the claim's, or the deployment's default."""
+        claim = self._kommun_claim
+        named = str(claims.get(claim, ""))
+        if named:
+            if named not in self._kommuner.ids:
+                raise AuthError(
+                    "kommun", f"the token's kommun (claim '{claim}') is not served here"
+                )
+            return named
+        if not self._kommuner.default:
+            raise AuthError(
+                "kommun",
+                f"the token names no kommun (claim '{claim}'), and this deployment serves "
+                "several with no DEFAULT_KOMMUN",
+            )
+        return self._kommuner.default
 
 
 def mint_token(
@@ -113,6 +135,7 @@ def mint_token(
     name: str = "",
     email: str = "",
     department: str = "",
+    kommun: str = "",
     ttl_seconds: int = 8 * 3600,
 ) -> str:
     """A locally signed token (`kanalvakt token`); production tokens come from the IdP."""
@@ -123,6 +146,7 @@ def mint_token(
         "roles": [r.value for r in roles],
         **({"email": email} if email else {}),
         **({"department": department} if department else {}),
+        **({"kommun": kommun} if kommun else {}),
         "iss": issuer,
         "aud": audience,
         "iat": now,

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import fastapi.routing
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi import Path as FastAPIPath
 from fastapi.dependencies.models import Dependant
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -275,8 +276,10 @@ def _route_errors(route: Any, operation: dict[str, Any]) -> dict[str, dict[str, 
         )
     if "422" in operation["responses"] or operation.get("parameters") or errors.get(400):
         errors[422] = problem_response(422)
-    if _deps in calls:
+    if {_deps, _public_deps, _host_deps} & set(calls):
         errors[503] = problem_response(503)
+    if {_public_deps, _host_deps} & set(calls):
+        errors[404] = problem_response(404, "No kommun with this id is served here.")
     return {str(status): response for status, response in errors.items()}
 
 
@@ -380,10 +383,44 @@ async def _request_key(
 RequestKey = Annotated[str | None, Depends(_request_key)]
 
 
-async def _deps(request: Request) -> Any:  # async: no thread-pool hop per request
-    return request.app.state.deps
+async def _deps(  # async: no thread-pool hop per request
+    request: Request, caller: Annotated[Principal, Depends(current_principal)]
+) -> Any:
+    return request.app.state.deployment.of(caller.kommun)
 
 
-# The service's dependency container (shared.service.Dependencies), for routes:
-# `deps: Annotated[Dependencies[RegistryStore], DepsDep]`.
+# The caller's kommun's dependency container (shared.service.Dependencies), for routes
+# that need a token: `deps: Annotated[Dependencies[RegistryStore], DepsDep]`. Its store
+# reads the caller's kommun only, so another kommun's id is a 404 like any unknown one.
 DepsDep = Depends(_deps)
+
+
+def _served(request: Request, kommun: str) -> Any:
+    deployment = request.app.state.deployment
+    if kommun not in deployment.kommuner.ids:
+        raise NotFound("kommun", kommun)
+    return deployment.of(kommun)
+
+
+async def _public_deps(
+    request: Request,
+    kommun: Annotated[
+        str, FastAPIPath(description="The kommun's id (`kommun.id` in its configuration).")
+    ],
+) -> Any:
+    return _served(request, kommun)
+
+
+async def _host_deps(request: Request) -> Any:
+    kommuner = request.app.state.deployment.kommuner
+    config = kommuner.by_host(request.headers.get("host", ""))
+    kommun = config.id if config is not None else kommuner.default
+    if not kommun:
+        raise NotFound("kommun", "(none for this host: use /public/{kommun}/…)")
+    return _served(request, kommun)
+
+
+# For routes anyone may call, without a token: the kommun named in the path
+# (`/public/{kommun}/…`), or the one this host serves (`public_hosts`, else the default).
+PublicDepsDep = Depends(_public_deps)
+HostDepsDep = Depends(_host_deps)

@@ -1,11 +1,14 @@
-"""The kommun's own configuration: names, contacts and deadlines.
+"""The kommuner's own configuration: names, contacts and deadlines, one file each.
 
 Nothing about a particular kommun lives in code; `shared/reference/kommun.yaml` holds the
 reference values of the policy this software was built from; another kommun ships its own.
+One deployment serves every kommun whose file is in its configuration directory
+(`Kommuner`), their data kept apart by the kommun's `id` (README, "Several kommuner").
 """
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, ValidationError
@@ -29,9 +32,20 @@ class HandleNaming(_Config):
     )
 
 
-class KommunIdentity(_Config):
-    """Who the kommun is: its name, web site and how its name appears in handles."""
+# A kommun's id: in NATS subjects, URLs and every stored document. One NATS token, so
+# no dots, wildcards or spaces; lower case so that it is never spelled two ways.
+KOMMUN_ID_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+KommunId = Annotated[str, Field(pattern=KOMMUN_ID_PATTERN, min_length=2, max_length=40)]
 
+
+class KommunIdentity(_Config):
+    """Who the kommun is: its id, name, web site and how its name appears in handles."""
+
+    id: KommunId = Field(
+        description="Short, stable and lower case: it scopes the kommun's data, "
+        "events (`account.created.<id>`), tokens (the `kommun` claim) and public page. "
+        "Never change it once data exists."
+    )
     name: str = Field(min_length=2, description="Official name, as the kommun writes it.")
     web_url: HttpUrl
     handle: HandleNaming
@@ -79,6 +93,11 @@ class Deadlines(_Config):
 class KommunConfig(_Config):
     kommun: KommunIdentity
     language: Language = "sv"
+    public_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names whose /public/accounts is this kommun's list (P10.8); "
+        "/public/{id}/accounts works on any host.",
+    )
     # Keyed by role: informationsansvarig, sakerhetssamordnare, diarium, …
     contacts: dict[str, Contact] = Field(default_factory=dict)
     deadlines: Deadlines = Deadlines()
@@ -86,6 +105,10 @@ class KommunConfig(_Config):
     # Departments (förvaltningar) and their units, with their heads: who signs a plan
     # for a department, and who takes over an unattended account (P5.6).
     organisation: dict[str, Department] = Field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.kommun.id
 
     def contact(self, role: str) -> Contact:
         try:
@@ -100,8 +123,56 @@ class KommunConfigError(ValueError):
     pass
 
 
+class UnknownKommun(LookupError):
+    """No kommun with this id is served here."""
+
+    def __init__(self, kommun: str) -> None:
+        super().__init__(f"kommun: {kommun!r} is not served by this deployment")
+        self.kommun = kommun
+
+
+class Kommuner:
+    """Every kommun one deployment serves, by id, and the default one, if any.
+
+    The default is where a token without a `kommun` claim and the host-less public list
+    belong: the only kommun of a one-kommun deployment, or the one DEFAULT_KOMMUN names.
+    A deployment of several kommuner without a default refuses such tokens (README)."""
+
+    def __init__(self, configs: list[KommunConfig], default: str = "") -> None:
+        self._by_id = {c.id: c for c in configs}
+        if not self._by_id:
+            raise KommunConfigError("KOMMUN_CONFIG: no kommun configured")
+        if default and default not in self._by_id:
+            raise KommunConfigError(
+                f"DEFAULT_KOMMUN: {default!r} is none of the configured kommuner "
+                f"({', '.join(sorted(self._by_id))})"
+            )
+        self.default = default or (configs[0].id if len(configs) == 1 else "")
+
+    def __iter__(self) -> Iterator[KommunConfig]:
+        return iter(self._by_id.values())
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    @property
+    def ids(self) -> frozenset[str]:
+        return frozenset(self._by_id)
+
+    def get(self, kommun: str) -> KommunConfig:
+        try:
+            return self._by_id[kommun]
+        except KeyError:
+            raise UnknownKommun(kommun) from None
+
+    def by_host(self, host: str) -> KommunConfig | None:
+        """The kommun whose public list this host name serves (`public_hosts`)."""
+        name = host.split(":", 1)[0].casefold()
+        return next((c for c in self if name in (h.casefold() for h in c.public_hosts)), None)
+
+
 def load_kommun_config(path: Path) -> KommunConfig:
-    """Read and validate the file; errors name the file and the field."""
+    """Read and validate one kommun's file; errors name the file and the field."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -115,3 +186,30 @@ def load_kommun_config(path: Path) -> KommunConfig:
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
         raise KommunConfigError(f"KOMMUN_CONFIG: {path}: {problems}") from None
+
+
+def config_files(path: Path) -> list[Path]:
+    """The kommun files KOMMUN_CONFIG names: the file, or a directory's *.yaml in name order."""
+    if not path.is_dir():
+        return [path]
+    files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    if not files:
+        raise KommunConfigError(f"KOMMUN_CONFIG: {path} holds no kommun file (*.yaml)")
+    return files
+
+
+def load_kommuner(path: Path, default: str = "") -> Kommuner:
+    """Every kommun of KOMMUN_CONFIG (a file or a directory of files); two files with one
+    id are refused, naming both."""
+    configs: list[KommunConfig] = []
+    seen: dict[str, Path] = {}
+    for file in config_files(path):
+        config = load_kommun_config(file)
+        if config.id in seen:
+            raise KommunConfigError(
+                f"KOMMUN_CONFIG: {file}: kommun.id {config.id!r} is also the id in "
+                f"{seen[config.id]}"
+            )
+        seen[config.id] = file
+        configs.append(config)
+    return Kommuner(configs, default)

@@ -48,8 +48,11 @@ OUTAGES: tuple[type[BaseException], ...] = (
 
 
 class Outbox:
-    def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
+    """One kommun's pending events in one collection (each repository has its own)."""
+
+    def __init__(self, collection: AsyncCollection[dict[str, Any]], kommun: str) -> None:
         self._coll = collection
+        self._kommun = kommun
         # What this process has just written, by document id: (version, outbox). The
         # request's own flush then needs no read; the clear is conditional on the version.
         self._written: dict[str, tuple[int, list[dict[str, Any]]]] = {}
@@ -69,7 +72,9 @@ class Outbox:
             version, outbox = known
             await self._send({"_id": doc_id, "version": version, "outbox": outbox}, publisher)
             return
-        doc = await self._coll.find_one({"_id": doc_id, PENDING: True}, {"outbox": 1, "version": 1})
+        doc = await self._coll.find_one(
+            {"_id": doc_id, "kommun": self._kommun, PENDING: True}, {"outbox": 1, "version": 1}
+        )
         if doc is not None:
             await self._send(doc, publisher)
 
@@ -79,7 +84,8 @@ class Outbox:
         or the store away) ends the sweep and the next one tries again."""
         self._written.clear()  # what a skipped flush left: the store says what is pending
         sent = 0
-        async for doc in self._coll.find({PENDING: True}, {"outbox": 1, "version": 1}):
+        pending = {PENDING: True, "kommun": self._kommun}
+        async for doc in self._coll.find(pending, {"outbox": 1, "version": 1}):
             try:
                 sent += await self._send(doc, publisher)
             except OUTAGES:
@@ -95,20 +101,21 @@ class Outbox:
             with continued(entry.get("trace")):
                 await publisher.publish(event)
         # All sent: clear them in one write if nobody wrote since they were read.
+        mine = {"_id": doc["_id"], "kommun": self._kommun}
         cleared = await self._coll.update_one(
-            {"_id": doc["_id"], "version": doc["version"]},
+            mine | {"version": doc["version"]},
             {"$set": {"outbox": []}, "$unset": {PENDING: ""}, "$inc": {"version": 1}},
         )
         if cleared.matched_count == 0:  # written meanwhile: keep what the other write queued
             sent = [entry["event"]["id"] for entry in entries]
             await self._coll.update_one(
-                {"_id": doc["_id"]},
+                mine,
                 {"$pull": {"outbox": {"event.id": {"$in": sent}}}, "$inc": {"version": 1}},
             )
             # `$size: 0`, not `"outbox": []`: nx-27017 cannot compare with an empty array
             # (README, "Store").
             await self._coll.update_one(
-                {"_id": doc["_id"], "outbox": {"$size": 0}},
+                mine | {"outbox": {"$size": 0}},
                 {"$unset": {PENDING: ""}, "$inc": {"version": 1}},
             )
         return len(entries)

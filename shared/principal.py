@@ -29,3 +29,5 @@ class Principal:
     roles: frozenset[Role]
     email: str = ""
     department: str = ""  # a department head's förvaltning (P2.1 sign-off)
+    # The kommun the caller acts for: everything they read or write is that kommun's.
+    kommun: str = ""

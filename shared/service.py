@@ -4,20 +4,23 @@ Every service is the same shape (README, "Architecture"): an EventRouter of hand
 store over its own database, an optional API router. This module wires them to NATS,
 MongoDB, metrics and HTTP, so each service's app.py only names its parts.
 
-Handlers and routes receive one container, `Dependencies`: the settings, the kommun's
-configuration, the clock, the service's store and the unit of work. Handlers take it
-from FastStream's context, routes through `shared.http.DepsDep`; tests build it with an
-in-memory store or a clock of their own.
+Handlers and routes receive one container, `Dependencies`: the settings, one kommun's
+configuration, the clock, the service's store for that kommun and the unit of work. One
+process serves every configured kommun (`Deployment`, one Dependencies each): a handler
+gets the event's kommun's (`EventDeps`), a route the caller's (`shared.http.DepsDep`);
+tests build it with an in-memory store or a clock of their own.
 """
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Annotated, Any, Generic, Protocol, TypeVar
 
 from fastapi import APIRouter, FastAPI
+from faststream import Context, Depends
+from faststream.message import StreamMessage
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.auth import TokenVerifier
@@ -25,7 +28,7 @@ from shared.bus.broker import make_broker
 from shared.bus.router import EventRouter
 from shared.clock import Clock, utcnow
 from shared.http import install_error_handlers, ops_router
-from shared.kommun import KommunConfig, load_kommun_config
+from shared.kommun import KommunConfig, Kommuner, load_kommuner
 from shared.outbox import OUTAGES, Outbox, sweep_forever
 from shared.settings import Settings
 from shared.store import Document, HandledMarks, connect, ping
@@ -50,7 +53,8 @@ StoreT = TypeVar("StoreT")
 
 @dataclass(frozen=True)
 class Dependencies(Generic[StoreT]):
-    """What a service's handlers, routes and background tasks work with."""
+    """What a service's handlers, routes and background tasks work with, for one kommun:
+    its configuration, and a store that reads and writes that kommun's data only."""
 
     settings: Settings
     kommun: KommunConfig
@@ -59,14 +63,53 @@ class Dependencies(Generic[StoreT]):
     uow: UnitOfWork
 
 
-BackgroundTask = Callable[[Dependencies[Any]], Coroutine[Any, Any, None]]
+class Deployment(Generic[StoreT]):
+    """Every kommun this process serves, each with its own Dependencies."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        kommuner: Kommuner,
+        scopes: dict[str, Dependencies[StoreT]],
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.kommuner = kommuner
+        self._scopes = scopes
+
+    def of(self, kommun: str) -> Dependencies[StoreT]:
+        """One kommun's; UnknownKommun for one not served (checked before: a token's kommun
+        by shared.auth, an event's by shared.bus.outcome, a path's by shared.http)."""
+        self.kommuner.get(kommun)
+        return self._scopes[kommun]
+
+    def __iter__(self) -> Iterator[Dependencies[StoreT]]:
+        return iter(self._scopes.values())
+
+
+def _event_deps(
+    message: Annotated[StreamMessage[Any], Context("message")],
+    deployment: Annotated[Deployment[Any], Context("deployment")],
+) -> Dependencies[Any]:
+    # The subject ends in the kommun, which OutcomeMiddleware checked is the event's own
+    # and served here before the handler runs.
+    return deployment.of(message.raw_message.subject.rpartition(".")[2])
+
+
+# The event's kommun's Dependencies, for handlers:
+# `deps: Annotated[Dependencies[ArchiveStore], EventDeps]`.
+EventDeps = Depends(_event_deps)
+
+BackgroundTask = Callable[[Deployment[Any]], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True)
 class ServiceParts:
     title: str
     events: EventRouter
-    make_store: Callable[[AsyncDatabase[Document]], ServiceStore]
+    # The service's store for one kommun (its id): every query it makes is that kommun's.
+    make_store: Callable[[AsyncDatabase[Document], str], ServiceStore]
     api: APIRouter | None = None
     # Long-running tasks beside the API and the handlers, e.g. the registry's scheduler.
     background: Sequence[BackgroundTask] = ()
@@ -90,35 +133,42 @@ def build_service(
 ) -> FastAPI:
     """`tracer_provider`: where spans go (a test's in-memory exporter); by default the OTLP
     exporter when OTEL_EXPORTER_OTLP_ENDPOINT is set, else no tracing (shared.telemetry)."""
-    kommun = load_kommun_config(settings.kommun_config)  # fail at start, not at first use
-    verifier = TokenVerifier(settings)
+    # Fail at start, not at first use.
+    kommuner = load_kommuner(settings.kommun_config, settings.default_kommun)
+    verifier = TokenVerifier(settings, kommuner)
     built = parts.events.build(settings)
     client = connect(settings.mongodb_url)
     db = client[settings.database_name]
-    store = parts.make_store(db)
     marks = HandledMarks(db)
-    deps = Dependencies(
-        settings, kommun, clock, store, UnitOfWork(built.publisher, outages=OUTAGES)
+    uow = UnitOfWork(built.publisher, outages=OUTAGES)
+    deployment = Deployment(
+        settings,
+        clock,
+        kommuner,
+        {k.id: Dependencies(settings, k, clock, parts.make_store(db, k.id), uow) for k in kommuner},
     )
+    outboxes = [outbox for deps in deployment for outbox in deps.store.outboxes()]
     exporting = otlp_provider(settings) if tracer_provider is None else None  # ours to shut down
     tracing = tracer_provider or exporting
-    broker = make_broker(settings, built, marks, {"deps": deps}, tracing)
+    broker = make_broker(settings, built, marks, kommuner.ids, {"deployment": deployment}, tracing)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await marks.create_indexes()
-        await store.create_indexes()
+        # Indexes are the collections', whichever kommun's store makes them.
+        await next(iter(deployment)).store.create_indexes()
         await broker.start()
         tasks = [
-            asyncio.create_task(sweep_forever(store.outboxes(), built.publisher)),
+            asyncio.create_task(sweep_forever(outboxes, built.publisher)),
             asyncio.create_task(purge_marks_forever(marks, clock)),
-            *(asyncio.create_task(task(deps)) for task in parts.background),
+            *(asyncio.create_task(task(deployment)) for task in parts.background),
         ]
         log.info(
-            "%s ready on NATS %s, database %s",
+            "%s ready on NATS %s, database %s, for %s",
             settings.service.value,
             settings.nats_url,
             settings.database_name,
+            ", ".join(sorted(kommuner.ids)),
         )
         try:
             yield
@@ -140,7 +190,7 @@ def build_service(
     app = FastAPI(title=parts.title, version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.verifier = verifier
-    app.state.deps = deps
+    app.state.deployment = deployment
     app.state.broker = broker
     app.include_router(ops_router({"nats": nats_ready, "store": store_ready}))
     if parts.api is not None:

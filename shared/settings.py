@@ -56,8 +56,15 @@ class Settings(BaseSettings):
     )
     kommun_config: Path = Field(
         default=REFERENCE_KOMMUN_CONFIG,
-        description="The kommun's configuration file; the reference one shipped in the package "
-        "by default (`kanalvakt init DIR` writes a copy to edit).",
+        description="A kommun's configuration file, or a directory of them (one `*.yaml` per "
+        "kommun, all served); the reference one shipped in the package by default "
+        "(`kanalvakt init DIR` writes a copy to edit).",
+    )
+    default_kommun: str = Field(
+        default="",
+        description="Id of the kommun that tokens without a kommun claim, and /public/accounts "
+        "without a configured host, belong to. Empty: the only kommun, if there is one; with "
+        "several, such tokens are refused.",
     )
     auth_secret: SecretStr | None = Field(
         default=None,
@@ -73,6 +80,9 @@ class Settings(BaseSettings):
     auth_roles_claim: str = Field(default="roles", description="Claim that lists the roles.")
     auth_department_claim: str = Field(
         default="department", description="Claim naming a department head's förvaltning."
+    )
+    auth_kommun_claim: str = Field(
+        default="kommun", description="Claim naming the caller's kommun (its `kommun.id`)."
     )
     bus_pull_batch: int = Field(
         default=100, ge=1, le=1000, description="Messages fetched per pull request."

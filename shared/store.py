@@ -2,6 +2,10 @@
 
 Kept to query shapes that real MongoDB and the local nx-27017 answer alike:
 string ids, single-document atomic writes, no transactions (README, "Store").
+
+Every document belongs to one kommun (its `kommun` field) and a repository serves one
+kommun: each query it makes filters by it, and it refuses to write another's document.
+So an id of another kommun's is simply not found (a 404, never a 403 that reveals it).
 """
 
 from collections.abc import Sequence
@@ -9,7 +13,7 @@ from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Generic
 
-from pymongo import ASCENDING, AsyncMongoClient
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
@@ -65,12 +69,14 @@ class MongoRepository(Generic[T]):
         self,
         collection: AsyncCollection[Document],
         mapper: Mapper[T],
+        kommun: str,
         *,
         request_keys: bool = False,
     ) -> None:
         self.collection = collection
         self.mapper = mapper
-        self.outbox = Outbox(collection)
+        self.kommun = kommun
+        self.outbox = Outbox(collection, kommun)
         # Adds made by HTTP requests may carry an Idempotency-Key: a unique index on it.
         # Collections written only by handlers are keyed by the event id and need none.
         self.request_keys = request_keys
@@ -79,8 +85,13 @@ class MongoRepository(Generic[T]):
         await self.outbox.create_indexes()
         if self.request_keys:
             # Always written (the id when no key was given): nx-27017 answers wrongly for
-            # missing fields under a unique index (README, "Store").
-            await self.collection.create_index("request_key", unique=True)
+            # missing fields under a unique index (README, "Store"). Per kommun: two
+            # kommuner's callers may choose the same key.
+            await self.collection.create_index([("kommun", 1), ("request_key", 1)], unique=True)
+
+    def scoped(self, query: Document) -> Document:
+        """The query, narrowed to this repository's kommun."""
+        return {**query, "kommun": self.kommun}
 
     def versioned(self, doc: Document) -> Versioned[T]:
         return Versioned(
@@ -88,19 +99,35 @@ class MongoRepository(Generic[T]):
         )
 
     async def get(self, item_id: str) -> Versioned[T] | None:
-        doc = await self.collection.find_one({"_id": item_id})
+        doc = await self.collection.find_one(self.scoped({"_id": item_id}))
         return self.versioned(doc) if doc else None
 
-    async def find(self, query: Document, sort: str = "_id", limit: int = 0) -> list[Versioned[T]]:
-        cursor = self.collection.find(query).sort(sort, ASCENDING).limit(limit)
+    async def find(
+        self, query: Document, sort: str = "_id", limit: int = 0, *, newest_first: bool = False
+    ) -> list[Versioned[T]]:
+        order = DESCENDING if newest_first else ASCENDING
+        cursor = self.collection.find(self.scoped(query)).sort(sort, order).limit(limit)
         return [self.versioned(doc) async for doc in cursor]
+
+    async def find_ids(self, query: Document) -> list[str]:
+        cursor = self.collection.find(self.scoped(query), {"_id": 1})
+        return [doc["_id"] async for doc in cursor]
+
+    def _document(self, item: T) -> Document:
+        doc = self.mapper.to_document(item)
+        if doc.get("kommun") != self.kommun:  # a bug, never input: refuse loudly
+            raise ValueError(
+                f"{self.collection.name}: {doc['_id']} is kommun {doc.get('kommun')!r}'s, "
+                f"not {self.kommun!r}'s: every item carries the kommun it is stored for"
+            )
+        return doc
 
     async def add(
         self, item: T, events: Sequence[Event] = (), *, key: str | None = None
     ) -> Versioned[T]:
         if key is not None and not self.request_keys:
             raise ValueError(f"{self.collection.name} takes no request keys")
-        doc = self.mapper.to_document(item)
+        doc = self._document(item)
         pending = entries(events)
         doc |= {"version": 1, "outbox": pending, "handled": []}
         if self.request_keys:
@@ -110,7 +137,8 @@ class MongoRepository(Generic[T]):
         try:
             await self.collection.insert_one(doc)
         except DuplicateKeyError:
-            if key is not None and (first := await self.collection.find_one({"request_key": key})):
+            scope = self.scoped({"request_key": key})
+            if key is not None and (first := await self.collection.find_one(scope)):
                 return self.versioned(first)  # the same request again: its first result
             raise AlreadyExists(doc["_id"]) from None
         self.outbox.written(doc["_id"], 1, pending)
@@ -119,9 +147,10 @@ class MongoRepository(Generic[T]):
     async def save(
         self, item: T, version: int, events: Sequence[Event] = (), *, key: str | None = None
     ) -> int:
-        doc = self.mapper.to_document(item)
+        doc = self._document(item)
         current = await self.collection.find_one(
-            {"_id": doc["_id"], "version": version}, {"outbox": 1, "handled": 1, "request_key": 1}
+            self.scoped({"_id": doc["_id"], "version": version}),
+            {"outbox": 1, "handled": 1, "request_key": 1},
         )
         if current is None:
             raise StaleWrite(doc["_id"])
@@ -136,7 +165,9 @@ class MongoRepository(Generic[T]):
         if pending:
             doc[PENDING] = True
         try:
-            result = await self.collection.replace_one({"_id": doc["_id"], "version": version}, doc)
+            result = await self.collection.replace_one(
+                self.scoped({"_id": doc["_id"], "version": version}), doc
+            )
         except DuplicateKeyError:
             raise AlreadyExists(doc["_id"]) from None
         if result.matched_count == 0:
@@ -170,9 +201,10 @@ class HandledMarks:
     async def seen(self, consumer: str, event_id: str) -> bool:
         return await self._coll.find_one({"_id": f"{consumer}:{event_id}"}, {"_id": 1}) is not None
 
-    async def mark(self, consumer: str, event_id: str, at: datetime) -> None:
+    async def mark(self, consumer: str, event: Event, at: datetime) -> None:
+        mark = {"_id": f"{consumer}:{event.id}", "kommun": event.kommun, "handled_at": at}
         with suppress(DuplicateKeyError):  # marked by a concurrent copy: the same fact
-            await self._coll.insert_one({"_id": f"{consumer}:{event_id}", "handled_at": at})
+            await self._coll.insert_one(mark)
 
     async def purge(self, now: datetime) -> int:
         result = await self._coll.delete_many({"handled_at": {"$lt": now - self.KEPT}})

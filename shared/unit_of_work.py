@@ -275,10 +275,21 @@ class RecordingPublisher:
 
 
 class InMemoryRepository(Generic[T]):
-    def __init__(self, mapper: Mapper[T], unique: Callable[[T], Any] | None = None) -> None:
+    """One kommun's items, as shared.store.MongoRepository keeps them."""
+
+    def __init__(
+        self, mapper: Mapper[T], kommun: str, unique: Callable[[T], Any] | None = None
+    ) -> None:
         self._mapper = mapper
+        self.kommun = kommun
         self._unique = unique  # a second unique key, like a unique index
         self._docs: dict[str, Document] = {}
+
+    def _document(self, item: T) -> Document:
+        doc = self._mapper.to_document(item)
+        if doc.get("kommun") != self.kommun:
+            raise ValueError(f"{doc['_id']} is not kommun {self.kommun!r}'s")
+        return doc
 
     async def get(self, item_id: str) -> Versioned[T] | None:
         doc = self._docs.get(item_id)
@@ -291,7 +302,7 @@ class InMemoryRepository(Generic[T]):
     async def add(
         self, item: T, events: Sequence[Event] = (), *, key: str | None = None
     ) -> Versioned[T]:
-        doc = self._mapper.to_document(item)
+        doc = self._document(item)
         if key is not None:
             for existing in self._docs.values():
                 if existing.get("request_key") == key:
@@ -309,7 +320,7 @@ class InMemoryRepository(Generic[T]):
     async def save(
         self, item: T, version: int, events: Sequence[Event] = (), *, key: str | None = None
     ) -> int:
-        doc = self._mapper.to_document(item)
+        doc = self._document(item)
         current = self._docs.get(doc["_id"])
         if current is None or current["version"] != version:
             raise StaleWrite(doc["_id"])

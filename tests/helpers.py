@@ -14,11 +14,29 @@ from pydantic import SecretStr
 
 from shared.events import AccountCreated, AccountCreatedData
 from shared.ids import new_id
+from shared.kommun import KommunConfig, Kommuner, load_kommun_config
 from shared.settings import ServiceName, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 # The local signing secret of every service a test builds in-process.
 SECRET = "kanalvakt-test-secret-of-at-least-32-bytes"
+# The reference configuration's kommun, which a one-kommun test service serves.
+REFERENCE = ROOT / "shared/reference/kommun.yaml"
+KOMMUN = "nora"
+# The repository's config/: two kommuner, as `kanalvakt up` runs them by default.
+CONFIG_DIR = ROOT / "config"
+
+
+def kommun_config(kommun: str = KOMMUN) -> KommunConfig:
+    """The reference configuration under the id `kommun` (and a name of its own)."""
+    reference = load_kommun_config(REFERENCE)
+    identity = reference.kommun.model_copy(update={"id": kommun, "name": f"{kommun} kommun"})
+    return reference.model_copy(update={"kommun": identity})
+
+
+def kommuner(*ids: str, default: str = "") -> Kommuner:
+    """A deployment's kommuner in memory, each configured as the reference."""
+    return Kommuner([kommun_config(k) for k in ids or (KOMMUN,)], default)
 
 
 def service_settings(
@@ -29,7 +47,7 @@ def service_settings(
     defaults: dict[str, Any] = {
         "mongodb_database": f"kvtest_{new_id().lower()}",
         "auth_secret": SecretStr(SECRET),
-        "kommun_config": ROOT / "shared/reference/kommun.yaml",
+        "kommun_config": REFERENCE,
         "scheduler_interval_seconds": 3600,
     }
     return Settings(
@@ -58,9 +76,10 @@ async def eventually(
     raise AssertionError(f"{what} did not hold within {within}s")
 
 
-def account_created(name: str = "norakommunnaringsliv") -> AccountCreated:
+def account_created(name: str = "norakommunnaringsliv", kommun: str = KOMMUN) -> AccountCreated:
     account_id = new_id()
     return AccountCreated.new(
+        kommun,
         subject=account_id,
         data=AccountCreatedData(
             account_id=account_id,

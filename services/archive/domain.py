@@ -26,6 +26,7 @@ class RecordKind(StrEnum):
 @dataclass(frozen=True)
 class Record:
     id: str
+    kommun: str  # whose public record
     kind: RecordKind
     origin: Origin
     account_id: str
@@ -40,6 +41,7 @@ def record_of_account_plan(event: AccountCreated, now: datetime) -> Record:
     data = event.data
     return Record(
         id=event.id,  # one record per event: a redelivery finds it already kept
+        kommun=event.kommun,
         kind=RecordKind.ACCOUNT_PLAN,
         origin=Origin.DRAWN_UP,
         account_id=data.account_id,

@@ -2,18 +2,16 @@
 
 from typing import Annotated
 
-from faststream import Context
-
 from services.archive.domain import record_of_account_plan
 from services.archive.store import ArchiveStore
 from shared.bus import ALREADY_HANDLED, EventRouter
 from shared.events import AccountCreated
-from shared.service import Dependencies
+from shared.service import Dependencies, EventDeps
 from shared.settings import ServiceName
 
 events = EventRouter(ServiceName.ARCHIVE)
 
-Deps = Annotated[Dependencies[ArchiveStore], Context("deps")]
+Deps = Annotated[Dependencies[ArchiveStore], EventDeps]
 
 
 @events.on(AccountCreated, idempotent=True)

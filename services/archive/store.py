@@ -1,4 +1,4 @@
-"""The archive's own database: records, nothing else."""
+"""The archive's own database: records, nothing else; one kommun's per store."""
 
 from collections.abc import Sequence
 
@@ -11,12 +11,14 @@ from shared.unit_of_work import Mapper
 
 
 class ArchiveStore:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.records = MongoRepository(db["records"], Mapper(Record))
+    def __init__(self, db: AsyncDatabase[Document], kommun: str) -> None:
+        self.records = MongoRepository(db["records"], Mapper(Record), kommun)
 
     async def create_indexes(self) -> None:
         await self.records.create_indexes()
-        await self.records.collection.create_index([("account_id", 1), ("recorded_at", 1)])
+        await self.records.collection.create_index(
+            [("kommun", 1), ("account_id", 1), ("recorded_at", 1)]
+        )
 
     def outboxes(self) -> Sequence[Outbox]:
         return [self.records.outbox]

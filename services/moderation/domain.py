@@ -13,6 +13,7 @@ from shared.kommun import KommunConfig
 @dataclass(frozen=True)
 class WatchedAccount:
     id: str
+    kommun: str
     name: str
     platform: str
     removal_hours: int  # B1.7
@@ -25,6 +26,7 @@ def watch(event: AccountCreated, config: KommunConfig) -> WatchedAccount:
     data = event.data
     return WatchedAccount(
         id=data.account_id,
+        kommun=event.kommun,
         name=data.name,
         platform=data.platform,
         removal_hours=data.removal_deadline_hours or config.deadlines.removal_hours,

@@ -2,19 +2,17 @@
 
 from typing import Annotated
 
-from faststream import Context
-
 from services.moderation.domain import watch
 from services.moderation.store import ModerationStore
 from shared.bus import ALREADY_HANDLED, EventRouter
 from shared.events import AccountCreated, CommentFlagged
-from shared.service import Dependencies
+from shared.service import Dependencies, EventDeps
 from shared.settings import ServiceName
 
 events = EventRouter(ServiceName.MODERATION)
 events.publishes(CommentFlagged)
 
-Deps = Annotated[Dependencies[ModerationStore], Context("deps")]
+Deps = Annotated[Dependencies[ModerationStore], EventDeps]
 
 
 @events.on(AccountCreated, idempotent=True)

@@ -11,8 +11,8 @@ from shared.unit_of_work import Mapper
 
 
 class ModerationStore:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.accounts = MongoRepository(db["watched_accounts"], Mapper(WatchedAccount))
+    def __init__(self, db: AsyncDatabase[Document], kommun: str) -> None:
+        self.accounts = MongoRepository(db["watched_accounts"], Mapper(WatchedAccount), kommun)
 
     async def create_indexes(self) -> None:
         await self.accounts.create_indexes()

@@ -21,6 +21,7 @@ class Status(StrEnum):
 @dataclass(frozen=True)
 class Notification:
     id: str
+    kommun: str  # whose staff is told, by that kommun's configuration
     event_id: str
     recipient_role: str
     recipient_name: str
@@ -68,6 +69,7 @@ def plan_submitted(event: AccountCreated, config: KommunConfig, now: datetime) -
     }
     return Notification(
         id=f"{event.id}:{role}",  # one per event and recipient: redelivery changes nothing
+        kommun=event.kommun,
         event_id=event.id,
         recipient_role=role,
         recipient_name=contact.name,

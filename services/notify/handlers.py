@@ -2,18 +2,16 @@
 
 from typing import Annotated
 
-from faststream import Context
-
 from services.notify.domain import plan_submitted
 from services.notify.store import NotifyStore
 from shared.bus import ALREADY_HANDLED, EventRouter
 from shared.events import AccountCreated
-from shared.service import Dependencies
+from shared.service import Dependencies, EventDeps
 from shared.settings import ServiceName
 
 events = EventRouter(ServiceName.NOTIFY)
 
-Deps = Annotated[Dependencies[NotifyStore], Context("deps")]
+Deps = Annotated[Dependencies[NotifyStore], EventDeps]
 
 
 @events.on(AccountCreated, idempotent=True)

@@ -1,6 +1,10 @@
 """The registry's HTTP API: request → use case (services.registry.handlers) → answer;
 errors as 4xx naming the field and the rule. The public list needs no login (P10.8).
 
+Staff routes read and write the kommun their token names only (shared.http.DepsDep):
+another kommun's account is a 404. The public list is per kommun: `/public/{kommun}/…`
+on any host, `/public/…` for the kommun the host serves (or the default).
+
 Writes take an `Idempotency-Key` header: a client that retries after a 503 or a lost
 answer gets the first result, never a second account or a 409 for its own plan.
 Lists come in pages by account id; a `Link: <…>; rel="next"` header says there is more.
@@ -23,7 +27,7 @@ from services.registry.register import export_csv, export_row, public_entry, pub
 from services.registry.store import PAGE_LIMIT, RegistryStore
 from shared.auth import require
 from shared.events import PersonRef
-from shared.http import PAGED, DepsDep, RequestKey, problems
+from shared.http import PAGED, DepsDep, HostDepsDep, PublicDepsDep, RequestKey, problems
 from shared.kommun import Language
 from shared.principal import Principal, Role
 from shared.rules import rule_error
@@ -31,6 +35,9 @@ from shared.service import Dependencies
 from shared.unit_of_work import NotFound
 
 Deps = Annotated[Dependencies[RegistryStore], DepsDep]
+# Anyone's, for one kommun: by the path, or by the host.
+PublicDeps = Annotated[Dependencies[RegistryStore], PublicDepsDep]
+HostDeps = Annotated[Dependencies[RegistryStore], HostDepsDep]
 
 EDITORS = (Role.COMMUNICATOR, Role.ADMINISTRATOR, Role.INFORMATION_OFFICER)
 MANAGERS = (Role.ADMINISTRATOR, Role.INFORMATION_OFFICER, Role.DEPARTMENT_HEAD, Role.UNIT_HEAD)
@@ -127,7 +134,7 @@ async def export_register(
 ) -> Response:
     """The department's or the whole kommun's register (P10.1), as CSV or JSON."""
     found = [a async for a in _every(deps.store, department=department)]
-    name = f"konton-{department or 'kommunen'}".replace(" ", "-")
+    name = f"konton-{deps.kommun.id}-{department or 'alla'}".replace(" ", "-")
     # RFC 6266: an ASCII name for old clients, the real one (å, ä, ö, –) in UTF-8.
     ascii_name = name.encode("ascii", "replace").decode().replace("?", "_")
     disposition = {
@@ -288,22 +295,47 @@ async def list_absences(deps: Deps, _: Staff) -> list[Absence]:
     return await deps.store.current_absences(deps.clock())
 
 
-@public.get("/accounts", responses=PAGED)
-async def public_accounts(
-    request: Request, response: Response, deps: Deps, after: After = None, limit: Limit = 100
+async def _public_list(
+    request: Request, response: Response, deps: Dependencies[RegistryStore], after: Any, limit: int
 ) -> list[dict[str, str]]:
-    """The kommun's active accounts, for anyone (P10.8, L1), a page at a time."""
     page = await deps.store.find(states=[State.ACTIVE], after=after, limit=limit)
     _link_next(request, response, page, limit)
     return [public_entry(a) for a in page]
 
 
+async def _public_page(deps: Dependencies[RegistryStore], lang: Language) -> str:
+    active = [a async for a in _every(deps.store, states=[State.ACTIVE])]
+    return public_page(active, deps.kommun, lang)
+
+
+@public.get("/{kommun}/accounts", responses=PAGED)
+async def public_accounts(
+    request: Request, response: Response, deps: PublicDeps, after: After = None, limit: Limit = 100
+) -> list[dict[str, str]]:
+    """The kommun's active accounts, for anyone (P10.8, L1), a page at a time."""
+    return await _public_list(request, response, deps, after, limit)
+
+
+@public.get("/{kommun}/accounts.html", response_class=HTMLResponse)
+async def public_accounts_page(deps: PublicDeps, lang: Language = "sv") -> str:
+    """Every active account of the kommun as an accessible page to embed on its site
+    (P10.8)."""
+    return await _public_page(deps, lang)
+
+
+@public.get("/accounts", responses=PAGED)
+async def public_accounts_of_host(
+    request: Request, response: Response, deps: HostDeps, after: After = None, limit: Limit = 100
+) -> list[dict[str, str]]:
+    """The active accounts of the kommun this host serves (its `public_hosts`), or of the
+    default kommun (P10.8, L1)."""
+    return await _public_list(request, response, deps, after, limit)
+
+
 @public.get("/accounts.html", response_class=HTMLResponse)
-async def public_accounts_page(deps: Deps, lang: Language = "sv") -> str:
-    """Every active account as an accessible page to embed on the kommun's site (P10.8)."""
-    return public_page(
-        [a async for a in _every(deps.store, states=[State.ACTIVE])], deps.kommun, lang
-    )
+async def public_accounts_page_of_host(deps: HostDeps, lang: Language = "sv") -> str:
+    """The page of the kommun this host serves, or of the default kommun (P10.8)."""
+    return await _public_page(deps, lang)
 
 
 router.include_router(staff)

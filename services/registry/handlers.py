@@ -54,9 +54,8 @@ async def submit_plan(
     """Submit an activity plan (P3.6, B1) or save it as a draft; a retried request with
     the same key gets the account the first one made."""
     now = deps.clock()
-    account, news = accounts.create(
-        parse_plan(raw_plan, deps.kommun, now.date()), by, now, draft=draft
-    )
+    plan = parse_plan(raw_plan, deps.kommun, now.date())
+    account, news = accounts.create(deps.kommun.id, plan, by, now, draft=draft)
     try:
         return await deps.uow.add(deps.store.accounts, account, news, key=key)
     except AlreadyExists:
@@ -107,7 +106,7 @@ async def register_absence(
     """Register an absence (P3.3, P5.1). One that has begun starts at once, and the
     accounts it touches are reviewed now rather than at the next tick (P5.6)."""
     now = deps.clock()
-    absence = absences.register(person, starts_at, ends_at, substitute, by, now)
+    absence = absences.register(deps.kommun.id, person, starts_at, ends_at, substitute, by, now)
     absence = await deps.uow.add(deps.store.absences, absence, key=key)
     if absence.starts_at <= now:
         found = await deps.store.absences.get(absence.id)

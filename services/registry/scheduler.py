@@ -4,32 +4,49 @@ review, the grace after approval runs out, and the registry's metrics are refres
 
 Safe with several replicas and across restarts: each transition is a write conditional
 on the version read, so exactly one replica makes it, and what is due is found from the
-stored state, so nothing is missed while no replica ran.
+stored state, so nothing is missed while no replica ran. Every kommun is ticked in turn,
+each with its own configuration and data; one kommun's failure does not hold up another.
 """
 
 import asyncio
 import logging
 from datetime import datetime
+from typing import Any
 
 from services.registry import metrics
+from services.registry.domain.account import Account
 from services.registry.handlers import Deps, advance_absence, review_all
 from shared.logs import OutageLog
+from shared.service import Deployment
 
 log = logging.getLogger("kanalvakt.registry.scheduler")
 
 
-async def tick(deps: Deps, now: datetime) -> None:
+async def tick_kommun(deps: Deps, now: datetime) -> list[Account]:
+    """One kommun's due absences and reviews; its accounts as they are now."""
     for found in await deps.store.absences_due(now):
         await advance_absence(deps, found, now, review_touched=False)
-    metrics.observe(await review_all(deps, now), now)  # every account, once
+    return await review_all(deps, now)  # every account, once
 
 
-async def run_forever(deps: Deps) -> None:
-    interval = deps.settings.scheduler_interval_seconds
+async def tick(deployment: Deployment[Any], now: datetime) -> None:
+    """Every kommun's tick; the first failure is raised once all have had their turn."""
+    failure: Exception | None = None
+    for deps in deployment:
+        try:
+            metrics.observe(deps.kommun.id, await tick_kommun(deps, now), now)
+        except Exception as exc:
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+
+
+async def run_forever(deployment: Deployment[Any]) -> None:
+    interval = deployment.settings.scheduler_interval_seconds
     outage = OutageLog(log, "scheduler tick")
     while True:
         try:
-            await tick(deps, deps.clock())
+            await tick(deployment, deployment.clock())
         except Exception as exc:
             outage.failed(exc, f"retrying every {interval:.0f}s")
         else:

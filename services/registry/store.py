@@ -1,8 +1,10 @@
 """The registry's own database: accounts and absences, each with its pending events.
 
 Both are versioned repositories (shared.unit_of_work): a write names the version it read,
-so two requests, or two replicas of the scheduler, never both apply a change. The same
-queries exist in memory (`InMemoryRegistryStore`) for unit tests of the use cases.
+so two requests, or two replicas of the scheduler, never both apply a change. A store is
+one kommun's: every query is narrowed to it (shared.store), and every index leads with
+the kommun. The same queries exist in memory (`InMemoryRegistryStore`) for unit tests of
+the use cases.
 """
 
 from collections.abc import Sequence
@@ -70,20 +72,22 @@ class RegistryStore(Protocol):
 
 
 class MongoRegistryStore:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.accounts = MongoRepository(db["accounts"], ACCOUNTS, request_keys=True)
-        self.absences = MongoRepository(db["absences"], ABSENCES, request_keys=True)
+    def __init__(self, db: AsyncDatabase[Document], kommun: str) -> None:
+        self.accounts = MongoRepository(db["accounts"], ACCOUNTS, kommun, request_keys=True)
+        self.absences = MongoRepository(db["absences"], ABSENCES, kommun, request_keys=True)
 
     async def create_indexes(self) -> None:
         accounts, absences = self.accounts.collection, self.absences.collection
         await self.accounts.create_indexes()
         await self.absences.create_indexes()
-        await accounts.create_index([("platform", 1), ("name_key", 1)], unique=True)
-        await accounts.create_index([("department", 1), ("state", 1)])
-        await accounts.create_index([("admin_keys", 1)])
-        await absences.create_index([("person_key", 1), ("ends_at", 1)])
-        await absences.create_index([("state", 1), ("starts_at", 1)])
-        await absences.create_index("ends_at")
+        # A name is unique in its kommun's register (P10.1): another kommun's register is
+        # not this one's to reveal.
+        await accounts.create_index([("kommun", 1), ("platform", 1), ("name_key", 1)], unique=True)
+        await accounts.create_index([("kommun", 1), ("department", 1), ("state", 1)])
+        await accounts.create_index([("kommun", 1), ("admin_keys", 1)])
+        await absences.create_index([("kommun", 1), ("person_key", 1), ("ends_at", 1)])
+        await absences.create_index([("kommun", 1), ("state", 1), ("starts_at", 1)])
+        await absences.create_index([("kommun", 1), ("ends_at", 1)])
 
     def outboxes(self) -> Sequence[Outbox]:
         return [self.accounts.outbox, self.absences.outbox]
@@ -113,8 +117,7 @@ class MongoRegistryStore:
     async def administered_by(self, person_key: str) -> list[str]:
         # $in, not equality: with admin_keys indexed, nx-27017 answers element equality
         # with nothing (README, "Store"); the two mean the same to MongoDB.
-        cursor = self.accounts.collection.find({"admin_keys": {"$in": [person_key]}}, {"_id": 1})
-        return [doc["_id"] async for doc in cursor]
+        return await self.accounts.find_ids({"admin_keys": {"$in": [person_key]}})
 
     async def absences_due(self, now: datetime) -> list[Versioned[Absence]]:
         return await self.absences.find(
@@ -133,11 +136,11 @@ class MongoRegistryStore:
 class InMemoryRegistryStore:
     """The same store in memory, for unit tests of the use cases (no NATS, no MongoDB)."""
 
-    def __init__(self) -> None:
+    def __init__(self, kommun: str) -> None:
         self.accounts = InMemoryRepository(
-            ACCOUNTS, unique=lambda a: (a.plan.platform, normalise_handle(a.plan.handle))
+            ACCOUNTS, kommun, unique=lambda a: (a.plan.platform, normalise_handle(a.plan.handle))
         )
-        self.absences = InMemoryRepository(ABSENCES)
+        self.absences = InMemoryRepository(ABSENCES, kommun)
 
     async def find(
         self,

@@ -19,6 +19,7 @@ def make_broker(
     settings: Settings,
     built: BuiltRouter,
     marks: Marks,
+    served: frozenset[str],
     context: dict[str, Any],
     tracer_provider: TracerProvider | None = None,
 ) -> NatsBroker:
@@ -37,6 +38,7 @@ def make_broker(
                 built.send_dead_letter,
                 settings.bus_retry_delay_seconds,
                 settings.bus_retry_max_delay_seconds,
+                served,
             ),
         ],
         context=ContextRepo(context | {"publisher": built.publisher}),

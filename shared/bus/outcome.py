@@ -6,9 +6,10 @@ Subscribers run with AckPolicy.MANUAL and this middleware settles each message o
   the event id for this consumer (HandledMarks) before the ack.
 - duplicate: this consumer already handled the id (a redelivery): its handler returned
   ALREADY_HANDLED, or the middleware found its mark and nothing ran; ack.
-- invalid: the body is not a valid event of its subject's contract (checked here, before
-  the handler runs), or the handler raised
-  InvalidEvent; the original bytes go to `dlq.<subject>` with the reason, then AckTerm.
+- invalid: the body is not a valid event of its subject's contract, or its kommun is not
+  the subject's or not served here (checked here, before the handler runs), or the
+  handler raised InvalidEvent; the original bytes go to `dlq.<subject>` with the
+  reason, then AckTerm.
 - anything else (store down, a bug): nak with a growing delay, so the message comes back
   and nothing is lost; `kanalvakt_events_total{outcome="retried"}` shows it.
 """
@@ -27,7 +28,7 @@ from pydantic import ValidationError
 
 from shared.bus.errors import InvalidEvent
 from shared.bus.streams import DLQ_PREFIX, DLQ_STREAM
-from shared.events import BY_SUBJECT, Event
+from shared.events import Event, contract_at
 from shared.metrics import EVENTS
 
 log = logging.getLogger("kanalvakt.bus")
@@ -37,7 +38,7 @@ _REASON_LIMIT = 2000  # NATS headers are single lines of modest size
 
 class Marks(Protocol):
     async def seen(self, consumer: str, event_id: str) -> bool: ...
-    async def mark(self, consumer: str, event_id: str, at: datetime) -> None: ...
+    async def mark(self, consumer: str, event: Event, at: datetime) -> None: ...
 
 
 class _AlreadyHandled:
@@ -79,15 +80,25 @@ def invalid_reason(exc: BaseException) -> str | None:
     return None
 
 
-def validate(subject: str, body: bytes) -> Event | None:
-    """The event the body holds, checked against its subject's contract (once, here)."""
-    contract = BY_SUBJECT.get(subject)
-    if contract is None:
+def validate(subject: str, body: bytes, served: frozenset[str]) -> Event | None:
+    """The event the body holds, checked against its subject's contract and kommun (once,
+    here): a handler only ever sees an event of a kommun this deployment serves."""
+    found = contract_at(subject)
+    if found is None:
         return None  # not an event subject of ours: the handler decides
+    contract, kommun = found
     try:
-        return contract.model_validate_json(body)
+        event = contract.model_validate_json(body)
     except ValidationError as exc:
         raise ContractViolation(contract, exc) from None
+    if event.kommun != kommun:
+        raise InvalidEvent(
+            f"kommun: the event is of kommun {event.kommun!r} but was published on {subject!r} "
+            "(the subject ends in the event's kommun)"
+        )
+    if kommun not in served:
+        raise InvalidEvent(f"kommun: {kommun!r} is not served by this deployment (KOMMUN_CONFIG)")
+    return event
 
 
 def _one_line(text: str) -> str:
@@ -112,8 +123,10 @@ class OutcomeMiddlewareFactory:
         send_dead_letter: DeadLetterSender,
         retry_first_seconds: float,
         retry_longest_seconds: float,
+        served: frozenset[str],
     ) -> None:
         self.marks = marks
+        self.served = served  # ids of the kommuner this deployment serves
         # Durable consumers whose handlers record the event in their own write.
         self.idempotent = idempotent_consumers
         self.send_dead_letter = send_dead_letter
@@ -147,7 +160,8 @@ class OutcomeMiddleware(BaseMiddleware):
     async def consume_scope(
         self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]
     ) -> Any:
-        event = validate(self.raw.subject, msg.body) if self.raw is not None else None
+        raw = self.raw
+        event = validate(raw.subject, msg.body, self.factory.served) if raw is not None else None
         if event is None:
             return await call_next(msg)
         consumer = self._consumer()
@@ -164,7 +178,7 @@ class OutcomeMiddleware(BaseMiddleware):
                     self.duplicate = True
                     return None
                 result = await call_next(msg)
-                await self.factory.marks.mark(consumer, event.id, datetime.now(UTC))
+                await self.factory.marks.mark(consumer, event, datetime.now(UTC))
                 return result
         finally:
             entry.users -= 1
@@ -204,7 +218,7 @@ class OutcomeMiddleware(BaseMiddleware):
             "Kanalvakt-Dlq-At": datetime.now(UTC).isoformat(),
         }
         try:
-            await self.factory.send_dead_letter(f"{DLQ_PREFIX}{raw.subject}", raw.data, headers)
+            await self.factory.send_dead_letter(raw.subject, raw.data, headers)
         except Exception as exc:  # the DLQ itself is unreachable: keep the message
             return await self._retry(raw, consumer, exc)
         await raw.term()

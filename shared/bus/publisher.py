@@ -28,10 +28,11 @@ class EventPublisher:
             ) from None
         # Nats-Msg-Id makes a re-sent event (after a timeout, say) a no-op within the
         # stream's duplicate window; with the stream named, the publish waits for
-        # JetStream's acknowledgement.
+        # JetStream's acknowledgement. The subject ends in the kommun (shared.events.base).
         ack = await publisher.publish(
             event,
-            headers={"Nats-Msg-Id": event.id, "ce-type": event.type},
+            subject=event.address,
+            headers={"Nats-Msg-Id": event.id, "ce-type": event.type, "ce-kommun": event.kommun},
             correlation_id=event.id,
             stream=EVENTS_STREAM,
             timeout=self._timeout,

@@ -44,8 +44,12 @@ class BuiltRouter:
     dead_letters: dict[str, LogicPublisher]
     idempotent: frozenset[str]  # durable names of handlers that record events themselves
 
-    async def send_dead_letter(self, subject: str, body: bytes, headers: dict[str, str]) -> None:
-        await self.dead_letters[subject].publish(body, headers=headers, timeout=5.0)
+    async def send_dead_letter(self, address: str, body: bytes, headers: dict[str, str]) -> None:
+        """To `dlq.<address>`: `dlq.account.created.<kommun>` for `account.created.<kommun>`."""
+        name = address.rpartition(".")[0]
+        await self.dead_letters[name].publish(
+            body, subject=f"{DLQ_PREFIX}{address}", headers=headers, timeout=5.0
+        )
 
 
 class EventRouter:
@@ -85,7 +89,7 @@ class EventRouter:
         router = NatsRouter()
         for sub in self.subscriptions:
             router.subscriber(
-                sub.event.nats_subject,
+                sub.event.address_template(),  # every kommun's: `account.created.*`
                 stream=stream,
                 durable=sub.durable,
                 pull_sub=PullSub(batch_size=settings.bus_pull_batch, timeout=_PULL_TIMEOUT_SECONDS),
@@ -102,7 +106,7 @@ class EventRouter:
             )(sub.handler)
         publishers = {
             event: router.publisher(
-                event.nats_subject,
+                event.address_template(),
                 stream=stream,
                 schema=event,
                 title=f"{self.service.value}:{event.nats_subject}",
@@ -111,8 +115,8 @@ class EventRouter:
             for event in self.publications
         }
         dead_letters = {
-            f"{DLQ_PREFIX}{subject}": router.publisher(
-                f"{DLQ_PREFIX}{subject}",
+            subject: router.publisher(
+                f"{DLQ_PREFIX}{subject}.{{kommun}}",
                 stream=dlq_stream(window),
                 schema=bytes,
                 title=f"{self.service.value}:{DLQ_PREFIX}{subject}",

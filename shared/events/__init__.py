@@ -42,6 +42,15 @@ ALL_EVENTS: tuple[type[Event], ...] = (
 )
 BY_SUBJECT: dict[str, type[Event]] = {e.nats_subject: e for e in ALL_EVENTS}
 
+
+def contract_at(address: str) -> tuple[type[Event], str] | None:
+    """The event type and the kommun of a subject an event is published on
+    (`account.created.<kommun>`), or None when it is no event subject of ours."""
+    name, _, kommun = address.rpartition(".")
+    contract = BY_SUBJECT.get(name)
+    return (contract, kommun) if contract is not None and kommun else None
+
+
 __all__ = [
     "ALL_EVENTS",
     "BY_SUBJECT",
@@ -72,4 +81,5 @@ __all__ = [
     "Finding",
     "PersonRef",
     "SignatureRef",
+    "contract_at",
 ]

@@ -25,6 +25,9 @@ from shared.settings import ServiceName, Settings
 from shared.store import Document, HandledMarks
 from tests.helpers import account_created, eventually, read_to_end, settled_through
 
+# The kommuner the test's deployment serves.
+SERVED = frozenset({"nora", "vasterby"})
+
 
 @dataclass
 class Bus:
@@ -67,8 +70,12 @@ async def bus(
     built_producer = producer.build(_settings(nats_url, ServiceName.REGISTRY))
     built_consumer = consumer.build(_settings(nats_url, ServiceName.ARCHIVE))
     brokers = [
-        make_broker(_settings(nats_url, ServiceName.REGISTRY), built_producer, processed, {}),
-        make_broker(_settings(nats_url, ServiceName.ARCHIVE), built_consumer, processed, {}),
+        make_broker(
+            _settings(nats_url, ServiceName.REGISTRY), built_producer, processed, SERVED, {}
+        ),
+        make_broker(
+            _settings(nats_url, ServiceName.ARCHIVE), built_consumer, processed, SERVED, {}
+        ),
     ]
     for broker in brokers:
         await broker.start()
@@ -88,7 +95,7 @@ def _ok(event: AccountCreated, attempt: int) -> None:
 
 async def _dead_letters(js: JetStreamContext, consumer: str) -> list[Any]:
     """Every dead letter of account.created from `consumer` that the DLQ stream holds."""
-    letters = await read_to_end(js, "dlq.account.created", DLQ_STREAM)
+    letters = await read_to_end(js, "dlq.account.created.*", DLQ_STREAM)
     return [m for m in letters if (m.headers or {}).get("Kanalvakt-Dlq-Consumer") == consumer]
 
 
@@ -132,7 +139,7 @@ async def test_redelivered_event_changes_nothing(
         # Two copies past JetStream's de-duplication, as after a producer's crash and restart.
         for copy in ("a", "b"):
             await b.js.publish(
-                "account.created", body, headers={"Nats-Msg-Id": f"{event.id}{copy}"}
+                "account.created.nora", body, headers={"Nats-Msg-Id": f"{event.id}{copy}"}
             )
         await _settle(b)
         assert b.handled.count(event.id) == 1
@@ -149,7 +156,7 @@ async def test_invalid_event_is_dead_lettered_with_reason_and_original_bytes(
         bad["data"]["platform"] = "myspace"
         del bad["data"]["unit"]
         raw = json.dumps(bad).encode()
-        await b.js.publish("account.created", raw, headers={"Nats-Msg-Id": new_id()})
+        await b.js.publish("account.created.nora", raw, headers={"Nats-Msg-Id": new_id()})
         await _settle(b)  # the service keeps working
         letters = await _dead_letters(b.js, b.durable)
         mine = [m for m in letters if m.data == raw]
@@ -158,7 +165,8 @@ async def test_invalid_event_is_dead_lettered_with_reason_and_original_bytes(
         assert "data.platform" in reason
         assert "data.unit" in reason
         assert "AccountCreated" in reason
-        assert mine[0].headers["Kanalvakt-Dlq-Subject"] == "account.created"
+        assert mine[0].headers["Kanalvakt-Dlq-Subject"] == "account.created.nora"
+        assert mine[0].subject == "dlq.account.created.nora"
         assert bad["id"] not in b.handled  # and terminated: a nak would hold up _settle
 
 
@@ -167,7 +175,7 @@ async def test_body_that_is_not_json_is_dead_lettered(
 ) -> None:
     async with bus(nats_url, db, _ok) as b:
         raw = b"\xff not json " + new_id().encode()
-        await b.js.publish("account.created", raw, headers={"Nats-Msg-Id": new_id()})
+        await b.js.publish("account.created.nora", raw, headers={"Nats-Msg-Id": new_id()})
         await eventually(
             lambda: _has_letter(b.js, b.durable, raw), what="non-JSON body dead-lettered"
         )
@@ -211,3 +219,51 @@ async def test_transient_failure_is_retried_until_it_works(
         assert b.handled.count(flaky.id) == 1
         letters = await _dead_letters(b.js, b.durable)
         assert not [m for m in letters if flaky.id.encode() in m.data], "never dead-lettered"
+
+
+# Issue 8: every event carries its kommun, in its body and as its subject's last token.
+
+
+async def test_a_subscriber_may_take_one_kommuns_events_only(
+    nats_url: str, db: AsyncDatabase[Document]
+) -> None:
+    async with bus(nats_url, db, _ok) as b:
+        nora, vasterby = account_created(kommun="nora"), account_created(kommun="vasterby")
+        for event in (nora, vasterby):
+            ack = await b.publisher.publish(event)
+            assert not ack.duplicate
+        await eventually(
+            lambda: _async({nora.id, vasterby.id} <= set(b.handled)),
+            what="a consumer of every kommun handles both",
+        )
+        only = await read_to_end(b.js, "*.*.vasterby", EVENTS_STREAM)
+        ids = {json.loads(m.data)["id"] for m in only}
+        assert vasterby.id in ids
+        assert nora.id not in ids
+        assert {json.loads(m.data)["kommun"] for m in only} == {"vasterby"}
+        [mine] = [m for m in only if json.loads(m.data)["id"] == vasterby.id]
+        assert mine.subject == "account.created.vasterby"
+        assert mine.headers["ce-kommun"] == "vasterby"
+
+
+async def test_an_event_on_another_kommuns_subject_or_of_a_kommun_not_served_is_dead_lettered(
+    nats_url: str, db: AsyncDatabase[Document]
+) -> None:
+    async with bus(nats_url, db, _ok) as b:
+        misfiled = account_created(kommun="nora")
+        stranger = account_created(kommun="lindesberg")
+        sent = {
+            "account.created.vasterby": misfiled.model_dump_json().encode(),
+            "account.created.lindesberg": stranger.model_dump_json().encode(),
+        }
+        for subject, raw in sent.items():
+            await b.js.publish(subject, raw, headers={"Nats-Msg-Id": new_id()})
+        await _settle(b)
+        letters = await _dead_letters(b.js, b.durable)
+        reasons = {
+            m.subject: m.headers["Kanalvakt-Dlq-Reason"] for m in letters if m.data in sent.values()
+        }
+        assert "the event is of kommun 'nora'" in reasons["dlq.account.created.vasterby"]
+        assert "'lindesberg' is not served" in reasons["dlq.account.created.lindesberg"]
+        assert misfiled.id not in b.handled
+        assert stranger.id not in b.handled

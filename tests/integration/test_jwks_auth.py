@@ -15,6 +15,7 @@ from kanalvakt.processes import free_port
 from shared.auth import AuthError, IdentityProviderUnreachable, TokenVerifier
 from shared.principal import Role
 from shared.settings import Settings
+from tests.helpers import kommuner
 
 ISSUER = "https://idp.kommun.example/realms/kommun"
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -53,13 +54,13 @@ def _signed(key: rsa.RSAPrivateKey, kid: str = "k1") -> str:
 
 
 async def test_token_from_the_identity_provider_is_accepted(jwks_url: str) -> None:
-    verifier = TokenVerifier(Settings(auth_jwks_url=jwks_url, auth_issuer=ISSUER))
+    verifier = TokenVerifier(Settings(auth_jwks_url=jwks_url, auth_issuer=ISSUER), kommuner())
     principal = await verifier.verify(_signed(KEY))
     assert principal.roles == {Role.INFORMATION_OFFICER}
 
 
 async def test_token_signed_by_another_key_is_refused(jwks_url: str) -> None:
-    verifier = TokenVerifier(Settings(auth_jwks_url=jwks_url, auth_issuer=ISSUER))
+    verifier = TokenVerifier(Settings(auth_jwks_url=jwks_url, auth_issuer=ISSUER), kommuner())
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     with pytest.raises(AuthError):
         await verifier.verify(_signed(other))
@@ -70,7 +71,8 @@ async def test_token_signed_by_another_key_is_refused(jwks_url: str) -> None:
 async def test_an_identity_provider_that_does_not_answer_is_not_a_bad_token() -> None:
     # Nothing listens there: the caller is told to retry (503), not that its token is bad.
     verifier = TokenVerifier(
-        Settings(auth_jwks_url=f"http://127.0.0.1:{free_port()}/certs", auth_issuer=ISSUER)
+        Settings(auth_jwks_url=f"http://127.0.0.1:{free_port()}/certs", auth_issuer=ISSUER),
+        kommuner(),
     )
     with pytest.raises(IdentityProviderUnreachable):
         await verifier.verify(_signed(KEY))

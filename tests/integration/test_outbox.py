@@ -9,7 +9,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.events import Event
 from shared.store import Document, MongoRepository
 from shared.unit_of_work import Mapper, StaleWrite
-from tests.helpers import account_created
+from tests.helpers import KOMMUN, account_created
 
 
 class FlakyPublisher:
@@ -27,12 +27,13 @@ class FlakyPublisher:
 class Thing:
     id: str
     name: str
+    kommun: str = KOMMUN
 
 
 async def test_pending_events_are_sent_by_the_sweep_once_nats_is_back(
     db: AsyncDatabase[Document],
 ) -> None:
-    repo = MongoRepository(db["things"], Mapper(Thing))
+    repo = MongoRepository(db["things"], Mapper(Thing), KOMMUN)
     await repo.create_indexes()
     first, second = account_created(), account_created()
     await repo.add(Thing("acc", "x"), [first])
@@ -58,7 +59,7 @@ async def test_pending_events_are_sent_by_the_sweep_once_nats_is_back(
 async def test_a_key_is_recorded_with_the_change_and_a_retry_finds_the_first_add(
     db: AsyncDatabase[Document],
 ) -> None:
-    repo = MongoRepository(db["things"], Mapper(Thing), request_keys=True)
+    repo = MongoRepository(db["things"], Mapper(Thing), KOMMUN, request_keys=True)
     await repo.create_indexes()
     first = await repo.add(Thing("a", "x"), key="POST /things k1")
     again = await repo.add(Thing("b", "other"), key="POST /things k1")
@@ -73,8 +74,8 @@ async def test_a_key_is_recorded_with_the_change_and_a_retry_finds_the_first_add
 async def test_a_flush_after_another_write_clears_only_what_it_sent(
     db: AsyncDatabase[Document],
 ) -> None:
-    here = MongoRepository(db["things"], Mapper(Thing))
-    there = MongoRepository(db["things"], Mapper(Thing))  # another replica
+    here = MongoRepository(db["things"], Mapper(Thing), KOMMUN)
+    there = MongoRepository(db["things"], Mapper(Thing), KOMMUN)  # another replica
     await here.create_indexes()
     first, second = account_created(), account_created()
     await here.add(Thing("acc", "x"), [first])
@@ -100,12 +101,19 @@ async def test_a_flush_after_another_write_clears_only_what_it_sent(
 async def test_a_document_whose_events_cannot_be_sent_does_not_hold_up_the_others(
     db: AsyncDatabase[Document], caplog: pytest.LogCaptureFixture
 ) -> None:
-    repo = MongoRepository(db["things"], Mapper(Thing))
+    repo = MongoRepository(db["things"], Mapper(Thing), KOMMUN)
     await repo.create_indexes()
     good = account_created()
     broken = {"subject": "no.such.subject", "event": {"id": "x"}}
     await db["things"].insert_one(
-        {"_id": "a-broken", "name": "x", "version": 1, "outbox": [broken], "outbox_pending": True}
+        {
+            "_id": "a-broken",
+            "kommun": KOMMUN,
+            "name": "x",
+            "version": 1,
+            "outbox": [broken],
+            "outbox_pending": True,
+        }
     )
     await repo.add(Thing("b-good", "y"), [good])
     publisher = FlakyPublisher()
@@ -113,3 +121,32 @@ async def test_a_document_whose_events_cannot_be_sent_does_not_hold_up_the_other
     await repo.outbox.sweep(publisher)
     assert publisher.sent == [good.id], "the broken document comes first and is passed over"
     assert "a-broken" in caplog.text
+
+
+# Issue 8: a repository is one kommun's; nothing of another kommun's crosses into it.
+
+
+async def test_a_repository_reads_and_writes_its_own_kommuns_documents_only(
+    db: AsyncDatabase[Document],
+) -> None:
+    nora = MongoRepository(db["things"], Mapper(Thing), "nora", request_keys=True)
+    other = MongoRepository(db["things"], Mapper(Thing), "vasterby", request_keys=True)
+    await nora.create_indexes()
+    await nora.add(Thing("n1", "x", "nora"), [account_created(kommun="nora")], key="k")
+    # The same caller's key in another kommun is another request, not the first's result.
+    added = await other.add(Thing("v1", "y", "vasterby"), key="k")
+    assert added.item.id == "v1"
+    assert await other.get("n1") is None, "another kommun's id is not found"
+    assert [v.item.id for v in await other.find({})] == ["v1"]
+    assert await other.find_ids({"name": "x"}) == []
+    with pytest.raises(StaleWrite):  # its version is not there for this kommun
+        await other.save(Thing("n1", "z", "vasterby"), 1)
+    with pytest.raises(ValueError, match="not 'vasterby'"):
+        await other.add(Thing("n2", "x", "nora"))
+    publisher = FlakyPublisher()
+    publisher.up = True
+    assert await other.outbox.sweep(publisher) == 0, "the other kommun's events stay its own"
+    assert await nora.outbox.sweep(publisher) == 1
+    found = await nora.get("n1")
+    assert found is not None
+    assert found.item.name == "x"

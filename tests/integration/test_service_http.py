@@ -90,7 +90,7 @@ async def test_submitting_publishes_account_created_once(nats_url: str, mongodb_
 
     nc = await nats.connect(nats_url)
     try:
-        msg = await nc.jetstream().get_last_msg(EVENTS_STREAM, "account.created")
+        msg = await nc.jetstream().get_last_msg(EVENTS_STREAM, "account.created.nora")
         event = AccountCreated.model_validate_json(msg.data)
         assert event.data.account_id == account["id"]
         assert msg.headers is not None

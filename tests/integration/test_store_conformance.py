@@ -14,6 +14,7 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.clock import utcnow
 from shared.store import Document, HandledMarks
+from tests.helpers import account_created
 
 
 async def test_string_id_insert_find_and_duplicate(db: AsyncDatabase[Document]) -> None:
@@ -182,18 +183,19 @@ async def test_handled_marks_without_ttl_purged_by_a_range_delete(
     marks = HandledMarks(db)
     await marks.create_indexes()
     now = utcnow()
-    assert not await marks.seen("c1", "e1")
-    await marks.mark("c1", "e1", now - timedelta(days=8))
-    await marks.mark("c1", "e1", now)  # a concurrent copy: no error
-    await marks.mark("c1", "e2", now)
-    assert await marks.seen("c1", "e1")
-    assert not await marks.seen("c2", "e1")
+    e1, e2 = account_created(), account_created()
+    assert not await marks.seen("c1", e1.id)
+    await marks.mark("c1", e1, now - timedelta(days=8))
+    await marks.mark("c1", e1, now)  # a concurrent copy: no error
+    await marks.mark("c1", e2, now)
+    assert await marks.seen("c1", e1.id)
+    assert not await marks.seen("c2", e1.id)
     # No TTL index: nx-27017 would purge on every find (shared.store.HandledMarks).
     indexes = [ix async for ix in await db["handled_events"].list_indexes()]
     assert not [ix for ix in indexes if "expireAfterSeconds" in ix]
     assert await marks.purge(now) == 1
-    assert not await marks.seen("c1", "e1")
-    assert await marks.seen("c1", "e2")
+    assert not await marks.seen("c1", e1.id)
+    assert await marks.seen("c1", e2.id)
 
 
 async def test_aggregate_group_count(db: AsyncDatabase[Document]) -> None:
@@ -277,3 +279,71 @@ async def test_registry_query_shapes(db: AsyncDatabase[Document]) -> None:
     assert doc is not None
     assert doc["version"] == 3
     assert doc["outbox"] == entries[1:]
+
+
+async def test_kommun_scoped_shapes(db: AsyncDatabase[Document]) -> None:
+    """Issue 8: every query carries the kommun beside its own filter (shared.store), and
+    unique indexes lead with it, so two kommuner may hold the same key or name."""
+    coll = db["scoped"]
+    await coll.create_index([("kommun", ASCENDING), ("request_key", ASCENDING)], unique=True)
+    await coll.create_index(
+        [("kommun", ASCENDING), ("platform", ASCENDING), ("name_key", ASCENDING)], unique=True
+    )
+    await coll.create_index([("kommun", ASCENDING), ("admin_keys", ASCENDING)])
+    now = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    for _id, kommun in (("a1", "a"), ("a2", "a"), ("b1", "b")):
+        await coll.insert_one(
+            {
+                "_id": _id,
+                "kommun": kommun,
+                "request_key": "anna POST /accounts k1" if _id != "a2" else _id,
+                "platform": "facebook",
+                "name_key": "kultur" if _id != "a2" else "bibliotek",
+                "admin_keys": ["p@x.se"],
+                "state": "scheduled",
+                "starts_at": now,
+                "outbox_pending": True,
+                "version": 1,
+            }
+        )
+    with pytest.raises(DuplicateKeyError):  # the same key in the same kommun
+        await coll.insert_one(
+            {"_id": "a3", "kommun": "a", "request_key": "anna POST /accounts k1", "name_key": "x"}
+        )
+    assert await coll.find_one({"_id": "b1", "kommun": "a"}) is None
+    keyed = await coll.find_one({"request_key": "anna POST /accounts k1", "kommun": "b"})
+    assert keyed is not None
+    assert keyed["_id"] == "b1"
+    page = coll.find({"_id": {"$gt": "a1"}, "kommun": "a"}).sort("_id", ASCENDING).limit(5)
+    assert [d["_id"] async for d in page] == ["a2"]
+    members = coll.find({"admin_keys": {"$in": ["p@x.se"]}, "kommun": "b"}, {"_id": 1})
+    assert [d["_id"] async for d in members] == ["b1"]
+    due = coll.find(
+        {"$or": [{"state": "scheduled", "starts_at": {"$lte": now}}], "kommun": "a"}
+    ).sort("_id", DESCENDING)
+    assert [d["_id"] async for d in due] == ["a2", "a1"]
+    pending = coll.find({"outbox_pending": True, "kommun": "b"}, {"outbox": 1, "version": 1})
+    assert [d["_id"] async for d in pending] == ["b1"]
+    cleared = await coll.update_one(
+        {"_id": "a1", "kommun": "b", "version": 1}, {"$inc": {"version": 1}}
+    )
+    assert cleared.matched_count == 0, "another kommun's document is not written"
+    replaced = await coll.replace_one(
+        {"_id": "a1", "kommun": "a", "version": 1},
+        {
+            "kommun": "a",
+            "request_key": "anna POST /accounts k1",
+            "name_key": "kultur",
+            "version": 2,
+        },
+    )
+    assert replaced.matched_count == 1
+
+
+async def test_handled_marks_carry_the_kommun(db: AsyncDatabase[Document]) -> None:
+    marks = HandledMarks(db)
+    event = account_created(kommun="vasterby")
+    await marks.mark("c1", event, utcnow())
+    mark = await db["handled_events"].find_one({"_id": f"c1:{event.id}"})
+    assert mark is not None
+    assert mark["kommun"] == "vasterby"

@@ -30,7 +30,7 @@ from shared.settings import ServiceName
 from shared.store import Document, MongoRepository
 from shared.telemetry import service_provider
 from shared.unit_of_work import Mapper, Publisher
-from tests.helpers import account_created, service_settings
+from tests.helpers import KOMMUN, account_created, service_settings
 from tests.integration.registry.harness import COMMUNICATOR, unique_plan
 
 
@@ -48,7 +48,7 @@ class Traced:
 
     def publisher(self) -> Publisher:
         """The registry's EventPublisher, through its broker's middlewares."""
-        publisher: Publisher = self.registry.state.deps.uow.publisher
+        publisher: Publisher = self.registry.state.deployment.of(KOMMUN).uow.publisher
         return publisher
 
     def finished(self) -> list[ReadableSpan]:
@@ -107,7 +107,7 @@ def consumed(trace_id: int) -> Callable[[ReadableSpan], bool]:
     def where(s: ReadableSpan) -> bool:
         return (
             s.kind is SpanKind.CONSUMER
-            and s.name == "account.created process"
+            and s.name == f"account.created.{KOMMUN} process"
             and s.context is not None
             and s.context.trace_id == trace_id
         )
@@ -147,7 +147,7 @@ async def test_the_sweep_continues_the_trace_of_the_write_minutes_later(
     db: AsyncDatabase[Document],
 ) -> None:
     async with traced_services(nats_url, mongodb_url, mongo_client) as t:
-        repo = MongoRepository(db["things"], Mapper(Thing))
+        repo = MongoRepository(db["things"], Mapper(Thing), KOMMUN)
         await repo.create_indexes()
         event = account_created()
         with t.tracer().start_as_current_span("the request that wrote it") as writing:
@@ -171,7 +171,7 @@ async def test_the_sweep_continues_the_trace_of_the_write_minutes_later(
 
         nc = await nats.connect(nats_url)
         try:
-            sent = await nc.jetstream().get_last_msg(EVENTS_STREAM, event.nats_subject)
+            sent = await nc.jetstream().get_last_msg(EVENTS_STREAM, event.address)
         finally:
             await nc.close()
         assert sent.headers is not None
@@ -186,7 +186,7 @@ async def test_an_event_stored_outside_any_trace_starts_a_new_one(
     db: AsyncDatabase[Document],
 ) -> None:
     async with traced_services(nats_url, mongodb_url, mongo_client) as t:
-        repo = MongoRepository(db["things"], Mapper(Thing))
+        repo = MongoRepository(db["things"], Mapper(Thing), KOMMUN)
         await repo.create_indexes()
         event = account_created()
         await repo.add(Thing("thing-2"), [event])
@@ -201,7 +201,7 @@ async def test_an_event_stored_outside_any_trace_starts_a_new_one(
 
         handling = await t.span(
             lambda s: (
-                s.name == "account.created process"
+                s.name == f"account.created.{KOMMUN} process"
                 and (s.attributes or {}).get("messaging.message.conversation_id") == event.id
             ),
             "of the event's handling",
@@ -209,7 +209,7 @@ async def test_an_event_stored_outside_any_trace_starts_a_new_one(
         assert handling.context is not None
         assert handling.context.trace_id != unrelated
         root = chain(handling, t.finished())[-1]
-        assert (root.name, root.parent) == ("account.created create", None), root.name
+        assert (root.name, root.parent) == (f"account.created.{KOMMUN} create", None), root.name
 
 
 def test_without_an_endpoint_nothing_is_traced() -> None:
@@ -227,3 +227,4 @@ def test_without_an_endpoint_nothing_is_traced() -> None:
 @dataclass(frozen=True)
 class Thing:
     id: str
+    kommun: str = KOMMUN

@@ -9,12 +9,14 @@ from pydantic import SecretStr
 from shared.auth import AuthError, TokenVerifier, mint_token
 from shared.principal import Role
 from shared.settings import Settings
+from tests.helpers import kommuner
 
 SECRET = "unit-test-secret-that-is-long-enough-for-hs256"
 
 
-def _verifier(**overrides: object) -> TokenVerifier:
-    return TokenVerifier(Settings(auth_secret=SecretStr(SECRET), **overrides))  # type: ignore[arg-type]
+def _verifier(*served: str, default: str = "", **overrides: object) -> TokenVerifier:
+    settings = Settings(auth_secret=SecretStr(SECRET), **overrides)  # type: ignore[arg-type]
+    return TokenVerifier(settings, kommuner(*served, default=default))
 
 
 def _token(**claims: object) -> str:
@@ -70,4 +72,34 @@ async def test_wrong_signature_is_refused() -> None:
 
 def test_a_service_without_a_way_to_verify_tokens_does_not_start() -> None:
     with pytest.raises(ValueError, match="AUTH_JWKS_URL or AUTH_SECRET"):
-        TokenVerifier(Settings())
+        TokenVerifier(Settings(), kommuner())
+
+
+# Issue 8: the token names the kommun the caller acts for.
+
+
+async def test_the_token_names_the_kommun_the_caller_acts_for() -> None:
+    verifier = _verifier("nora", "vasterby")
+    assert (await verifier.verify(_token(kommun="vasterby"))).kommun == "vasterby"
+    assert (await verifier.verify(_token(kommun="nora"))).kommun == "nora"
+
+
+async def test_a_token_of_a_kommun_not_served_here_is_refused() -> None:
+    with pytest.raises(AuthError, match="not served here") as refused:
+        await _verifier("nora").verify(_token(kommun="lindesberg"))
+    assert refused.value.check == "kommun"
+    assert "lindesberg" not in str(refused.value), "no claim's value in a refusal"
+
+
+async def test_a_token_without_kommun_belongs_to_the_default_or_is_refused() -> None:
+    assert (await _verifier("nora").verify(_token())).kommun == "nora", "the only kommun"
+    assert (await _verifier("nora", "vasterby", default="vasterby").verify(_token())).kommun == (
+        "vasterby"
+    )
+    with pytest.raises(AuthError, match="DEFAULT_KOMMUN"):
+        await _verifier("nora", "vasterby").verify(_token())
+
+
+async def test_the_kommun_claim_is_configurable() -> None:
+    verifier = _verifier("nora", "vasterby", auth_kommun_claim="municipality")
+    assert (await verifier.verify(_token(municipality="vasterby"))).kommun == "vasterby"

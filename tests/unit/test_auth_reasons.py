@@ -8,12 +8,13 @@ import pytest
 
 from shared.auth import AuthError, TokenVerifier
 from shared.settings import Settings
+from tests.helpers import kommuner
 
 SECRET = "the-test-secret-which-is-long-enough-for-hs256"
 
 
 def _verifier() -> TokenVerifier:
-    return TokenVerifier(Settings(auth_secret=SECRET))
+    return TokenVerifier(Settings(auth_secret=SECRET), kommuner())
 
 
 def _token(secret: str = SECRET, **claims: object) -> str:

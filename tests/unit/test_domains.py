@@ -20,7 +20,7 @@ KOMMUN = load_kommun_config(ROOT / "shared/reference/kommun.yaml")
 def test_submitting_a_plan_makes_a_submitted_account_and_its_event() -> None:
     plan = parse_plan(plan_json(), KOMMUN, NOW.date())
     anna = Principal("anna", "Anna", frozenset({Role.COMMUNICATOR}))
-    account, events = create(plan, anna, NOW)
+    account, events = create("nora", plan, anna, NOW)
     assert account.state is State.SUBMITTED
     [event] = events
     assert isinstance(event, AccountCreated)

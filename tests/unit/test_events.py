@@ -28,14 +28,14 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     "admin.returned": ("se.kanalvakt.admin.returned.v1", "/kanalvakt/registry"),
     "comment.flagged": ("se.kanalvakt.comment.flagged.v1", "/kanalvakt/moderation"),
 }
-ATTRIBUTES = ("specversion", "id", "source", "type", "subject", "time", "data")
+ATTRIBUTES = ("specversion", "id", "source", "type", "subject", "kommun", "time", "data")
 
 
 def _new(event: type[Event], time: datetime | None = None) -> Event:
     """`event.new()` with a `data` of the right class (its fields do not matter here)."""
     data_class = event.model_fields["data"].annotation
     assert isinstance(data_class, type)
-    return event.new(subject="acc1", data=data_class.model_construct(), time=time)
+    return event.new("nora", subject="acc1", data=data_class.model_construct(), time=time)
 
 
 def _errors(event: type[Event], body: dict[str, Any]) -> set[tuple[str | int, ...]]:
@@ -77,6 +77,7 @@ def test_new_event_carries_the_documented_type_and_source(subject: str) -> None:
     assert body["source"] == documented_source
     assert body["specversion"] == "1.0"
     assert body["subject"] == "acc1"
+    assert body["kommun"] == "nora"
     assert body["datacontenttype"] == "application/json"
     assert body["time"] == "2026-11-20T09:30:00Z"
 
@@ -104,6 +105,7 @@ def test_each_new_event_has_an_id_of_its_own_and_the_time_now() -> None:
 
 def _account_created() -> AccountCreated:
     return AccountCreated.new(
+        "nora",
         subject="acc1",
         data=AccountCreatedData(
             account_id="acc1",
@@ -149,6 +151,10 @@ def test_every_cloudevents_attribute_is_required_on_the_wire(attribute: str) -> 
         ("id", ""),
         ("source", ""),
         ("subject", ""),
+        ("kommun", ""),
+        ("kommun", "Nora"),  # an id is lower case: never spelled two ways
+        ("kommun", "nora.x"),  # one subject token: no dots or wildcards
+        ("kommun", "*"),
         ("time", "2026-11-20T09:30:00"),  # no offset: not a point in time
         ("datacontenttype", "text/plain"),
     ],
@@ -156,3 +162,10 @@ def test_every_cloudevents_attribute_is_required_on_the_wire(attribute: str) -> 
 def test_malformed_attribute_is_refused(attribute: str, value: str) -> None:
     body = json.loads(_account_created().model_dump_json())
     assert _errors(AccountCreated, body | {attribute: value}) == {(attribute,)}
+
+
+def test_an_event_is_published_on_its_kommuns_subject() -> None:
+    """Issue 8: `<entity>.<event>.<kommun>`, so a subscriber may take one kommun's only."""
+    event = _account_created()
+    assert event.address == "account.created.nora"
+    assert AccountCreated.address_template() == "account.created.{kommun}"

@@ -61,6 +61,7 @@ def _person(name: str) -> PersonRef:
 def _away(name: str, substitute: str | None = None, days: int = 2) -> Absence:
     return Absence(
         id=name,
+        kommun="nora",
         person=_person(name),
         starts_at=NOW - timedelta(days=1),
         ends_at=NOW + timedelta(days=days),
@@ -179,7 +180,7 @@ def test_L7_the_public_entry_never_shows_a_personnummer_even_from_an_old_plan() 
 
     valid = parse_plan(plan_json(), KOMMUN, TODAY)
     old = valid.model_copy(update={"purpose": "Kontakt: 19121212-1212 svarar"})  # unchecked
-    account = Account("a1", old, State.ACTIVE, "anna", datetime(2026, 1, 1, tzinfo=UTC))
+    account = Account("a1", "nora", old, State.ACTIVE, "anna", datetime(2026, 1, 1, tzinfo=UTC))
     entry = public_entry(account)
     assert "1212-1212" not in entry["purpose"]
     assert "Kontakt:" in entry["purpose"]

@@ -72,7 +72,9 @@ class World:
 @pytest.fixture
 def world() -> World:
     clock, bus = Clock(), RecordingPublisher()
-    deps = Dependencies(Settings(), KOMMUN, clock, InMemoryRegistryStore(), UnitOfWork(bus))
+    deps = Dependencies(
+        Settings(), KOMMUN, clock, InMemoryRegistryStore(KOMMUN.id), UnitOfWork(bus)
+    )
     return World(deps, clock, bus)
 
 
@@ -128,9 +130,9 @@ async def test_P3_5_P4_1_an_approved_account_has_a_grace_period_to_be_set_up(
 ) -> None:
     account_id = await _approved(world)
     grace = timedelta(days=KOMMUN.registry.activation_grace_days)
-    await scheduler.tick(world.deps, START + grace - timedelta(hours=1))
+    await scheduler.tick_kommun(world.deps, START + grace - timedelta(hours=1))
     assert world.published(AccountNoncompliant, account_id) == []
-    await scheduler.tick(world.deps, START + grace + timedelta(hours=1))
+    await scheduler.tick_kommun(world.deps, START + grace + timedelta(hours=1))
     [event] = world.published(AccountNoncompliant, account_id)
     assert {f.rule for f in event.data.findings} == {"P3.5", "P4.1"}
 

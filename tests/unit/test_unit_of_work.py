@@ -27,6 +27,7 @@ class Thing:
     tags: frozenset[str] = frozenset()
     parts: tuple[str, ...] = ()
     extra: dict[str, list[int]] = field(default_factory=dict)
+    kommun: str = "nora"
 
 
 THING = Thing(
@@ -53,6 +54,7 @@ def test_the_mapper_writes_what_bson_stores_and_reads_the_same_object_back() -> 
         "tags": ["a", "b"],
         "parts": ["x", "y"],
         "extra": {"n": [1, 2]},
+        "kommun": "nora",
         "colour_key": "RED",
     }
     assert mapper.from_document(doc | {"version": 3, "outbox": []}) == THING
@@ -82,7 +84,7 @@ class Ticks:
 async def test_a_nats_outage_warns_once_skips_inline_publishing_and_says_when_it_ends(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    repo = InMemoryRepository(Mapper(Thing))
+    repo = InMemoryRepository(Mapper(Thing), "nora")
     publisher, ticks = AwayPublisher(), Ticks()
     uow = UnitOfWork(publisher, ticks)
     caplog.set_level(logging.WARNING, "kanalvakt.unit_of_work")

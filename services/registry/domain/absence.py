@@ -34,6 +34,7 @@ class AbsenceState(StrEnum):
 @dataclass(frozen=True)
 class Absence:
     id: str
+    kommun: str
     person: PersonRef
     starts_at: datetime
     ends_at: datetime
@@ -50,6 +51,7 @@ class Absence:
 
 
 def register(
+    kommun: str,
     person: PersonRef,
     starts_at: datetime,
     ends_at: datetime,
@@ -87,7 +89,7 @@ def register(
         )
     if problems:
         raise RuleViolations(problems)
-    return Absence(new_id(), person, starts_at, ends_at, substitute, by.subject)
+    return Absence(new_id(), kommun, person, starts_at, ends_at, substitute, by.subject)
 
 
 def _data(absence: Absence, account_ids: list[str]) -> AdminAbsentData:
@@ -108,14 +110,20 @@ def advance(absence: Absence, now: datetime, account_ids: list[str]) -> Decision
         absence = replace(absence, state=AbsenceState.STARTED)
         events.append(
             AdminAbsent.new(
-                subject=absence.id, time=absence.starts_at, data=_data(absence, account_ids)
+                absence.kommun,
+                subject=absence.id,
+                time=absence.starts_at,
+                data=_data(absence, account_ids),
             )
         )
     if absence.state is AbsenceState.STARTED and absence.ends_at <= now:
         absence = replace(absence, state=AbsenceState.ENDED)
         events.append(
             AdminReturned.new(
-                subject=absence.id, time=absence.ends_at, data=_data(absence, account_ids)
+                absence.kommun,
+                subject=absence.id,
+                time=absence.ends_at,
+                data=_data(absence, account_ids),
             )
         )
     return absence, events

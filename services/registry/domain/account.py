@@ -100,6 +100,7 @@ class HistoryEntry:
 @dataclass(frozen=True)
 class Account:
     id: str
+    kommun: str  # whose account: its events and its document are that kommun's
     plan: ActivityPlan
     state: State
     created_by: str
@@ -146,6 +147,7 @@ class Account:
 
 def _created(account: Account, at: datetime) -> AccountCreated:
     return AccountCreated.new(
+        account.kommun,
         subject=account.id,
         time=at,
         data=AccountCreatedData(
@@ -158,11 +160,12 @@ def _created(account: Account, at: datetime) -> AccountCreated:
 
 
 def create(
-    plan: ActivityPlan, by: Principal, at: datetime, *, draft: bool = False
+    kommun: str, plan: ActivityPlan, by: Principal, at: datetime, *, draft: bool = False
 ) -> Decision[Account]:
     """A plan is saved as a draft, or submitted at once (P3.6)."""
     account = Account(
         id=new_id(),
+        kommun=kommun,
         plan=plan,
         state=State.DRAFT if draft else State.SUBMITTED,
         created_by=by.subject,
@@ -251,6 +254,7 @@ def sign(account: Account, role: SignRole, by: Principal, at: datetime) -> Decis
         return account, []
     account = replace(account, state=State.APPROVED, approved_at=at)
     approved = AccountApproved.new(
+        account.kommun,
         subject=account.id,
         time=at,
         data=AccountApprovedData(
@@ -326,7 +330,7 @@ def _activate_if_ready(account: Account, by: Principal, at: datetime) -> Decisio
         return account, []
     account = replace(account, state=State.ACTIVE)._did(by, at, "activated")
     data = AccountDeadlines(**account.ref(), **account.deadlines())
-    return account, [AccountActivated.new(subject=account.id, time=at, data=data)]
+    return account, [AccountActivated.new(account.kommun, account.id, data, at)]
 
 
 def _not_closed(account: Account) -> None:
@@ -344,6 +348,7 @@ def _updated(
     account: Account, at: datetime, changes: list[str], reapproval: bool
 ) -> AccountUpdated:
     return AccountUpdated.new(
+        account.kommun,
         subject=account.id,
         time=at,
         data=AccountUpdatedData(
@@ -406,6 +411,4 @@ def confirm_closed(account: Account, by: Principal, at: datetime) -> Decision[Ac
             Conflict,
         )
     account = replace(account, state=State.CLOSED)._did(by, at, "closed")
-    return account, [
-        AccountClosed.new(subject=account.id, time=at, data=AccountRef(**account.ref()))
-    ]
+    return account, [AccountClosed.new(account.kommun, account.id, AccountRef(**account.ref()), at)]

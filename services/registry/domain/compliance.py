@@ -81,6 +81,7 @@ def review(
         account = replace(account, unattended_since=now)
         events.append(
             AccountUnattended.new(
+                account.kommun,
                 subject=account.id,
                 time=now,
                 data=AccountUnattendedData(
@@ -95,7 +96,7 @@ def review(
         account = replace(account, unattended_since=None)
         events.append(
             AccountAttended.new(
-                subject=account.id, time=now, data=AccountAttendedData(**ref, since=now)
+                account.kommun, account.id, AccountAttendedData(**ref, since=now), now
             )
         )
     found = findings(account, now, kommun)
@@ -105,6 +106,7 @@ def review(
         if found:
             events.append(
                 AccountNoncompliant.new(
+                    account.kommun,
                     subject=account.id,
                     time=now,
                     data=AccountNoncompliantData(**ref, findings=found),

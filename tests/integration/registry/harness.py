@@ -76,25 +76,31 @@ class Registry:
     js: JetStreamContext
 
     async def tick(self, now: datetime) -> None:
-        """The scheduler at a time of the test's choosing."""
-        await scheduler.tick(self.app.state.deps, now)
+        """The scheduler at a time of the test's choosing, for every kommun."""
+        await scheduler.tick(self.app.state.deployment, now)
 
-    async def events(self, subject: str, about: str) -> list[dict[str, Any]]:
-        """Every event on `subject` (wildcards allowed) whose data names `about`, the
-        late ones included: what the registry still holds queued is sent first, then the
-        stream is read to its end. So `== []` means none was caused, not none yet."""
+    async def events(self, subject: str, about: str, kommun: str = "*") -> list[dict[str, Any]]:
+        """Every event on `subject` (wildcards allowed) of `kommun` (every one by default)
+        whose data names `about`, the late ones included: what the registry still holds
+        queued is sent first, then the stream is read to its end. So `== []` means none
+        was caused, not none yet. `_subject` is the event's name, `_kommun` the subject's
+        last token."""
         await self.drain()
-        messages = await read_to_end(self.js, subject, EVENTS_STREAM)
-        found = [json.loads(m.data) | {"_subject": m.subject} for m in messages]
+        messages = await read_to_end(self.js, f"{subject}.{kommun}", EVENTS_STREAM)
+        found = [
+            json.loads(m.data)
+            | {"_subject": m.subject.rpartition(".")[0], "_kommun": m.subject.rpartition(".")[2]}
+            for m in messages
+        ]
         return [e for e in found if about in json.dumps(e["data"])]
 
     async def drain(self) -> None:
         """Sends what the registry's outboxes still hold, as its periodic sweep would.
         Every event it publishes goes through an outbox (shared.outbox) and is on the
         stream once sent, so after this none the test's actions caused is still to come."""
-        deps = self.app.state.deps
-        for outbox in deps.store.outboxes():
-            await outbox.sweep(deps.uow.publisher)
+        for deps in self.app.state.deployment:
+            for outbox in deps.store.outboxes():
+                await outbox.sweep(deps.uow.publisher)
 
     async def submit(self, **changes: Any) -> dict[str, Any]:
         answer = await self.client.post(

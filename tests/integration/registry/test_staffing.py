@@ -201,14 +201,20 @@ async def test_metrics_follow_the_policy_measures(reg: Registry) -> None:
     await _away(reg, BENGT, now - timedelta(minutes=1), now + DAY)
     await reg.tick(utcnow())  # the scheduler refreshes the gauges
     metrics = (await reg.client.get("/metrics")).text
-    assert 'kanalvakt_registry_accounts{platform="facebook",state="active"} 1.0' in metrics
-    assert "kanalvakt_registry_accounts_unattended 1.0" in metrics
-    assert "kanalvakt_registry_plans_awaiting_approval 1.0" in metrics
-    assert "kanalvakt_registry_credentials_not_deposited 0.0" in metrics
-    assert "kanalvakt_registry_accounts_below_two_administrators 0.0" in metrics
+    # Per kommun (issue 8): the reference configuration's.
+    assert (
+        'kanalvakt_registry_accounts{kommun="nora",platform="facebook",state="active"} 1.0'
+        in metrics
+    )
+    assert 'kanalvakt_registry_accounts_unattended{kommun="nora"} 1.0' in metrics
+    assert 'kanalvakt_registry_plans_awaiting_approval{kommun="nora"} 1.0' in metrics
+    assert 'kanalvakt_registry_credentials_not_deposited{kommun="nora"} 0.0' in metrics
+    assert 'kanalvakt_registry_accounts_below_two_administrators{kommun="nora"} 0.0' in metrics
     [age] = [
         line
         for line in metrics.splitlines()
-        if line.startswith("kanalvakt_registry_oldest_plan_awaiting_approval_seconds ")
+        if line.startswith(
+            'kanalvakt_registry_oldest_plan_awaiting_approval_seconds{kommun="nora"} '
+        )
     ]
     assert float(age.split()[1]) > 0

@@ -21,13 +21,19 @@ from shared.bus import EventRouter
 from shared.bus.broker import make_broker
 from shared.events import AccountCreated, AccountCreatedData
 from shared.ids import new_id
+from shared.kommun import load_kommun_config
+from shared.reference import REFERENCE_KOMMUN_CONFIG
 from shared.settings import ServiceName, Settings
 from shared.store import HandledMarks, connect
+
+# Events of the reference configuration's kommun, which the services serve by default.
+KOMMUN = load_kommun_config(REFERENCE_KOMMUN_CONFIG).id
 
 
 def _event(i: int) -> AccountCreated:
     account_id = new_id()
     return AccountCreated.new(
+        KOMMUN,
         subject=account_id,
         data=AccountCreatedData(
             account_id=account_id,
@@ -65,7 +71,7 @@ async def run(nats_url: str, mongodb_url: str, events: int, batch: int) -> tuple
     built_producer = producer.build(settings)
     marks = HandledMarks(db)
     await marks.create_indexes()
-    pub_broker = make_broker(settings, built_producer, marks, {})
+    pub_broker = make_broker(settings, built_producer, marks, frozenset({KOMMUN}), {})
     await pub_broker.start()
 
     batch_events = [_event(i) for i in range(events)]
@@ -74,7 +80,7 @@ async def run(nats_url: str, mongodb_url: str, events: int, batch: int) -> tuple
         await built_producer.publisher.publish(event)
     publish_rate = events / (time.perf_counter() - start)
 
-    sub_broker = make_broker(settings, consumer.build(settings), marks, {})
+    sub_broker = make_broker(settings, consumer.build(settings), marks, frozenset({KOMMUN}), {})
     start = time.perf_counter()
     await sub_broker.start()
     await asyncio.wait_for(done.wait(), timeout=600)

@@ -48,7 +48,9 @@ from shared.bus import EventRouter
 from shared.bus.streams import EVENTS_STREAM
 from shared.events import AccountCreated, AccountCreatedData
 from shared.ids import new_id
+from shared.kommun import load_kommun_config
 from shared.logs import configure_logging
+from shared.reference import REFERENCE_KOMMUN_CONFIG
 from shared.service import build_service
 from shared.settings import ServiceName, Settings
 from shared.store import connect
@@ -56,6 +58,9 @@ from shared.store import connect
 SECRET = secrets.token_urlsafe(32)  # local HS256 secret, 32+ characters
 BATCH = 100
 POLL_SECONDS = 0.25
+
+# Events of the reference configuration's kommun, which the services serve by default.
+KOMMUN = load_kommun_config(REFERENCE_KOMMUN_CONFIG).id
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,7 @@ def account_created(i: int) -> AccountCreated:
     name = f"norakommunbench{i:06d}"
     account_id = new_id()
     return AccountCreated.new(
+        KOMMUN,
         subject=account_id,
         data=AccountCreatedData(
             account_id=account_id,
@@ -124,7 +130,7 @@ async def ceiling(servers: Servers, events: int) -> tuple[float, Fifths]:
         js = nc.jetstream()
         start = time.perf_counter()
         sub = await js.pull_subscribe(
-            AccountCreated.nats_subject, durable="bench-ceiling", stream=EVENTS_STREAM
+            f"{AccountCreated.nats_subject}.*", durable="bench-ceiling", stream=EVENTS_STREAM
         )
         while len(done_at) < events:
             for msg in await sub.fetch(BATCH, timeout=5.0):

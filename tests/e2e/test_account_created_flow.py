@@ -2,7 +2,7 @@
 
 POST a registration to the registry → `account.created` on JetStream → the archive keeps
 a record, notify records a notification, moderation watches the account; the same event
-delivered twice changes nothing; a malformed event lands on `dlq.account.created` with a
+delivered twice changes nothing; a malformed event lands on `dlq.account.created.nora` with a
 reason and the services keep working; Ctrl-C stops everything cleanly.
 """
 
@@ -102,10 +102,12 @@ async def test_one_event_through_all_four_services(system: System) -> None:
         nc = await nats.connect(system.nats_url)
         try:
             js = nc.jetstream()
-            original = await js.get_last_msg(EVENTS_STREAM, "account.created")
+            original = await js.get_last_msg(EVENTS_STREAM, "account.created.nora")
             assert json.loads(original.data)["id"] == event_id
             resent = await js.publish(
-                "account.created", original.data, headers={"Nats-Msg-Id": f"resend-{event_id}"}
+                "account.created.nora",
+                original.data,
+                headers={"Nats-Msg-Id": f"resend-{event_id}"},
             )
             assert not resent.duplicate
             await eventually(lambda: _all_settled(js), what="redelivery acknowledged")
@@ -124,10 +126,10 @@ async def test_one_event_through_all_four_services(system: System) -> None:
                     "data": {"platform": "myspace"},
                 }
             ).encode()
-            await js.publish("account.created", malformed, headers={"Nats-Msg-Id": marker})
+            await js.publish("account.created.nora", malformed, headers={"Nats-Msg-Id": marker})
 
             async def dead_lettered() -> list[object]:
-                sub = await js.pull_subscribe("dlq.account.created", stream=DLQ_STREAM)
+                sub = await js.pull_subscribe("dlq.account.created.nora", stream=DLQ_STREAM)
                 try:
                     msgs = await sub.fetch(100, timeout=1)
                 except TimeoutError:
@@ -182,7 +184,7 @@ async def _outcomes(client: httpx.AsyncClient, name: str, url: str) -> Counts:
             if sample.name != "kanalvakt_events_total":
                 continue
             assert sample.labels["consumer"] == f"{name}-account-created", sample
-            assert sample.labels["subject"] == "account.created", sample
+            assert sample.labels["subject"] == "account.created.nora", sample
             if sample.labels["outcome"] != "retried":
                 found[sample.labels["outcome"]] = sample.value
     return found

@@ -53,7 +53,8 @@ async def _events(nats_url: str, account_id: str) -> list[tuple[str, dict[str, A
                 found += await sub.fetch(500, timeout=0.5)
         except TimeoutError:
             pass
-        events = [(m.subject, json.loads(m.data)) for m in found]
+        # By the event's name: the subject without its kommun (`account.created.nora`).
+        events = [(m.subject.rpartition(".")[0], json.loads(m.data)) for m in found]
         return [(s, e) for s, e in events if account_id in json.dumps(e["data"])]
     finally:
         await nc.close()

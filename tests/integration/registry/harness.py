@@ -27,7 +27,10 @@ from tests.helpers import SECRET, plan_json, read_to_end, service_settings
 DEPARTMENT = "Kommunstyrelseförvaltningen"
 
 
-def headers(sub: str, *roles: Role, email: str = "", department: str = "") -> dict[str, str]:
+def headers(
+    sub: str, *roles: Role, email: str = "", department: str = "", kommun: str = ""
+) -> dict[str, str]:
+    """A bearer token; without `kommun`, for the service's default kommun."""
     token = mint_token(
         SECRET,
         sub,
@@ -37,23 +40,78 @@ def headers(sub: str, *roles: Role, email: str = "", department: str = "") -> di
         name=sub.title(),
         email=email,
         department=department,
+        kommun=kommun,
     )
     return {"Authorization": f"Bearer {token}"}
 
 
-COMMUNICATOR = headers("cecilia", Role.COMMUNICATOR)
-ADMIN_1 = headers("anna", Role.ADMINISTRATOR, email="anna.andersson@nora.example")
-ADMIN_2 = headers("bengt", Role.ADMINISTRATOR, email="bengt.berg@nora.example")
-DEPARTMENT_HEAD = headers("dora", Role.DEPARTMENT_HEAD, department=DEPARTMENT)
-INFORMATION_OFFICER = headers("kommunchef", Role.INFORMATION_OFFICER)
-ARCHIVIST = headers("arkivarie", Role.ARCHIVIST)
+@dataclass(frozen=True)
+class People:
+    """One kommun's staff as a test acts as them, and what its plans name."""
 
-SIGNERS = {
-    "administrator_1": ADMIN_1,
-    "administrator_2": ADMIN_2,
-    "department_head": DEPARTMENT_HEAD,
-    "information_officer": INFORMATION_OFFICER,
-}
+    kommun: str  # the token claim; "" is the default kommun's, as a token without one
+    handle: str  # the kommun's name as a handle starts (P4.2)
+    domain: str
+    department: str
+    unit: str
+
+    def person(self, sub: str, *roles: Role, **claims: str) -> dict[str, str]:
+        return headers(sub, *roles, kommun=self.kommun, **claims)
+
+    def email(self, local: str) -> str:
+        return f"{local}@{self.domain}"
+
+    @property
+    def communicator(self) -> dict[str, str]:
+        return self.person("cecilia", Role.COMMUNICATOR)
+
+    @property
+    def signers(self) -> dict[str, dict[str, str]]:
+        return {
+            "administrator_1": self.person(
+                "anna", Role.ADMINISTRATOR, email=self.email("anna.andersson")
+            ),
+            "administrator_2": self.person(
+                "bengt", Role.ADMINISTRATOR, email=self.email("bengt.berg")
+            ),
+            "department_head": self.person(
+                "dora", Role.DEPARTMENT_HEAD, department=self.department
+            ),
+            "information_officer": self.person("kommunchef", Role.INFORMATION_OFFICER),
+        }
+
+    @property
+    def archivist(self) -> dict[str, str]:
+        return self.person("arkivarie", Role.ARCHIVIST)
+
+    def plan(self, **changes: Any) -> dict[str, Any]:
+        """The example plan under a handle of its own, in this kommun's organisation, so
+        tests share a store without clashing."""
+        handle = f"{self.handle}{new_id().lower()[-10:]}"
+        plan = plan_json(
+            handle=handle,
+            url=f"https://www.facebook.com/{handle}",
+            department=self.department,
+            unit=self.unit,
+        )
+        for group in ("administrators", "operators"):
+            plan[group] = [
+                person | {"email": person["email"].replace("nora.example", self.domain)}
+                for person in plan[group]
+            ]
+        return plan | changes
+
+
+# The reference kommun's people, whose tokens name no kommun (the default one).
+NORA = People("", "norakommun", "nora.example", DEPARTMENT, "Näringsliv")
+COMMUNICATOR = NORA.communicator
+SIGNERS = NORA.signers
+ADMIN_1 = SIGNERS["administrator_1"]
+ADMIN_2 = SIGNERS["administrator_2"]
+DEPARTMENT_HEAD = SIGNERS["department_head"]
+INFORMATION_OFFICER = SIGNERS["information_officer"]
+ARCHIVIST = NORA.archivist
+
 PROFILE = {
     "logo_and_kommun_name": True,
     "purpose_and_official_account": True,
@@ -65,8 +123,7 @@ PROFILE = {
 
 def unique_plan(**changes: Any) -> dict[str, Any]:
     """The example plan under a handle of its own, so tests share a store without clashing."""
-    handle = f"norakommun{new_id().lower()[-10:]}"
-    return plan_json(handle=handle, url=f"https://www.facebook.com/{handle}") | changes
+    return NORA.plan(**changes)
 
 
 @dataclass
@@ -102,17 +159,17 @@ class Registry:
             for outbox in deps.store.outboxes():
                 await outbox.sweep(deps.uow.publisher)
 
-    async def submit(self, **changes: Any) -> dict[str, Any]:
+    async def submit(self, people: People = NORA, **changes: Any) -> dict[str, Any]:
         answer = await self.client.post(
-            "/accounts", json=unique_plan(**changes), headers=COMMUNICATOR
+            "/accounts", json=people.plan(**changes), headers=people.communicator
         )
         assert answer.status_code == 201, answer.text
         account: dict[str, Any] = answer.json()
         return account
 
-    async def approve(self, account_id: str) -> dict[str, Any]:
+    async def approve(self, account_id: str, people: People = NORA) -> dict[str, Any]:
         answer = None
-        for role, who in SIGNERS.items():
+        for role, who in people.signers.items():
             answer = await self.client.post(
                 f"/accounts/{account_id}/signatures", json={"role": role}, headers=who
             )
@@ -121,19 +178,24 @@ class Registry:
         account: dict[str, Any] = answer.json()
         return account
 
-    async def activate(self, account_id: str, *, approve: bool = True) -> dict[str, Any]:
+    async def activate(
+        self, account_id: str, *, approve: bool = True, people: People = NORA
+    ) -> dict[str, Any]:
         if approve:
-            await self.approve(account_id)
+            await self.approve(account_id, people)
+        signers = people.signers
         deposit = {
             "location": "Kassaskåpet, kommunledningskontoret",
             "deposited_at": "2026-11-20T10:00:00+01:00",
         }
         answer = await self.client.put(
-            f"/accounts/{account_id}/credentials", json=deposit, headers=INFORMATION_OFFICER
+            f"/accounts/{account_id}/credentials",
+            json=deposit,
+            headers=signers["information_officer"],
         )
         assert answer.status_code == 200, answer.text
         answer = await self.client.put(
-            f"/accounts/{account_id}/profile", json=PROFILE, headers=ADMIN_1
+            f"/accounts/{account_id}/profile", json=PROFILE, headers=signers["administrator_1"]
         )
         assert answer.status_code == 200, answer.text
         account: dict[str, Any] = answer.json()
@@ -142,15 +204,16 @@ class Registry:
 
 @asynccontextmanager
 async def registry(
-    nats_url: str, mongodb_url: str, database: str = "", clock: Clock = utcnow
+    nats_url: str, mongodb_url: str, database: str = "", clock: Clock = utcnow, **changes: Any
 ) -> AsyncIterator[Registry]:
     """A registry with a database of its own, or `database` to share one (replicas);
-    `clock` sets the time its routes and handlers see."""
+    `clock` sets the time its routes and handlers see; `changes` other settings."""
     settings = service_settings(
         ServiceName.REGISTRY,
         nats_url,
         mongodb_url,
         **({"mongodb_database": database} if database else {}),
+        **changes,
     )
     app = build_service(parts_of(ServiceName.REGISTRY), settings, clock)
     nc = await nats.connect(nats_url)

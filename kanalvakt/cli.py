@@ -142,7 +142,7 @@ def token(
         raise _fail(
             "token",
             f"--kommun {kommun!r} is not a kommun id: lower-case letters and digits, "
-            "words joined by single hyphens (e.g. nora), as in the kommun file's kommun.id",
+            "words joined by single hyphens (e.g. vasterby), as in the kommun file's kommun.id",
             2,
         )
     try:
@@ -185,7 +185,7 @@ def init(
     except OSError as exc:
         raise _fail("init", f"cannot write {target}: {exc}") from None
     print(f"wrote {target}")
-    # The copy says `id: nora`: a kommun that keeps it would share Nora's id everywhere.
+    # The copy keeps the reference kommun's id: a kommun must not share it with another.
     print("Edit it, first kommun.id: your kommun's short lower-case id (e.g. vasterby).")
     print(f"Then: KOMMUN_CONFIG={target} kanalvakt up")
     print(

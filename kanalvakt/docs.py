@@ -103,8 +103,8 @@ def events_md() -> str:
         "## Subjects and kommuner",
         "",
         "One deployment may serve several kommuner. Every event is published on "
-        "`<entity>.<event>.<kommun>`: `account.created.nora` is an `account.created` of the "
-        "kommun `nora`, and the subject's last token is always the event's `kommun` (the "
+        "`<entity>.<event>.<kommun>`: `account.created.vasterby` is an `account.created` of "
+        "the kommun `vasterby`, and the subject's last token is always the event's `kommun` (the "
         "`ce-kommun` header says it too). A subscriber takes one kommun's events with "
         "`*.*.<kommun>`, one event of every kommun with `account.created.*`, and one event of "
         "one kommun with `account.created.<kommun>`. A consumer receives an event only for a "

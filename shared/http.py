@@ -416,7 +416,7 @@ async def _host_deps(request: Request) -> Any:
     config = kommuner.by_host(request.headers.get("host", ""))
     kommun = config.id if config is not None else kommuner.default
     if not kommun:
-        raise NotFound("kommun", "(none for this host: use /public/{kommun}/…)")
+        raise NotFound("kommun", f"the kommun of host {request.url.hostname}")
     return _served(request, kommun)
 
 

@@ -189,7 +189,8 @@ def load_kommun_config(path: Path) -> KommunConfig:
 
 
 def config_files(path: Path) -> list[Path]:
-    """The kommun files KOMMUN_CONFIG names: the file, or a directory's *.yaml in name order."""
+    """The kommun files KOMMUN_CONFIG names: the file, or a directory's *.yaml (or *.yml)
+    in name order; others (a README, ConfigMap's `..data`) are passed over."""
     if not path.is_dir():
         return [path]
     files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
@@ -203,6 +204,7 @@ def load_kommuner(path: Path, default: str = "") -> Kommuner:
     id are refused, naming both."""
     configs: list[KommunConfig] = []
     seen: dict[str, Path] = {}
+    hosts: dict[str, Path] = {}
     for file in config_files(path):
         config = load_kommun_config(file)
         if config.id in seen:
@@ -211,5 +213,11 @@ def load_kommuner(path: Path, default: str = "") -> Kommuner:
                 f"{seen[config.id]}"
             )
         seen[config.id] = file
+        for host in (h.casefold() for h in config.public_hosts):
+            if host in hosts:  # one host, one kommun's public list
+                raise KommunConfigError(
+                    f"KOMMUN_CONFIG: {file}: public_hosts {host!r} is also in {hosts[host]}"
+                )
+            hosts[host] = file
         configs.append(config)
     return Kommuner(configs, default)

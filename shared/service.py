@@ -25,8 +25,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.auth import TokenVerifier
 from shared.bus.broker import make_broker
+from shared.bus.errors import InvalidEvent
 from shared.bus.router import EventRouter
 from shared.clock import Clock, utcnow
+from shared.events import contract_at
 from shared.http import install_error_handlers, ops_router
 from shared.kommun import KommunConfig, Kommuner, load_kommuner
 from shared.outbox import OUTAGES, Outbox, sweep_forever
@@ -92,9 +94,12 @@ def _event_deps(
     message: Annotated[StreamMessage[Any], Context("message")],
     deployment: Annotated[Deployment[Any], Context("deployment")],
 ) -> Dependencies[Any]:
-    # The subject ends in the kommun, which OutcomeMiddleware checked is the event's own
-    # and served here before the handler runs.
-    return deployment.of(message.raw_message.subject.rpartition(".")[2])
+    # OutcomeMiddleware checked before the handler runs that the subject's kommun is the
+    # event's own and served here.
+    found = contract_at(message.raw_message.subject)
+    if found is None:
+        raise InvalidEvent(f"subject {message.raw_message.subject!r} names no kommun")
+    return deployment.of(found[1])
 
 
 # The event's kommun's Dependencies, for handlers:
@@ -136,6 +141,13 @@ def build_service(
     # Fail at start, not at first use.
     kommuner = load_kommuner(settings.kommun_config, settings.default_kommun)
     verifier = TokenVerifier(settings, kommuner)
+    if len(kommuner) > 1 and kommuner.default and settings.auth_jwks_url:
+        log.warning(
+            "tokens without the %r claim act for %s (DEFAULT_KOMMUN): only right if every "
+            "such token is that kommun's",
+            settings.auth_kommun_claim,
+            kommuner.default,
+        )
     built = parts.events.build(settings)
     client = connect(settings.mongodb_url)
     db = client[settings.database_name]

@@ -198,8 +198,9 @@ class HandledMarks:
     async def create_indexes(self) -> None:
         await self._coll.create_index("handled_at")
 
-    async def seen(self, consumer: str, event_id: str) -> bool:
-        return await self._coll.find_one({"_id": f"{consumer}:{event_id}"}, {"_id": 1}) is not None
+    async def seen(self, consumer: str, event: Event) -> bool:
+        mark = {"_id": f"{consumer}:{event.id}", "kommun": event.kommun}
+        return await self._coll.find_one(mark, {"_id": 1}) is not None
 
     async def mark(self, consumer: str, event: Event, at: datetime) -> None:
         mark = {"_id": f"{consumer}:{event.id}", "kommun": event.kommun, "handled_at": at}

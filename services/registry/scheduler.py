@@ -30,12 +30,14 @@ async def tick_kommun(deps: Deps, now: datetime) -> list[Account]:
 
 
 async def tick(deployment: Deployment[Any], now: datetime) -> None:
-    """Every kommun's tick; the first failure is raised once all have had their turn."""
+    """Every kommun's tick; a failure is logged with its kommun and, once all have had
+    their turn, raised (the first), so that the run says the tick failed."""
     failure: Exception | None = None
     for deps in deployment:
         try:
             metrics.observe(deps.kommun.id, await tick_kommun(deps, now), now)
         except Exception as exc:
+            log.warning("scheduler tick of kommun %s failed: %r", deps.kommun.id, exc)
             failure = failure or exc
     if failure is not None:
         raise failure

@@ -37,7 +37,7 @@ _REASON_LIMIT = 2000  # NATS headers are single lines of modest size
 
 
 class Marks(Protocol):
-    async def seen(self, consumer: str, event_id: str) -> bool: ...
+    async def seen(self, consumer: str, event: Event) -> bool: ...
     async def mark(self, consumer: str, event: Event, at: datetime) -> None: ...
 
 
@@ -174,7 +174,7 @@ class OutcomeMiddleware(BaseMiddleware):
                     result = await call_next(msg)
                     self.duplicate = result is ALREADY_HANDLED
                     return result
-                if await self.factory.marks.seen(consumer, event.id):
+                if await self.factory.marks.seen(consumer, event):
                     self.duplicate = True
                     return None
                 result = await call_next(msg)

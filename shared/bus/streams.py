@@ -21,7 +21,7 @@ def events_stream(duplicate_window_seconds: float) -> JStream:
     # the archive keeps the public record for as long as the retention rules say.
     return JStream(
         EVENTS_STREAM,
-        description="Kanalvakt domain events, <entity>.<event>",
+        description="Kanalvakt domain events, <entity>.<event>.<kommun>",
         subjects=event_subjects(),
         retention=RetentionPolicy.LIMITS,
         storage=StorageType.FILE,

@@ -154,8 +154,14 @@ async def test_issue_8_lists_and_exports_hold_the_callers_kommun_only(
         assert accounts[_other(kommun).kommun]["plan"]["handle"] not in page
     assert "Västerby kommun" in (await s.registry.client.get("/public/vasterby/accounts.html")).text
     assert (await s.registry.client.get("/public/lindesberg/accounts")).status_code == 404
-    # No default kommun in this deployment: the host-less list is no one's.
+    # No default kommun in this deployment: the list of a host no kommun names is no one's.
     assert (await s.registry.client.get("/public/accounts")).status_code == 404
+    # Västerby's `public_hosts`: its own address shows its list.
+    hosted = await s.registry.client.get(
+        "/public/accounts", headers={"Host": "konton.vasterby.example"}
+    )
+    assert {a["name"] for a in hosted.json()} >= {accounts["vasterby"]["plan"]["handle"]}
+    assert accounts["nora"]["plan"]["handle"] not in hosted.text
 
 
 async def test_issue_8_each_event_is_its_kommuns_and_on_its_kommuns_subject(

@@ -9,7 +9,7 @@ import pytest
 from faststream.nats.subscriber.usecases import stream_pull_subscriber
 
 from shared.bus.compat import patch_pull_timeout
-from shared.kommun import KommunConfigError, load_kommun_config
+from shared.kommun import KommunConfigError, load_kommun_config, load_kommuner
 from shared.settings import settings_table
 from tests.conftest import ROOT
 
@@ -39,6 +39,48 @@ def test_missing_contact_names_the_role() -> None:
     config = load_kommun_config(ROOT / "shared/reference/kommun.yaml")
     with pytest.raises(KommunConfigError, match=r"contacts\.nobody"):
         config.contact("nobody")
+
+
+# Issue 8: a deployment loads a directory of kommun files.
+
+
+def _kommun_file(folder: Path, name: str, kommun: str, hosts: str = "[]") -> None:
+    text = (ROOT / "shared/reference/kommun.yaml").read_text(encoding="utf-8")
+    text = text.replace("  id: nora ", f"  id: {kommun} ").replace(
+        "language: sv\n", f"language: sv\npublic_hosts: {hosts}\n", 1
+    )
+    (folder / name).write_text(text, encoding="utf-8")
+
+
+def test_the_config_directory_serves_every_kommun_in_it() -> None:
+    kommuner = load_kommuner(ROOT / "config")
+    assert kommuner.ids == {"nora", "vasterby"}
+    assert kommuner.default == "", "several, and none named: no default"
+    assert load_kommuner(ROOT / "config", "vasterby").default == "vasterby"
+    assert load_kommuner(ROOT / "shared/reference/kommun.yaml").default == "nora", "the only"
+    hosted = kommuner.by_host("KONTON.vasterby.example:443")
+    assert hosted is not None
+    assert hosted.id == "vasterby"
+    assert kommuner.by_host("www.example") is None
+
+
+def test_a_config_directory_is_refused_with_the_file_and_field_named(tmp_path: Path) -> None:
+    with pytest.raises(KommunConfigError, match="holds no kommun file"):
+        load_kommuner(tmp_path)
+    _kommun_file(tmp_path, "a.yaml", "alpha", "[konton.example]")
+    (tmp_path / "README.md").write_text("not a kommun", encoding="utf-8")
+    assert load_kommuner(tmp_path).ids == {"alpha"}
+    with pytest.raises(KommunConfigError, match="DEFAULT_KOMMUN: 'beta' is none of"):
+        load_kommuner(tmp_path, "beta")
+    _kommun_file(tmp_path, "b.yaml", "alpha")
+    with pytest.raises(KommunConfigError, match=r"b\.yaml: kommun\.id 'alpha' is also"):
+        load_kommuner(tmp_path)
+    _kommun_file(tmp_path, "b.yaml", "beta", "[Konton.example]")
+    with pytest.raises(KommunConfigError, match=r"public_hosts 'konton\.example' is also"):
+        load_kommuner(tmp_path)
+    _kommun_file(tmp_path, "b.yaml", "Beta")
+    with pytest.raises(KommunConfigError, match=r"b\.yaml: kommun\.id"):
+        load_kommuner(tmp_path)
 
 
 def test_no_code_names_a_particular_kommun() -> None:

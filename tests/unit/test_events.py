@@ -169,3 +169,8 @@ def test_an_event_is_published_on_its_kommuns_subject() -> None:
     event = _account_created()
     assert event.address == "account.created.nora"
     assert AccountCreated.address_template() == "account.created.{kommun}"
+
+
+def test_every_event_name_is_two_tokens_so_one_kommuns_are_star_star_kommun() -> None:
+    """`*.*.<kommun>` takes one kommun's events only while every name is `<entity>.<event>`."""
+    assert all(len(e.nats_subject.split(".")) == 2 for e in ALL_EVENTS)

@@ -16,9 +16,37 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kanalvakt.processes import free_port, start_nats, start_store, stop
+from shared.events import AccountCreated, AccountCreatedData
+from shared.ids import new_id
+from shared.kommun import load_kommun_config
+from shared.reference import REFERENCE_KOMMUN_CONFIG
 
 HOST = "127.0.0.1"
 ROOT = Path(__file__).resolve().parent.parent
+# Events of the reference configuration's kommun, which the services serve by default.
+KOMMUN = load_kommun_config(REFERENCE_KOMMUN_CONFIG).id
+
+
+def account_created(i: int) -> AccountCreated:
+    """A valid event as the registry publishes it (like tests/helpers.account_created)."""
+    name = f"norakommunbench{i:06d}"
+    account_id = new_id()
+    return AccountCreated.new(
+        KOMMUN,
+        subject=account_id,
+        data=AccountCreatedData(
+            account_id=account_id,
+            name=name,
+            platform="facebook",
+            url=f"https://www.facebook.com/{name}",
+            department="Kommunstyrelseförvaltningen",
+            unit="Näringsliv",
+            purpose="Informera företagare om kommunens service",
+            submitted_by="bench",
+            removal_deadline_hours=48,
+            answer_deadline_hours=24,
+        ),
+    )
 
 
 def interrupt_on_sigterm() -> None:

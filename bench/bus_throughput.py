@@ -14,38 +14,16 @@ import time
 from contextlib import suppress
 from pathlib import Path
 
+from _local import KOMMUN, account_created
 from pymongo.errors import DuplicateKeyError
 
 from kanalvakt.processes import free_port, start_nats, start_store, stop
 from shared.bus import EventRouter
 from shared.bus.broker import make_broker
-from shared.events import AccountCreated, AccountCreatedData
+from shared.events import AccountCreated
 from shared.ids import new_id
-from shared.kommun import load_kommun_config
-from shared.reference import REFERENCE_KOMMUN_CONFIG
 from shared.settings import ServiceName, Settings
 from shared.store import HandledMarks, connect
-
-# Events of the reference configuration's kommun, which the services serve by default.
-KOMMUN = load_kommun_config(REFERENCE_KOMMUN_CONFIG).id
-
-
-def _event(i: int) -> AccountCreated:
-    account_id = new_id()
-    return AccountCreated.new(
-        KOMMUN,
-        subject=account_id,
-        data=AccountCreatedData(
-            account_id=account_id,
-            name=f"kommunkonto{i}",
-            platform="facebook",
-            url=f"https://www.facebook.com/kommunkonto{i}",
-            department="Kommunstyrelseförvaltningen",
-            unit="Kommunikation",
-            purpose="Benchmark",
-            submitted_by="bench",
-        ),
-    )
 
 
 async def run(nats_url: str, mongodb_url: str, events: int, batch: int) -> tuple[float, float]:
@@ -74,7 +52,7 @@ async def run(nats_url: str, mongodb_url: str, events: int, batch: int) -> tuple
     pub_broker = make_broker(settings, built_producer, marks, frozenset({KOMMUN}), {})
     await pub_broker.start()
 
-    batch_events = [_event(i) for i in range(events)]
+    batch_events = [account_created(i) for i in range(events)]
     start = time.perf_counter()
     for event in batch_events:
         await built_producer.publisher.publish(event)

@@ -31,6 +31,7 @@ import nats
 from _local import (
     Fifths,
     Servers,
+    account_created,
     code_under_test,
     cpu_seconds,
     fifths_of_counts,
@@ -46,11 +47,9 @@ from pydantic import SecretStr
 from kanalvakt.catalog import parts_of
 from shared.bus import EventRouter
 from shared.bus.streams import EVENTS_STREAM
-from shared.events import AccountCreated, AccountCreatedData
+from shared.events import AccountCreated
 from shared.ids import new_id
-from shared.kommun import load_kommun_config
 from shared.logs import configure_logging
-from shared.reference import REFERENCE_KOMMUN_CONFIG
 from shared.service import build_service
 from shared.settings import ServiceName, Settings
 from shared.store import connect
@@ -58,9 +57,6 @@ from shared.store import connect
 SECRET = secrets.token_urlsafe(32)  # local HS256 secret, 32+ characters
 BATCH = 100
 POLL_SECONDS = 0.25
-
-# Events of the reference configuration's kommun, which the services serve by default.
-KOMMUN = load_kommun_config(REFERENCE_KOMMUN_CONFIG).id
 
 
 @dataclass(frozen=True)
@@ -77,28 +73,6 @@ class Run:
     @property
     def ratio(self) -> float:
         return self.path_rate / self.ceiling_rate
-
-
-def account_created(i: int) -> AccountCreated:
-    """A valid event as the registry publishes it (like tests/helpers.account_created)."""
-    name = f"norakommunbench{i:06d}"
-    account_id = new_id()
-    return AccountCreated.new(
-        KOMMUN,
-        subject=account_id,
-        data=AccountCreatedData(
-            account_id=account_id,
-            name=name,
-            platform="facebook",
-            url=f"https://www.facebook.com/{name}",
-            department="Kommunstyrelseförvaltningen",
-            unit="Näringsliv",
-            purpose="Informera företagare om kommunens service",
-            submitted_by="bench",
-            removal_deadline_hours=48,
-            answer_deadline_hours=24,
-        ),
-    )
 
 
 async def publish(servers: Servers, events: int) -> float:

@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,7 +48,7 @@ class UpOptions:
     store_port: int = 27017
     http_ports: dict[ServiceName, int] = field(default_factory=lambda: dict(DEFAULT_HTTP_PORTS))
     kommun_config: Path = field(default_factory=lambda: default_kommun_config(Path.cwd()))
-    default_kommun: str = ""  # empty: chosen by `choose_default_kommun` once the config is read
+    default_kommun: str = ""  # empty: chosen by `_check_config` once the config is read
     ready_timeout: float = 60.0
 
 
@@ -57,20 +57,6 @@ def default_kommun_config(cwd: Path) -> Path:
     reference file shipped in the package, so that `up` runs from any folder."""
     local = cwd / CONFIG_DIR
     return local.resolve() if local.is_dir() else REFERENCE_KOMMUN_CONFIG
-
-
-def choose_default_kommun(ids: Sequence[str], given: str) -> str:
-    """The kommun tokens without a claim and `/public/accounts` belong to: the one given,
-    else the first in file-name order, so that the local stack works with several kommuner
-    as it did with one. `ids` is never empty (`Kommuner` refuses that)."""
-    if given:
-        if given not in ids:
-            raise StartError(
-                f"--default-kommun (DEFAULT_KOMMUN): {given!r} is none of the configured "
-                f"kommuner ({', '.join(ids)})"
-            )
-        return given
-    return ids[0]
 
 
 def log(message: str) -> None:
@@ -161,16 +147,22 @@ def _wait_ready(
     raise StartError(f"{url} did not become ready in {timeout:.0f}s")
 
 
-def _check_config(path: Path) -> "Kommuner":
+def _check_config(path: Path, default: str = "") -> "Kommuner":
     """Every kommun of the configuration, read before anything starts: a wrong file is
-    said once here, not by four services exiting in a restart loop."""
-    from shared.kommun import KommunConfigError, load_kommuner
+    said once here, not by four services exiting in a restart loop. The default kommun
+    (tokens without a claim, `/public/accounts`) is the one given, else the first in
+    file-name order, so that the local stack works with several kommuner as with one."""
+    from shared.kommun import KommunConfigError, Kommuner, load_kommuner
 
     try:
-        return load_kommuner(path)
+        kommuner = load_kommuner(path, default)
     except KommunConfigError as exc:
-        message = str(exc).removeprefix("KOMMUN_CONFIG: ")
+        message = str(exc)
+        if message.startswith("DEFAULT_KOMMUN: "):
+            raise StartError(f"--default-kommun (DEFAULT_KOMMUN): {message[16:]}") from None
+        message = message.removeprefix("KOMMUN_CONFIG: ")
         raise StartError(f"--kommun-config (KOMMUN_CONFIG): {message}") from None
+    return Kommuner(list(kommuner), kommuner.default or next(iter(kommuner)).id)
 
 
 def run_up(opts: UpOptions) -> int:
@@ -187,9 +179,8 @@ def run_up(opts: UpOptions) -> int:
     infra: list[Supervised] = []
     services: dict[ServiceName, Supervised] = {}
     try:
-        kommuner = _check_config(opts.kommun_config)
-        ids = [k.id for k in kommuner]
-        opts = replace(opts, default_kommun=choose_default_kommun(ids, opts.default_kommun))
+        kommuner = _check_config(opts.kommun_config, opts.default_kommun)
+        opts = replace(opts, default_kommun=kommuner.default)
         for name in ServiceName:
             ensure_free(f"{name.value} HTTP", host, opts.http_ports[name])
         env = service_environment(opts, os.environ)

@@ -368,13 +368,13 @@ def test_up_takes_config_dir_where_it_starts_else_the_reference(tmp_path: Path) 
 
 
 def test_up_defaults_to_the_first_kommun_by_file_name_or_the_one_given() -> None:
-    from kanalvakt.up import choose_default_kommun
+    from kanalvakt.up import _check_config
 
-    assert choose_default_kommun(["nora", "vasterby"], "") == "nora"
-    assert choose_default_kommun(["nora", "vasterby"], "vasterby") == "vasterby"
-    assert choose_default_kommun(["nora"], "") == "nora"
-    with pytest.raises(StartError, match=r"--default-kommun .*'nosuch'.*nora, vasterby"):
-        choose_default_kommun(["nora", "vasterby"], "nosuch")
+    assert _check_config(ROOT / "config").default == "nora"
+    assert _check_config(ROOT / "config", "vasterby").default == "vasterby"
+    assert _check_config(ROOT / "config/vasterby.yaml").default == "vasterby"
+    with pytest.raises(StartError, match=r"^--default-kommun .*'nosuch'.*nora, vasterby"):
+        _check_config(ROOT / "config", "nosuch")
 
 
 def test_the_repositorys_config_dir_holds_nora_and_vasterby_nora_first() -> None:

@@ -20,6 +20,7 @@ class Role(StrEnum):
     REGISTRAR = "registrar"  # diarium
     ARCHIVIST = "archivist"
     OPERATIONS = "operations"
+    CONNECTOR = "connector"  # a system that delivers posts and comments to moderation
 
 
 @dataclass(frozen=True)

@@ -43,8 +43,9 @@ EDITORS = (Role.COMMUNICATOR, Role.ADMINISTRATOR, Role.INFORMATION_OFFICER)
 MANAGERS = (Role.ADMINISTRATOR, Role.INFORMATION_OFFICER, Role.DEPARTMENT_HEAD, Role.UNIT_HEAD)
 Editor = Annotated[Principal, require(*EDITORS)]
 Manager = Annotated[Principal, require(*MANAGERS)]
-# Every staff role may read the register (P10.1) and sign in the role it holds.
-Staff = Annotated[Principal, require(*Role)]
+# Every staff role may read the register (P10.1) and sign in the role it holds; a
+# connector (a system delivering comments) is no staff.
+Staff = Annotated[Principal, require(*(r for r in Role if r is not Role.CONNECTOR))]
 
 # The plan's schema is documented as the component ActivityPlan (see AccountView.plan);
 # the body is validated by parse_plan, which knows the kommun (P4.2, P10.1).

@@ -24,8 +24,25 @@ class AccountRef(EventData):
     unit: str = Field(min_length=1, description="Enhet (B1 item 3).")
 
 
+_HH_MM = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class MonitoringRef(EventData):
+    """When someone looks at the account (B1 item 7, L2): moderation counts its
+    deadlines in these hours (local time in Sweden)."""
+
+    days: list[Weekday] = Field(min_length=1)
+    start: str = Field(
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$", description="HH:MM"
+    )
+    end: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$", description="HH:MM")
+    public_holidays: bool = Field(default=False, description="Monitored on public holidays too.")
+
+
 class AccountDeadlines(AccountRef):
-    """The account's deadlines from its plan; absent means the kommun's default."""
+    """The account's deadlines from its plan, and who watches it when; a deadline left
+    out means the kommun's default, monitoring left out means around the clock."""
 
     removal_deadline_hours: int | None = Field(
         default=None, gt=0, description="B1 item 7: hours to remove what breaks the rules."
@@ -33,6 +50,11 @@ class AccountDeadlines(AccountRef):
     answer_deadline_hours: int | None = Field(
         default=None, gt=0, description="P5.3: hours to answer a question."
     )
+    administrators: list[PersonRef] = Field(
+        default_factory=list, description="B1 item 5: who owns the account's cases (P5.1)."
+    )
+    operators: list[PersonRef] = Field(default_factory=list, description="B1 item 6.")
+    monitoring: MonitoringRef | None = Field(default=None, description="B1 item 7, L2.")
 
 
 class AccountCreatedData(AccountDeadlines):
@@ -79,7 +101,7 @@ class AccountActivated(Event):
     data: AccountDeadlines
 
 
-class AccountUpdatedData(AccountRef):
+class AccountUpdatedData(AccountDeadlines):
     state: str
     changes: list[str] = Field(description="What changed, e.g. plan.administrators.")
     reapproval_required: bool = Field(

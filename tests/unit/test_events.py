@@ -26,7 +26,18 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     "account.noncompliant": ("se.kanalvakt.account.noncompliant.v1", "/kanalvakt/registry"),
     "admin.absent": ("se.kanalvakt.admin.absent.v1", "/kanalvakt/registry"),
     "admin.returned": ("se.kanalvakt.admin.returned.v1", "/kanalvakt/registry"),
+    "comment.received": ("se.kanalvakt.comment.received.v1", "/kanalvakt/moderation"),
+    "post.published": ("se.kanalvakt.post.published.v1", "/kanalvakt/moderation"),
+    "comment.edited": ("se.kanalvakt.comment.edited.v1", "/kanalvakt/moderation"),
+    "comment.deleted": ("se.kanalvakt.comment.deleted.v1", "/kanalvakt/moderation"),
     "comment.flagged": ("se.kanalvakt.comment.flagged.v1", "/kanalvakt/moderation"),
+    "moderation.decided": ("se.kanalvakt.moderation.decided.v1", "/kanalvakt/moderation"),
+    "comment.removed": ("se.kanalvakt.comment.removed.v1", "/kanalvakt/moderation"),
+    "moderation.escalated": ("se.kanalvakt.moderation.escalated.v1", "/kanalvakt/moderation"),
+    "comment.confidential": ("se.kanalvakt.comment.confidential.v1", "/kanalvakt/moderation"),
+    "sla.warning": ("se.kanalvakt.sla.warning.v1", "/kanalvakt/moderation"),
+    "sla.breached": ("se.kanalvakt.sla.breached.v1", "/kanalvakt/moderation"),
+    "account.unsupervised": ("se.kanalvakt.account.unsupervised.v1", "/kanalvakt/moderation"),
 }
 ATTRIBUTES = ("specversion", "id", "source", "type", "subject", "kommun", "time", "data")
 

@@ -22,6 +22,8 @@ from shared.events import (
     AccountRef,
     AccountUpdated,
     AccountUpdatedData,
+    MonitoringRef,
+    PersonRef,
     SignatureRef,
 )
 from shared.ids import new_id
@@ -123,11 +125,23 @@ class Account:
     def signed(self, role: SignRole) -> Signature | None:
         return next((s for s in self.signatures if s.role is role), None)
 
-    def deadlines(self) -> dict[str, Any]:
-        """B1 item 7 and P5.3, as the plan has them (parse_plan fills in the defaults)."""
+    def terms(self) -> dict[str, Any]:
+        """What moderation holds the account to: B1 item 7 and P5.3 deadlines as the plan
+        has them (parse_plan fills in the defaults), who answers for it (B1 items 5, 6)
+        and when it is watched (B1 item 7, L2)."""
+        plan = self.plan
+        monitoring = plan.monitoring
         return {
-            "removal_deadline_hours": self.plan.removal_deadline_hours,
-            "answer_deadline_hours": self.plan.answer_deadline_hours,
+            "removal_deadline_hours": plan.removal_deadline_hours,
+            "answer_deadline_hours": plan.answer_deadline_hours,
+            "administrators": [PersonRef(name=p.name, email=p.email) for p in plan.administrators],
+            "operators": [PersonRef(name=p.name, email=p.email) for p in plan.operators],
+            "monitoring": MonitoringRef(
+                days=list(monitoring.days),
+                start=monitoring.start.strftime("%H:%M"),
+                end=monitoring.end.strftime("%H:%M"),
+                public_holidays=monitoring.public_holidays,
+            ),
         }
 
     def ref(self) -> dict[str, Any]:
@@ -152,7 +166,7 @@ def _created(account: Account, at: datetime) -> AccountCreated:
         time=at,
         data=AccountCreatedData(
             **account.ref(),
-            **account.deadlines(),
+            **account.terms(),
             purpose=account.plan.purpose,
             submitted_by=account.created_by,
         ),
@@ -329,7 +343,7 @@ def _activate_if_ready(account: Account, by: Principal, at: datetime) -> Decisio
     ):
         return account, []
     account = replace(account, state=State.ACTIVE)._did(by, at, "activated")
-    data = AccountDeadlines(**account.ref(), **account.deadlines())
+    data = AccountDeadlines(**account.ref(), **account.terms())
     return account, [AccountActivated.new(account.kommun, account.id, data, at)]
 
 
@@ -353,6 +367,7 @@ def _updated(
         time=at,
         data=AccountUpdatedData(
             **account.ref(),
+            **account.terms(),
             state=account.state.value,
             changes=changes,
             reapproval_required=reapproval,

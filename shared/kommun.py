@@ -90,6 +90,24 @@ class Deadlines(_Config):
     answer_hours: int = Field(default=24, gt=0, description="P5.3 recommended answer time.")
 
 
+class Moderation(_Config):
+    """How moderation reads and handles comments for this kommun (P5.2–P5.10, L2)."""
+
+    word_lists: Path | None = Field(
+        default=None,
+        description="A YAML file of word lists and patterns per category, replacing the "
+        "shipped Swedish ones; relative to this kommun's file.",
+    )
+    warn_before_hours: float = Field(
+        default=4, ge=0, description="sla.warning this long before a deadline (B1.7, P5.3)."
+    )
+    meta_pages: dict[str, str] = Field(
+        default_factory=dict,
+        description="Facebook/Instagram Page ids and the account name (handle) each is: "
+        "how a Meta webhook finds the account.",
+    )
+
+
 class KommunConfig(_Config):
     kommun: KommunIdentity
     language: Language = "sv"
@@ -102,6 +120,7 @@ class KommunConfig(_Config):
     contacts: dict[str, Contact] = Field(default_factory=dict)
     deadlines: Deadlines = Deadlines()
     registry: Registry = Registry()
+    moderation: Moderation = Moderation()
     # Departments (förvaltningar) and their units, with their heads: who signs a plan
     # for a department, and who takes over an unattended account (P5.6).
     organisation: dict[str, Department] = Field(default_factory=dict)
@@ -180,12 +199,18 @@ def load_kommun_config(path: Path) -> KommunConfig:
     except yaml.YAMLError as exc:
         raise KommunConfigError(f"KOMMUN_CONFIG: {path} is not valid YAML: {exc}") from None
     try:
-        return KommunConfig.model_validate(raw)
+        config = KommunConfig.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
         raise KommunConfigError(f"KOMMUN_CONFIG: {path}: {problems}") from None
+    word_lists = config.moderation.word_lists
+    if word_lists is not None and not word_lists.is_absolute():
+        # Relative to the kommun's own file, wherever the service runs from.
+        moderation = config.moderation.model_copy(update={"word_lists": path.parent / word_lists})
+        config = config.model_copy(update={"moderation": moderation})
+    return config
 
 
 def config_files(path: Path) -> list[Path]:

@@ -102,6 +102,32 @@ class Settings(BaseSettings):
     bus_duplicate_window_seconds: float = Field(
         default=600.0, gt=0, description="JetStream de-duplication window on Nats-Msg-Id."
     )
+    moderation_sweep_interval_seconds: float = Field(
+        default=60.0, gt=0, description="How often moderation checks deadlines and supervision."
+    )
+    meta_app_secret: SecretStr | None = Field(
+        default=None,
+        description="Meta app secret: webhook POSTs are verified with it (X-Hub-Signature-256). "
+        "Unset: the Meta webhook refuses every call.",
+    )
+    meta_verify_token: SecretStr | None = Field(
+        default=None, description="The token Meta's webhook verification (GET) must send."
+    )
+    meta_graph_url: str = Field(
+        default="https://graph.facebook.com", description="Meta Graph API base address."
+    )
+    meta_graph_version: str = Field(default="v26.0", description="Meta Graph API version.")
+    meta_page_tokens_file: Path | None = Field(
+        default=None,
+        description="YAML file (a mounted secret) of Page access tokens: `<kommun>: {<account "
+        "name>: <token>}`. An account without one has its platform actions done by hand.",
+    )
+    connector_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Timeout of one call to a platform's API."
+    )
+    connector_attempts: int = Field(
+        default=4, ge=1, le=10, description="Tries of a platform call on 5xx or 429 (backoff)."
+    )
     otel_exporter_otlp_endpoint: str = Field(
         default="",
         description="OpenTelemetry collector (OTLP over HTTP, e.g. `http://127.0.0.1:4318`): "

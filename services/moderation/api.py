@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter
 
-from services.moderation.domain import WatchedAccount
+from services.moderation.domain.accounts import WatchedAccount
 from services.moderation.store import ModerationStore
 from shared.auth import require
 from shared.http import DepsDep, problems

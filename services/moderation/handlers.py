@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from services.moderation.domain import watch
+from services.moderation.domain.accounts import watch
 from services.moderation.store import ModerationStore
 from shared.bus import ALREADY_HANDLED, EventRouter
 from shared.events import AccountCreated, CommentFlagged

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.moderation.domain import WatchedAccount
+from services.moderation.domain.accounts import WatchedAccount
 from shared.outbox import Outbox
 from shared.store import Document, MongoRepository
 from shared.unit_of_work import Mapper

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 
 from services.archive.domain import Origin, record_of_account_plan
-from services.moderation.domain import watch
+from services.moderation.domain.accounts import watch
 from services.notify.domain import plan_submitted
 from services.registry.domain.account import State, create
 from services.registry.domain.plan import parse_plan

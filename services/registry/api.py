@@ -219,7 +219,8 @@ async def deposit_credentials(
 
 
 ProfileChecklist = Annotated[
-    dict[str, bool], Body(description="P4.1 items, each true: " + ", ".join(PROFILE_ITEMS))
+    dict[str, bool],
+    Body(description="P4.1 and P5.7 items, each true: " + ", ".join(PROFILE_ITEMS)),
 ]
 
 
@@ -227,7 +228,7 @@ ProfileChecklist = Annotated[
 async def confirm_profile(
     account_id: str, checklist: ProfileChecklist, deps: Deps, by: Editor, key: RequestKey
 ) -> Account:
-    """Confirm the profile shows what P4.1 asks."""
+    """Confirm the profile shows what P4.1 and P5.7 ask."""
     return await handlers.change_account(
         deps, account_id, partial(accounts.confirm_profile, checked=checklist, by=by), key=key
     )

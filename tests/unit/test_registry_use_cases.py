@@ -11,8 +11,9 @@ import pytest
 
 from services.registry import handlers, scheduler
 from services.registry.domain import account as accounts
+from services.registry.domain import compliance
 from services.registry.domain.account import SignRole, State
-from services.registry.store import InMemoryRegistryStore
+from services.registry.store import ACCOUNTS, InMemoryRegistryStore
 from shared.events import (
     AccountApproved,
     AccountCreated,
@@ -223,3 +224,39 @@ async def test_a_stale_write_is_decided_again_on_the_fresh_state(world: World) -
     signed = await handlers.change_account(world.deps, account.id, sign)
     assert len(calls) == 2
     assert [s.role for s in signed.signatures] == [SignRole.ADMINISTRATOR_1]
+
+
+async def test_P5_7_a_profile_confirmed_before_the_notice_was_asked_is_confirmed_again(
+    world: World,
+) -> None:
+    account_id = await _approved(world)
+    officer, admin = SIGNERS[SignRole.INFORMATION_OFFICER], SIGNERS[SignRole.ADMINISTRATOR_1]
+    deposit = partial(
+        accounts.deposit_credentials, location="Kassaskåpet", deposited_at=START, by=officer
+    )
+    await handlers.change_account(world.deps, account_id, deposit)
+    without_notice = dict.fromkeys(accounts.PROFILE_ITEMS, True)
+    without_notice["posts_public_and_personal_data"] = False
+    with pytest.raises(RuleViolations) as refused:
+        await handlers.change_account(
+            world.deps,
+            account_id,
+            partial(accounts.confirm_profile, checked=without_notice, by=admin),
+        )
+    assert [(v.field, v.rule) for v in refused.value.violations] == [("checklist", "P5.7")]
+    everything = dict.fromkeys(accounts.PROFILE_ITEMS, True)
+    active = await handlers.change_account(
+        world.deps, account_id, partial(accounts.confirm_profile, checked=everything, by=admin)
+    )
+    assert active.state is State.ACTIVE
+    assert active.profile is not None
+    assert active.profile.items == accounts.PROFILE_ITEMS
+
+    # A document stored before P5.7 joined the checklist has no items: it covered P4.1's.
+    document = ACCOUNTS.to_document(active)
+    del document["profile"]["items"]
+    legacy = ACCOUNTS.from_document(document)
+    assert legacy.profile is not None
+    assert "posts_public_and_personal_data" not in legacy.profile.items
+    assert [f.rule for f in compliance.findings(legacy, START, KOMMUN)] == ["P5.7"]
+    assert compliance.findings(active, START, KOMMUN) == []

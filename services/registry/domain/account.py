@@ -5,6 +5,7 @@ Every command returns the changed account and the events it causes; the account 
 its own history of who changed what, and when.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -28,7 +29,7 @@ from shared.events import (
 )
 from shared.ids import new_id
 from shared.principal import Principal, Role
-from shared.rules import Conflict, NotPermitted, violation
+from shared.rules import Conflict, NotPermitted, RuleViolations, Violation, violation
 from shared.sensitive import password_in, personnummer_in
 from shared.unit_of_work import Decision
 
@@ -53,14 +54,21 @@ class SignRole(StrEnum):
 
 # Changing these in a plan needs all four sign-offs again (P2.1, P3.6).
 REAPPROVAL_FIELDS = frozenset({"administrators", "department", "purpose"})
-# P4.1: what the profile shows.
-PROFILE_ITEMS = (
-    "logo_and_kommun_name",
-    "purpose_and_official_account",
-    "unit_part_of_kommun",
-    "update_frequency",
-    "contacts_and_link_to_kommun_site",
-)
+# The profile checklist: what the profile shows (P4.1) and tells visitors (P5.7), each
+# item with the rule it serves, so that a refusal names the rule broken.
+PROFILE_RULES: dict[str, str] = {
+    "logo_and_kommun_name": "P4.1",
+    "purpose_and_official_account": "P4.1",
+    "unit_part_of_kommun": "P4.1",
+    "update_frequency": "P4.1",
+    "contacts_and_link_to_kommun_site": "P4.1",
+    # P5.7, L1: what visitors post becomes visible to others, and how their personal data
+    # is processed under GDPR, with a link to the kommun's data-protection page.
+    "posts_public_and_personal_data": "P5.7",
+}
+PROFILE_ITEMS = tuple(PROFILE_RULES)
+# What a confirmation stored before P5.7 joined the checklist covered.
+_PROFILE_ITEMS_BEFORE_P5_7 = PROFILE_ITEMS[:5]
 LIVE_STATES = frozenset({State.APPROVED, State.ACTIVE})
 
 
@@ -83,10 +91,21 @@ class CredentialsDeposit:
 
 @dataclass(frozen=True)
 class ProfileConfirmation:
-    """P4.1: the profile checklist, confirmed by someone who looked at the profile."""
+    """P4.1, P5.7: the profile checklist, confirmed by someone who looked at the profile."""
 
     confirmed_by: str
     confirmed_at: datetime
+    # The items confirmed: a later checklist's new item is asked for again (compliance).
+    items: tuple[str, ...] = _PROFILE_ITEMS_BEFORE_P5_7
+
+
+def unconfirmed_profile_rules(confirmed: Collection[str]) -> dict[str, list[str]]:
+    """The checklist's items not in `confirmed`, by the rule each serves (P4.1, P5.7)."""
+    missing: dict[str, list[str]] = {}
+    for item, rule in PROFILE_RULES.items():
+        if item not in confirmed:
+            missing.setdefault(rule, []).append(item)
+    return missing
 
 
 @dataclass(frozen=True)
@@ -320,17 +339,22 @@ def deposit_credentials(
 def confirm_profile(
     account: Account, checked: dict[str, bool], by: Principal, at: datetime
 ) -> Decision[Account]:
-    """P4.1: every item of the profile checklist is confirmed."""
-    missing = [item for item in PROFILE_ITEMS if not checked.get(item)]
+    """P4.1, P5.7: every item of the profile checklist is confirmed."""
+    missing = unconfirmed_profile_rules({item for item, ok in checked.items() if ok})
     if missing:
-        raise violation(
-            "checklist",
-            "P4.1",
-            "Profilen saknar: " + ", ".join(missing) + ".",
-            "the profile lacks: " + ", ".join(missing),
+        raise RuleViolations(
+            [
+                Violation(
+                    "checklist",
+                    rule,
+                    "Profilen saknar: " + ", ".join(items) + ".",
+                    "the profile lacks: " + ", ".join(items),
+                )
+                for rule, items in missing.items()
+            ]
         )
     _not_closed(account)
-    account = replace(account, profile=ProfileConfirmation(by.subject, at))
+    account = replace(account, profile=ProfileConfirmation(by.subject, at, PROFILE_ITEMS))
     account = account._did(by, at, "profile_confirmed")
     return _activate_if_ready(account, by, at)
 

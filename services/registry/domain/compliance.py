@@ -1,12 +1,17 @@
 """Whether a running account keeps the rules that keep it running, and what the
-registry tells others when that changes (P3.1, P3.3, P3.5, P3.6, P4.1, P5.6).
+registry tells others when that changes (P3.1, P3.3, P3.5, P3.6, P4.1, P5.6, P5.7).
 """
 
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from services.registry.domain.absence import Absence, attendance, escalation
-from services.registry.domain.account import LIVE_STATES, Account, State
+from services.registry.domain.account import (
+    LIVE_STATES,
+    Account,
+    State,
+    unconfirmed_profile_rules,
+)
 from shared.events import (
     AccountAttended,
     AccountAttendedData,
@@ -55,6 +60,17 @@ def findings(account: Account, now: datetime, kommun: KommunConfig) -> list[Find
                 rule="P4.1",
                 reason_sv="Profilens checklista är inte bekräftad.",
                 reason_en="profile checklist not confirmed",
+            )
+        )
+    if account.profile is not None and "P5.7" in unconfirmed_profile_rules(account.profile.items):
+        # Confirmed before the checklist asked for the notice: confirm the profile again.
+        found.append(
+            Finding(
+                rule="P5.7",
+                reason_sv="Det är inte bekräftat att profilen berättar att det besökare "
+                "skriver blir synligt för andra och hur deras personuppgifter behandlas.",
+                reason_en="the profile is not confirmed to tell visitors that what they post "
+                "is visible to others and how their personal data is processed",
             )
         )
     review_interval = timedelta(days=rules.review_interval_days)

@@ -118,6 +118,7 @@ PROFILE = {
     "unit_part_of_kommun": True,
     "update_frequency": True,
     "contacts_and_link_to_kommun_site": True,
+    "posts_public_and_personal_data": True,  # P5.7
 }
 
 

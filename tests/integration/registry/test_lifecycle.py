@@ -141,6 +141,24 @@ async def test_P4_1_profile_checklist_must_be_complete(reg: Registry) -> None:
     assert "contacts_and_link_to_kommun_site" in answer.json()["errors"][0]["message"]["en"]
 
 
+async def test_P5_7_profile_must_tell_visitors_posts_are_public_and_how_data_is_processed(
+    reg: Registry,
+) -> None:
+    account = await reg.submit()
+    without = PROFILE | {"posts_public_and_personal_data": False}
+    answer = await reg.client.put(
+        f"/accounts/{account['id']}/profile", json=without, headers=ADMIN_1
+    )
+    assert answer.status_code == 422
+    [error] = answer.json()["errors"]
+    assert (error["field"], error["rule"]) == ("checklist", "P5.7")
+    assert "posts_public_and_personal_data" in error["message"]["en"]
+    # Lacking items of both rules: one error for each rule, each naming its items.
+    both = without | {"logo_and_kommun_name": False}
+    answer = await reg.client.put(f"/accounts/{account['id']}/profile", json=both, headers=ADMIN_1)
+    assert [e["rule"] for e in answer.json()["errors"]] == ["P4.1", "P5.7"]
+
+
 async def test_P3_5_P4_1_active_only_with_credentials_and_profile(reg: Registry) -> None:
     account = await reg.submit()
     approved = await reg.approve(account["id"])

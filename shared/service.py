@@ -204,6 +204,8 @@ def build_service(
     app.state.verifier = verifier
     app.state.deployment = deployment
     app.state.broker = broker
+    # For an edge that must dead-letter what it cannot take (a webhook's unmappable part).
+    app.state.send_dead_letter = built.send_dead_letter
     app.include_router(ops_router({"nats": nats_ready, "store": store_ready}))
     if parts.api is not None:
         app.include_router(parts.api)

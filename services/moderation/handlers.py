@@ -1,24 +1,432 @@
-"""Moderation's events."""
+"""Moderation's use cases, for its events, its API and its sweep: each loads what it
+needs, lets the domain decide, and saves the decision with its events through the unit
+of work; platform actions go through the connectors (services.moderation.platform).
 
-from typing import Annotated
+Comments come in through the API (the generic ingest and the Meta webhook) as
+`comment.received` and its kin; moderation itself consumes them, so a comment another
+system publishes is read the same way. The handlers are safe to run again: each write
+is keyed by the comment (one comment, one case) or conditional on the version read.
+"""
 
-from services.moderation.domain.accounts import watch
-from services.moderation.store import ModerationStore
+import logging
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Literal
+
+from services.moderation import metrics
+from services.moderation.domain import accounts as watching
+from services.moderation.domain import cases
+from services.moderation.domain.accounts import WatchedAccount
+from services.moderation.domain.cases import Case, Comment, Reading, Ruling
+from services.moderation.domain.classification import classifier_for
+from services.moderation.domain.inbound import Inbound, MissingAuthor, to_event
+from services.moderation.platform import ActionRequest, ActionResult, PlatformAction, connectors
+from services.moderation.store import Delivery, ModerationStore
 from shared.bus import ALREADY_HANDLED, EventRouter
-from shared.events import AccountCreated, CommentFlagged
+from shared.events import (
+    ALL_EVENTS,
+    AccountActivated,
+    AccountClosed,
+    AccountCreated,
+    AccountUpdated,
+    Actor,
+    AdminAbsent,
+    AdminReturned,
+    Category,
+    CommentDeleted,
+    CommentEdited,
+    CommentFlagged,
+    CommentReceived,
+    PostPublished,
+)
+from shared.rules import RuleViolations, violation
 from shared.service import Dependencies, EventDeps
 from shared.settings import ServiceName
+from shared.unit_of_work import Decision, NotFound, StaleWrite
+
+log = logging.getLogger("kanalvakt.moderation")
 
 events = EventRouter(ServiceName.MODERATION)
-events.publishes(CommentFlagged)
+events.publishes(*(e for e in ALL_EVENTS if e.producer is ServiceName.MODERATION))
 
-Deps = Annotated[Dependencies[ModerationStore], EventDeps]
+Deps = Dependencies[ModerationStore]
+EventScope = Annotated[Deps, EventDeps]
+
+
+# Comments in
+
+
+@dataclass(frozen=True)
+class Received:
+    comment_id: str
+    status: Literal["received", "duplicate", "refused"]
+    error: str = ""
+
+
+async def ingest(deps: Deps, item: Inbound) -> Received:
+    """One delivered item: its event, once however often it is delivered (a webhook
+    retried). An item of an account not in the register is refused, naming it."""
+    account = await deps.store.account_named(item.platform, item.account)
+    if account is None:
+        return Received(
+            item.comment_id,
+            "refused",
+            f"account: no registered {item.platform} account named {item.account!r} (P10.1)",
+        )
+    now = deps.clock()
+    try:
+        event = to_event(item, deps.kommun.id, account.id, now)
+    except MissingAuthor as exc:
+        return Received(item.comment_id, "refused", str(exc))
+    delivery = Delivery(item.key, deps.kommun.id, item.comment_id, item.kind, now)
+    if not await deps.uow.add_once(deps.store.deliveries, delivery, [event]):
+        return Received(item.comment_id, "duplicate")
+    return Received(item.comment_id, "received")
+
+
+def _reading_of(deps: Deps, text: str) -> Reading:
+    found = classifier_for(deps.kommun.moderation.word_lists).classify(text)
+    return Reading(found.label, found.category, found.rules, found.evidence)
+
+
+async def _post_of(deps: Deps, comment: Comment) -> Comment | None:
+    if not comment.post_id:
+        return None
+    return await deps.store.comment(f"{comment.platform}-{comment.post_id}")
+
+
+@events.on(CommentReceived)
+async def read_comment(event: CommentReceived, deps: EventScope) -> None:
+    """Read a comment against the policy; open a case for one to remove or answer
+    (P5.2, P5.3, P5.8, P5.9, P7, B2); someone must look at it in time (L2)."""
+    comment = cases.received(event.data, event.kommun)
+    reading = _reading_of(deps, comment.text)
+    comment = cases.read(comment, reading)
+    if await deps.uow.add_once(deps.store.comments, comment):
+        metrics.CLASSIFIED.labels(event.kommun, reading.label, reading.category).inc()
+    await _waiting(deps, comment)
+    if reading.label != "keep":
+        await _open(deps, comment, reading)
+
+
+async def _waiting(deps: Deps, comment: Comment) -> None:
+    try:
+        await deps.uow.change(
+            deps.store.accounts,
+            comment.account_id,
+            lambda a: (watching.comment_waiting(a, comment.received_at), []),
+        )
+    except NotFound:
+        log.warning(
+            "comment %s is of account %s, which is not watched", comment.id, comment.account_id
+        )
+
+
+async def _open(
+    deps: Deps,
+    comment: Comment,
+    reading: Reading,
+    *,
+    source: Literal["classifier", "report", "system"] = "classifier",
+    by: Actor = cases.SYSTEM,
+    reason: str = "",
+) -> bool:
+    account = await deps.store.get(comment.account_id)
+    post = await _post_of(deps, comment)
+    case, news = cases.open_case(
+        comment,
+        reading,
+        account,
+        post,
+        deps.kommun,
+        deps.clock(),
+        source=source,
+        by=by,
+        reason=reason,
+    )
+    opened = await deps.uow.add_once(deps.store.cases, case, news)
+    if opened and case.escalated:
+        metrics.ESCALATIONS.labels(deps.kommun.id, case.category).inc()
+    await hide_if_confidential(deps, case.id)
+    return opened
+
+
+@events.on(PostPublished, idempotent=True)
+async def keep_post(event: PostPublished, deps: EventScope) -> object:
+    """Keep the kommun's own post: its author follows the discussion (P3.4)."""
+    post = cases.received(event.data, event.kommun, "post", event.data.published_by)
+    if not await deps.uow.add_once(deps.store.comments, post):
+        return ALREADY_HANDLED
+    return None
+
+
+@events.on(CommentEdited)
+async def reread_edited(event: CommentEdited, deps: EventScope) -> None:
+    """An edited comment is read again: an edit can turn it into a threat (P5.8)."""
+    data = event.data
+    found = await deps.store.comments.get(data.comment_id)
+    if found is None:
+        return  # an edit of a comment we never received: nothing to read it against
+    reading = _reading_of(deps, data.text)
+    try:
+        comment = await deps.uow.apply(
+            deps.store.comments,
+            found,
+            lambda c: (cases.edited(c, data.text, data.edited_at, reading), []),
+        )
+    except StaleWrite:
+        raise  # retried by the bus on a fresh read
+    if reading.label != "keep":
+        await _open(deps, comment, reading)
+
+
+@events.on(CommentDeleted)
+async def note_deleted(event: CommentDeleted, deps: EventScope) -> None:
+    """The platform says a comment is gone or hidden: noted on it and on its case; the
+    record stays (P5.2, L6)."""
+    data = event.data
+    try:
+        await deps.uow.change(
+            deps.store.comments, data.comment_id, lambda c: (cases.gone(c, data.how), [])
+        )
+    except NotFound:
+        return
+    found = await deps.store.cases.get(data.comment_id)
+    if found is not None:
+        await deps.uow.apply(
+            deps.store.cases,
+            found,
+            lambda c: cases.noted(c, f"{data.how} on the platform", data.at),
+            key=event.id,
+        )
+
+
+@events.on(CommentFlagged)
+async def open_flagged(event: CommentFlagged, deps: EventScope) -> object:
+    """A person's report or another system's flag opens a case too (P5.2); our own
+    classifier's flag is the case it announces."""
+    data = event.data
+    if data.source == "classifier":
+        return ALREADY_HANDLED
+    comment = await deps.store.comment(data.comment_id)
+    if comment is None:
+        raise violation(
+            "data.comment_id", "P5.2", "Kommentaren finns inte.", "no such comment was received"
+        )
+    category = data.categories[0] if data.categories else "neutral"
+    label: Literal["remove", "answer"] = "answer" if data.action == "answer" else "remove"
+    reading = Reading(label, category, tuple(data.rules), tuple(data.evidence))
+    by = Actor(subject=f"{data.source}:{event.source}", name=data.source)
+    if not await _open(deps, comment, reading, source=data.source, by=by, reason=data.reason):
+        await deps.uow.change(
+            deps.store.cases,
+            comment.id,
+            lambda c: cases.report(c, by, data.reason, event.time),
+            key=event.id,
+        )
+    return None
+
+
+# Accounts
 
 
 @events.on(AccountCreated, idempotent=True)
-async def watch_new_account(event: AccountCreated, deps: Deps) -> object:
-    """Start watching a registered account with its plan's deadlines (B1.7, P5.3)."""
+async def watch_new_account(event: AccountCreated, deps: EventScope) -> object:
+    """Start watching a registered account with its plan's terms (B1.7, P5.3, L2)."""
     # Keyed by the account id: a redelivered account.created finds it watched.
-    if not await deps.uow.add_once(deps.store.accounts, watch(event, deps.kommun)):
+    account = watching.watch(event.data, event.kommun, deps.kommun)
+    if not await deps.uow.add_once(deps.store.accounts, account):
         return ALREADY_HANDLED
     return None
+
+
+async def _on_account(
+    deps: Deps,
+    account_id: str,
+    key: str,
+    step: Callable[[WatchedAccount], Decision[WatchedAccount]],
+) -> None:
+    try:
+        await deps.uow.change(deps.store.accounts, account_id, step, key=key)
+    except NotFound:
+        log.warning("account %s is not watched: its account.created has not come", account_id)
+        raise
+
+
+@events.on(AccountActivated, idempotent=True)
+async def watch_activated(event: AccountActivated, deps: EventScope) -> None:
+    """The account runs with its plan's current terms."""
+    await _on_account(
+        deps,
+        event.data.account_id,
+        event.id,
+        lambda a: (watching.update_terms(a, event.data, deps.kommun), []),
+    )
+
+
+@events.on(AccountUpdated, idempotent=True)
+async def watch_updated(event: AccountUpdated, deps: EventScope) -> None:
+    """The plan changed: new deadlines, administrators or monitoring hours."""
+    await _on_account(
+        deps,
+        event.data.account_id,
+        event.id,
+        lambda a: (watching.update_terms(a, event.data, deps.kommun), []),
+    )
+
+
+@events.on(AccountClosed, idempotent=True)
+async def watch_closed(event: AccountClosed, deps: EventScope) -> None:
+    """P5.5: no new supervision gaps for a closed account."""
+    await _on_account(
+        deps, event.data.account_id, event.id, lambda a: (watching.close(a, event), [])
+    )
+
+
+@events.on(AdminAbsent)
+async def administrator_away(event: AdminAbsent, deps: EventScope) -> None:
+    """Cases go to the substitute while an administrator is away (P5.1)."""
+    for account_id in event.data.account_ids:
+        await _on_account(deps, account_id, event.id, lambda a: (watching.away(a, event.data), []))
+
+
+@events.on(AdminReturned)
+async def administrator_back(event: AdminReturned, deps: EventScope) -> None:
+    """The administrator owns the account's cases again."""
+    for account_id in event.data.account_ids:
+        await _on_account(deps, account_id, event.id, lambda a: (watching.back(a, event.data), []))
+
+
+# Platform actions
+
+
+async def hide_if_confidential(deps: Deps, case_id: str) -> None:
+    """P7, P10.3: confidential content is hidden at once; without a connector, hiding is
+    on the case to do by hand. Also run by the sweep, for a case opened before a crash."""
+    found = await deps.store.cases.get(case_id)
+    if found is None or not found.item.hide_pending:
+        return
+    case = found.item
+    result = await _perform(deps, case, PlatformAction.HIDE)
+    with suppress(StaleWrite):  # changed meanwhile: the sweep tries again on a fresh read
+        await deps.uow.apply(
+            deps.store.cases,
+            found,
+            lambda c: cases.hidden_at_once(c, result.status, result.detail, deps.clock()),
+        )
+
+
+async def _perform(deps: Deps, case: Case, action: PlatformAction, text: str = "") -> ActionResult:
+    request = ActionRequest(
+        kommun=case.kommun,
+        account_name=case.account_name,
+        platform=case.platform,
+        platform_id=case.platform_id,
+        action=action,
+        text=text,
+    )
+    return await connectors(deps.settings).perform(request)
+
+
+PLATFORM_ACTION: dict[str, PlatformAction] = {
+    "remove": PlatformAction.DELETE,
+    "hide": PlatformAction.HIDE,
+    "answer": PlatformAction.REPLY,
+    "correct": PlatformAction.REPLY,
+}
+
+
+class PlatformFailed(RuleViolations):
+    """The platform refused or could not be reached; the case says so (502)."""
+
+    status = 502
+
+
+async def decide(deps: Deps, case_id: str, ruling: Ruling, by: Actor, key: str | None) -> Case:
+    """A moderator's decision, carried out on the platform through its connector: what
+    no connector can do is on the case to do by hand; a refusal leaves it undecided."""
+    found = await deps.store.cases.get(case_id)
+    if found is None:
+        raise NotFound("case_id", case_id)
+    if key is not None and key in found.handled:
+        return found.item
+    cases.check(found.item, ruling)  # refused before anything is done on the platform
+    action = PLATFORM_ACTION.get(ruling.resolution)
+    status: Literal["done", "by_hand", "none"] = "none"
+    detail = ""
+    if action is not None:
+        result = await _perform(deps, found.item, action, ruling.reply)
+        if result.status == "failed":
+            await deps.uow.change(
+                deps.store.cases,
+                case_id,
+                lambda c: cases.platform_failed(c, ruling, by, deps.clock(), result.detail),
+            )
+            raise violation(
+                "platform",
+                "P5.2",
+                f"Plattformen utförde inte åtgärden: {result.detail}. Ärendet är inte avgjort; "
+                "försök igen eller gör det för hand.",
+                f"the platform did not do it: {result.detail}; the case is not decided, try "
+                "again or do it by hand",
+                PlatformFailed,
+            )
+        status, detail = result.status, result.detail
+    now = deps.clock()
+    case = await deps.uow.change(
+        deps.store.cases,
+        case_id,
+        lambda c: cases.decide(c, ruling, by, now, status, detail),
+        key=key,
+        field="case_id",
+    )
+    metrics.decided(case, now)
+    return case
+
+
+async def claim(deps: Deps, case_id: str, by: Actor) -> Case:
+    return await deps.uow.change(
+        deps.store.cases, case_id, lambda c: cases.claim(c, by, deps.clock()), field="case_id"
+    )
+
+
+async def done_by_hand(deps: Deps, case_id: str, by: Actor, note: str) -> Case:
+    return await deps.uow.change(
+        deps.store.cases,
+        case_id,
+        lambda c: cases.done_by_hand(c, by, deps.clock(), note),
+        field="case_id",
+    )
+
+
+async def looked_at(deps: Deps, accounts: list[WatchedAccount], at: datetime) -> None:
+    """A moderator read these accounts' queue or comments: supervised (L2)."""
+    for account in accounts:
+        if account.waiting_since is None and account.unsupervised_since is None:
+            continue
+        try:
+            await deps.uow.change(
+                deps.store.accounts, account.id, lambda a: (watching.looked_at(a, at), [])
+            )
+        except NotFound:
+            continue
+
+
+async def report(deps: Deps, comment_id: str, reason: str, category: Category, by: Actor) -> Case:
+    """A person reports a comment: a case is opened, or the report added to its case."""
+    comment = await deps.store.comment(comment_id)
+    if comment is None:
+        raise NotFound("comment_id", comment_id)
+    label: Literal["remove", "answer"] = (
+        "answer" if category in ("question", "misguided_or_correction") else "remove"
+    )
+    reading = Reading(label, category, ("P5.2",) if label == "remove" else ("P5.3",))
+    if not await _open(deps, comment, reading, source="report", by=by, reason=reason):
+        await deps.uow.change(
+            deps.store.cases, comment.id, lambda c: cases.report(c, by, reason, deps.clock())
+        )
+    found = await deps.store.cases.get(comment.id)
+    assert found is not None
+    return found.item

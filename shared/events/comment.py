@@ -133,7 +133,7 @@ class CommentFlaggedData(EventData):
     comment_id: str = Field(min_length=1)
     account_id: str = Field(min_length=1)
     action: Action = Field(description="What the policy asks: remove, answer or review.")
-    categories: list[str] = Field(description="e.g. threat, personal_attack, question.")
+    categories: list[Category] = Field(description="e.g. threat, personal_attack, question.")
     rules: list[str] = Field(description="Policy rule IDs that apply, e.g. P5.8.")
     due: AwareDatetime | None = Field(
         default=None,

@@ -1,0 +1,91 @@
+"""What happens in moderation because time passes: deadline warnings and breaches
+(B1 item 7, P5.3), supervision gaps (L2), confidential comments still to hide (P10.3),
+and the gauges of open cases.
+
+Safe with several replicas and across restarts, as the registry's scheduler: each change
+is a write conditional on the version read, so one replica makes it and announces its
+event; what is due is found from the stored state. Every kommun is swept in turn.
+"""
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Any
+
+from services.moderation import metrics
+from services.moderation.domain import accounts as watching
+from services.moderation.domain import cases
+from services.moderation.domain.accounts import WatchedAccount
+from services.moderation.domain.cases import Case
+from services.moderation.handlers import Deps, hide_if_confidential
+from shared.events import PersonRef
+from shared.logs import OutageLog
+from shared.service import Deployment
+from shared.unit_of_work import StaleWrite, Versioned
+
+log = logging.getLogger("kanalvakt.moderation.sweep")
+
+
+async def sweep_kommun(deps: Deps, now: datetime) -> None:
+    for pending in await deps.store.hide_pending():
+        await hide_if_confidential(deps, pending.item.id)
+    accounts = await deps.store.all_accounts()
+    on_duty = {found.item.id: found.item.on_duty for found in accounts}
+    waiting = [
+        await _watch_deadline(deps, found, on_duty.get(found.item.account_id, []), now)
+        for found in await deps.store.waiting_cases()
+    ]
+    current = [await _supervise(deps, found, now) for found in accounts]
+    metrics.observe(deps.kommun.id, waiting, current, now)
+
+
+async def _watch_deadline(
+    deps: Deps, found: Versioned[Case], owners: list[PersonRef], now: datetime
+) -> Case:
+    try:
+        case = await deps.uow.apply(
+            deps.store.cases, found, lambda c: cases.watch_deadline(c, owners, now)
+        )
+    except StaleWrite:  # another replica, or a moderator, changed it: the next sweep sees it
+        return found.item
+    if case.breached and not found.item.breached:
+        metrics.BREACHED.labels(deps.kommun.id, case.label).inc()
+    return case
+
+
+async def _supervise(deps: Deps, found: Versioned[WatchedAccount], now: datetime) -> WatchedAccount:
+    try:
+        account = await deps.uow.apply(
+            deps.store.accounts, found, lambda a: watching.supervise(a, now)
+        )
+    except StaleWrite:
+        return found.item
+    if account.unsupervised_since is not None and found.item.unsupervised_since is None:
+        metrics.SUPERVISION_GAPS.labels(deps.kommun.id).inc()
+    return account
+
+
+async def sweep(deployment: Deployment[Any], now: datetime) -> None:
+    """Every kommun's sweep; one's failure is logged with its kommun, then raised."""
+    failure: Exception | None = None
+    for deps in deployment:
+        try:
+            await sweep_kommun(deps, now)
+        except Exception as exc:
+            log.warning("moderation sweep of kommun %s failed: %r", deps.kommun.id, exc)
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+
+
+async def run_forever(deployment: Deployment[Any]) -> None:
+    interval = deployment.settings.moderation_sweep_interval_seconds
+    outage = OutageLog(log, "moderation sweep")
+    while True:
+        try:
+            await sweep(deployment, deployment.clock())
+        except Exception as exc:
+            outage.failed(exc, f"retrying every {interval:.0f}s")
+        else:
+            outage.works()
+        await asyncio.sleep(interval)

@@ -21,6 +21,8 @@ Choices:
 - A post by someone other than the Page (a visitor post) is mapped as a comment: it is
   received, not drawn up by the kommun (P10.4, P10.6), and it is moderated like one (P5.2).
 - `unhide` is unmappable: `Inbound` has no kind for content coming back.
+- Reactions and likes (the feed's most frequent changes) are `ignored`, not unmappable:
+  nothing to moderate, and nothing for the dead-letter queue.
 - For edits and deletions the time is the entry's `time` (when the change happened), so
   that two edits of one comment are two deliveries; `created_time` only if it is missing.
 
@@ -48,6 +50,7 @@ _SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
 _CHALLENGE = re.compile(r"[A-Za-z0-9_.-]{1,200}")
 
 _POST_ITEMS = ("post", "status", "photo", "video", "share")
+_IGNORED_ITEMS = ("reaction", "like")  # the feed's most frequent changes; no text to moderate
 _VERBS = ("add", "edited", "remove", "hide")
 _INSTAGRAM_FIELDS = ("comments", "live_comments")
 _URL = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
@@ -65,8 +68,12 @@ class Unmappable:
 
 @dataclass(frozen=True)
 class MappedWebhook:
+    """`ignored`: changes understood and of no concern to moderation (reactions, likes),
+    kept apart so that they do not fill the dead-letter queue."""
+
     items: list[Inbound] = field(default_factory=list)
     unmappable: list[Unmappable] = field(default_factory=list)
+    ignored: list[Unmappable] = field(default_factory=list)
 
 
 # --- verification -------------------------------------------------------------------------
@@ -115,6 +122,10 @@ class _Refused(Exception):
     """A field that cannot be mapped: the message is the Unmappable's reason."""
 
 
+class _Ignored(_Refused):
+    """A change understood and left alone on purpose."""
+
+
 def map_feed(payload: Any, pages: Mapping[str, str]) -> MappedWebhook:
     """The items of a Page (`object: "page"`) or Instagram notification.
 
@@ -155,7 +166,8 @@ def map_feed(payload: Any, pages: Mapping[str, str]) -> MappedWebhook:
                     item = _instagram_change(change, path, page_id, account, sent_at)
             except _Refused as refused:
                 body = dict(change) if isinstance(change, Mapping) else {"change": change}
-                result.unmappable.append(Unmappable(str(refused), body))
+                kept = result.ignored if isinstance(refused, _Ignored) else result.unmappable
+                kept.append(Unmappable(str(refused), body))
                 continue
             result.items.append(item)
     return result
@@ -197,6 +209,8 @@ def _page_change(
     value = _object(change.get("value"), f"{path}.value")
     at = f"{path}.value"
     item = value.get("item")
+    if item in _IGNORED_ITEMS:
+        raise _Ignored(f"{at}.item: {item!r} is not moderated")
     if item != "comment" and item not in _POST_ITEMS:
         raise _Refused(f"{at}.item: {item!r} is not comment, {', '.join(_POST_ITEMS)}")
     verb = value.get("verb")

@@ -346,8 +346,8 @@ def test_unknown_page_is_unmappable() -> None:
             "entry[0].changes[0].value.verb: 'unhide' has no inbound kind (it is not mapped)",
         ),
         (
-            feed(item="reaction"),
-            "entry[0].changes[0].value.item: 'reaction' is not comment, post, status, photo, "
+            feed(item="event"),
+            "entry[0].changes[0].value.item: 'event' is not comment, post, status, photo, "
             "video, share",
         ),
         (feed(comment_id=None), "entry[0].changes[0].value.comment_id: missing"),
@@ -431,3 +431,13 @@ def test_deletion_without_any_time_is_unmappable() -> None:
     assert refused.reason == (
         "entry[0].changes[0].value.created_time: missing, and the entry has no time"
     )
+
+
+@pytest.mark.parametrize("item", ["reaction", "like"])
+def test_reactions_are_ignored_not_unmappable(item: str) -> None:
+    change = feed(item=item, reaction_type="like")
+    mapped = map_feed(page(change), PAGES)
+    assert (mapped.items, mapped.unmappable) == ([], [])
+    [ignored] = mapped.ignored
+    assert ignored.reason == f"entry[0].changes[0].value.item: {item!r} is not moderated"
+    assert ignored.change == change

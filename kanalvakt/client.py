@@ -305,14 +305,14 @@ def accounts_profile(
     account_id: Annotated[str, typer.Argument(metavar="ID")],
     item: Annotated[
         list[ProfileItem] | None,
-        typer.Option(help="an item confirmed; repeat for more. None given: all five"),
+        typer.Option(help="an item confirmed; repeat for more. None given: all six"),
     ] = None,
     registry: Registry = DEFAULT_REGISTRY,
     token: Token = "",
     lang: LangOpt = Language.SV,
     as_json: AsJson = False,
 ) -> None:
-    """Confirm the P4.1 profile checklist: the items given, or all five when none is."""
+    """Confirm the profile checklist (P4.1, P5.7): the items given, or all six when none is."""
     items = [i.value for i in item] if item else list(PROFILE_ITEMS)
     account = _client_call(registry, token, lang, lambda c: c.confirm_profile(account_id, items))
     _print(account, as_json, f"{account['id']} {account['state']}")

@@ -67,7 +67,7 @@ def test_moderation_watches_with_the_plans_deadlines() -> None:
             )
         }
     )
-    watched = watch(stricter, KOMMUN)
+    watched = watch(stricter.data, stricter.kommun, KOMMUN)
     assert (watched.removal_hours, watched.answer_hours) == (12, 8)
 
 
@@ -80,6 +80,6 @@ def test_moderation_falls_back_to_the_kommuns_deadlines() -> None:
             )
         }
     )
-    watched = watch(bare, KOMMUN)
+    watched = watch(bare.data, bare.kommun, KOMMUN)
     assert watched.removal_hours == KOMMUN.deadlines.removal_hours
     assert watched.answer_hours == KOMMUN.deadlines.answer_hours

@@ -120,11 +120,13 @@ class Output:
 _UP_CHOOSES = ("AUTH_SECRET", "KOMMUN_CONFIG", "DEFAULT_KOMMUN")
 
 
-def start_up(data: Path, cwd: Path, *args: str, **popen: Any) -> subprocess.Popen[str]:
+def start_up(
+    data: Path, cwd: Path, *args: str, extra_env: dict[str, str] | None = None, **popen: Any
+) -> subprocess.Popen[str]:
     """`kanalvakt up` as a user starts it: from `cwd`, with the configuration it finds by
     itself there (`config/` in the repository, else the reference file) and the data
-    dir's own token secret."""
-    env = {k: v for k, v in os.environ.items() if k not in _UP_CHOOSES}
+    dir's own token secret; `extra_env` as an operator would export it."""
+    env = {k: v for k, v in os.environ.items() if k not in _UP_CHOOSES} | (extra_env or {})
     return subprocess.Popen(
         [sys.executable, "-m", "kanalvakt", "up", "--data-dir", str(data), *args],
         stdout=subprocess.PIPE,
@@ -172,10 +174,10 @@ def stop_up(proc: subprocess.Popen[str]) -> int:
     return proc.wait()
 
 
-def _run_system(data: Path, cwd: Path) -> Iterator[System]:
+def _run_system(data: Path, cwd: Path, extra_env: dict[str, str] | None = None) -> Iterator[System]:
     ports = _ports()
     nats_port, _, _, base = ports
-    proc = start_up(data, cwd, *port_args(ports))
+    proc = start_up(data, cwd, *port_args(ports), extra_env=extra_env)
     output = wait_until_up(proc)
     names = ("registry", "moderation", "archive", "notify")
     system = System(

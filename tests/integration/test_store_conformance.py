@@ -347,3 +347,74 @@ async def test_handled_marks_carry_the_kommun(db: AsyncDatabase[Document]) -> No
     mark = await db["handled_events"].find_one({"_id": f"c1:{event.id}"})
     assert mark is not None
     assert mark["kommun"] == "vasterby"
+
+
+async def test_moderation_query_shapes(db: AsyncDatabase[Document]) -> None:
+    # services.moderation.store: the queue ($in on a state, equality filters, sorted by
+    # a datetime), the feed (newest first by datetime), the audit ($gte on a datetime),
+    # a boolean flag, an account by platform and name; each with the kommun.
+    cases = db["cases"]
+    await cases.create_index([("kommun", 1), ("state", 1), ("due", 1)])
+    await cases.create_index([("kommun", 1), ("last_action_at", 1)])
+    t0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    rows = [
+        ("c1", "open", "remove", "threat", 5, False),
+        ("c2", "claimed", "answer", "question", 2, False),
+        ("c3", "closed", "remove", "advertising", 1, False),
+        ("c4", "open", "remove", "confidential", 9, True),
+    ]
+    for case_id, state, label, category, hours, pending in rows:
+        await cases.insert_one(
+            {
+                "_id": case_id,
+                "kommun": "nora",
+                "account_id": "a1",
+                "state": state,
+                "label": label,
+                "category": category,
+                "due": t0 + timedelta(hours=hours),
+                "last_action_at": t0 + timedelta(hours=hours),
+                "hide_pending": pending,
+                "owners": [{"name": "Anna", "email": "anna@nora.example"}],
+            }
+        )
+    await cases.insert_one(
+        {"_id": "v1", "kommun": "vasterby", "state": "open", "label": "remove", "due": t0}
+    )
+    waiting = {"state": {"$in": ["open", "claimed"]}, "kommun": "nora"}
+    queue = [d["_id"] async for d in cases.find(waiting).sort("due", ASCENDING)]
+    assert queue == ["c2", "c1", "c4"]
+    removals = waiting | {"label": "remove", "account_id": "a1"}
+    assert [d["_id"] async for d in cases.find(removals).sort("due", ASCENDING)] == ["c1", "c4"]
+    threat = waiting | {"category": "threat"}
+    assert [d["_id"] async for d in cases.find(threat)] == ["c1"]
+    pending = {"hide_pending": True, "kommun": "nora"}
+    assert [d["_id"] async for d in cases.find(pending)] == ["c4"]
+    since = {"last_action_at": {"$gte": t0 + timedelta(hours=2)}, "kommun": "nora"}
+    changed = cases.find(since).sort("last_action_at", ASCENDING).limit(2)
+    assert [d["_id"] async for d in changed] == ["c2", "c1"]
+    found = await cases.find_one({"_id": "c1", "kommun": "nora"})
+    assert found is not None
+    assert found["due"] == t0 + timedelta(hours=5)
+    assert found["owners"][0]["email"] == "anna@nora.example"  # a list of subdocuments
+
+    comments = db["comments"]
+    await comments.create_index([("kommun", 1), ("account_id", 1)])
+    for i in range(4):
+        await comments.insert_one(
+            {
+                "_id": f"m{i}",
+                "kommun": "nora",
+                "account_id": "a1",
+                "received_at": t0 + timedelta(minutes=i),
+            }
+        )
+    feed = comments.find({"account_id": "a1", "kommun": "nora"}).sort("received_at", DESCENDING)
+    assert [d["_id"] async for d in feed.limit(2)] == ["m3", "m2"]
+
+    accounts = db["watched_accounts"]
+    await accounts.create_index([("kommun", 1), ("platform", 1), ("name", 1)])
+    await accounts.insert_one({"_id": "a1", "kommun": "nora", "platform": "facebook", "name": "x"})
+    await accounts.insert_one({"_id": "a2", "kommun": "nora", "platform": "instagram", "name": "x"})
+    named = {"platform": "instagram", "name": "x", "kommun": "nora"}
+    assert [d["_id"] async for d in accounts.find(named).sort("_id", ASCENDING).limit(1)] == ["a2"]

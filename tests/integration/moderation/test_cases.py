@@ -1,0 +1,335 @@
+"""Moderation on real NATS and the store: comments in, read against the policy, cases
+opened, decided, escalated and watched in time. Each test is named after its rule."""
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+
+from shared.events import AdminAbsent, AdminAbsentData, PostData, PostPublished
+from shared.principal import Role
+from tests.helpers import eventually
+from tests.integration.moderation.harness import (
+    ADMIN,
+    ANNA,
+    BENGT,
+    CONNECTOR,
+    MODERATOR,
+    SECURITY,
+    Moderation,
+    moderation,
+)
+from tests.integration.registry.harness import headers
+
+THREAT = "Jag ska döda dig och hela din familj, jag vet var du bor."
+CRITICISM = "Politikerna i den här kommunen borde skämmas, äldreomsorgen är en skandal!"
+QUESTION = "Hur gör jag för att anmäla ett trasigt gatlyse på Prästgatan?"
+ATTACK = "Anna du är en jävla idiot och borde sparkas, din fula kärring"
+ADVERT = "Köp billiga solglasögon nu! 70% rabatt, klicka här: https://billigt.example/rea"
+CONFIDENTIAL = "Min granne Karl Svensson, 19121212-1212, har cancer och får försörjningsstöd."
+
+
+@pytest.fixture
+async def mod(nats_url: str, mongodb_url: str) -> AsyncIterator[Moderation]:
+    async with moderation(nats_url, mongodb_url) as running:
+        yield running
+
+
+async def test_p5_8_threat_opens_a_case_and_escalates_with_a_police_report_draft(
+    mod: Moderation,
+) -> None:
+    _, name = await mod.account()
+    comment_id = await mod.comment(name, THREAT)
+    case = await mod.case_opened(comment_id)
+    assert case["label"] == "remove"
+    assert case["category"] == "threat"
+    assert "P5.8" in case["rules"]
+    assert case["evidence"], "a moderator sees why"
+    assert case["escalated"]
+    assert {o["email"] for o in case["owners"]} == {ANNA.email, BENGT.email}
+    [flagged] = await mod.events("comment.flagged", comment_id)
+    assert flagged["data"]["action"] == "remove"
+    [escalated] = await mod.events("moderation.escalated", comment_id)
+    data = escalated["data"]
+    told = {p["email"] for p in data["notify"]}
+    assert told == {"sakerhet@nora.example", "naringsliv@nora.example"}  # and the enhetschef
+    report = data["police_report"]
+    assert report["text"] == THREAT
+    assert report["archive_reference"] == comment_id
+    assert report["account_name"] == name
+    assert report["offence"].startswith("olaga hot")
+    assert report["author"]["id"] == "10001"
+    # The säkerhetssamordnare reads the case too.
+    answer = await mod.client.get(f"/cases/{comment_id}", headers=SECURITY)
+    assert answer.status_code == 200
+
+
+async def test_p6_harsh_criticism_is_kept_and_opens_no_case(mod: Moderation) -> None:
+    _, name = await mod.account()
+    comment_id = await mod.comment(name, CRITICISM)
+    answer = await mod.client.get(f"/cases/{comment_id}", headers=MODERATOR)
+    assert answer.status_code == 404
+    assert await mod.events("comment.flagged", comment_id) == []
+
+
+async def test_p6_a_removal_without_a_policy_category_is_refused(mod: Moderation) -> None:
+    _, name = await mod.account()
+    comment_id = await mod.comment(name, ADVERT)
+    await mod.case_opened(comment_id)
+    refused = await mod.decide(comment_id, resolution="remove", reason="reklam")
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["rule"] == "P6"
+    refused = await mod.decide(
+        comment_id, resolution="remove", reason="kritik", category="criticism"
+    )
+    assert refused.status_code == 422
+    assert "P6" in refused.text
+
+
+async def test_p5_9_a_personal_attack_is_never_answered(mod: Moderation) -> None:
+    _, name = await mod.account()
+    comment_id = await mod.comment(name, ATTACK)
+    case = await mod.case_opened(comment_id)
+    assert case["category"] == "personal_attack"
+    refused = await mod.decide(comment_id, resolution="answer", reply="Vi förstår dig.")
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["rule"] == "P5.9"
+
+
+async def test_p5_2_removal_is_announced_for_the_archive_and_audited(mod: Moderation) -> None:
+    _, name = await mod.account()
+    comment_id = await mod.comment(name, ADVERT)
+    await mod.case_opened(comment_id)
+    claimed = await mod.client.post(f"/cases/{comment_id}/claim", headers=MODERATOR)
+    assert claimed.status_code == 200
+    other = headers("olle", Role.COMMUNICATOR)
+    taken = await mod.client.post(f"/cases/{comment_id}/claim", headers=other)
+    assert taken.status_code == 409
+    decided = await mod.decide(
+        comment_id, resolution="remove", reason="Reklam för en webbutik", category="advertising"
+    )
+    assert decided.status_code == 200, decided.text
+    case = decided.json()
+    # No connector credentials: the removal is on the case, to do by hand, never skipped.
+    assert case["state"] == "by_hand"
+    assert case["to_do_by_hand"]
+    [removed] = await mod.events("comment.removed", comment_id)
+    assert removed["data"]["category"] == "advertising"
+    assert removed["data"]["by"]["subject"] == "cecilia"
+    [decision] = await mod.events("moderation.decided", comment_id)
+    assert decision["data"]["to_do_by_hand"] is True
+    done = await mod.client.post(
+        f"/cases/{comment_id}/done-by-hand",
+        json={"note": "Borttagen i Meta Business Suite"},
+        headers=MODERATOR,
+    )
+    assert done.json()["state"] == "closed"
+    audit = await mod.client.get("/audit", params={"since": "2026-11-01T00:00:00Z"}, headers=ADMIN)
+    assert audit.status_code == 200
+    actions = [(e["action"], e["by"]) for e in audit.json() if e["case_id"] == comment_id]
+    assert actions == [
+        ("opened", "kanalvakt"),
+        ("claimed", "cecilia"),
+        ("decided:remove", "cecilia"),
+        ("done_by_hand", "cecilia"),
+    ]
+    reasons = [e["reason"] for e in audit.json() if e["action"] == "decided:remove"]
+    assert "Reklam för en webbutik" in reasons
+
+
+async def test_p5_3_a_question_is_answered_with_the_reply_recorded(mod: Moderation) -> None:
+    _, name = await mod.account()
+    comment_id = await mod.comment(name, QUESTION)
+    case = await mod.case_opened(comment_id)
+    assert case["label"] == "answer"
+    assert case["category"] == "question"
+    refused = await mod.decide(comment_id, resolution="answer")
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "reply"
+    reply = "Anmäl det på kommunens webbplats under Felanmälan, så lagar vi det."
+    answered = await mod.decide(comment_id, resolution="answer", reply=reply)
+    assert answered.status_code == 200, answered.text
+    [decision] = await mod.events("moderation.decided", comment_id)
+    assert decision["data"]["reply"] == reply
+    assert "P5.3" in decision["data"]["rules"]
+
+
+async def test_p5_4_a_question_is_forwarded_to_a_case_officer(mod: Moderation) -> None:
+    _, name = await mod.account()
+    comment_id = await mod.comment(name, QUESTION)
+    await mod.case_opened(comment_id)
+    refused = await mod.decide(comment_id, resolution="forward", reason="bygglov")
+    assert refused.json()["errors"][0]["rule"] == "P5.4"
+    officer = {"name": "Handläggare Bygg", "email": "bygg@nora.example"}
+    forwarded = await mod.decide(
+        comment_id, resolution="forward", reason="Bygglovsfråga", forward_to=officer
+    )
+    assert forwarded.status_code == 200
+    [decision] = await mod.events("moderation.decided", comment_id)
+    assert decision["data"]["forwarded_to"]["email"] == "bygg@nora.example"
+
+
+async def test_p5_10_a_mistake_of_ours_is_corrected(mod: Moderation) -> None:
+    _, name = await mod.account()
+    comment_id = await mod.comment(name, "Det står fel öppettider på er sida, när har ni öppet?")
+    await mod.case_opened(comment_id)
+    refused = await mod.decide(comment_id, resolution="correct", reason="fel tider")
+    assert refused.json()["errors"][0]["rule"] == "P5.10"
+    corrected = await mod.decide(
+        comment_id,
+        resolution="correct",
+        reason="Fel öppettider publicerade",
+        reply="Du har rätt, vi skrev fel. Biblioteket har öppet 10–19. Tack!",
+    )
+    assert corrected.status_code == 200
+    [decision] = await mod.events("moderation.decided", comment_id)
+    assert "P5.10" in decision["data"]["rules"]
+
+
+async def test_p10_3_confidential_content_is_hidden_at_once_or_put_to_do_by_hand(
+    mod: Moderation,
+) -> None:
+    _, name = await mod.account()
+    comment_id = await mod.comment(name, CONFIDENTIAL)
+    case = await mod.case_opened(comment_id)
+    assert case["category"] == "confidential"
+
+    async def hidden_or_by_hand() -> bool:
+        return bool((await mod.case(comment_id))["to_do_by_hand"])
+
+    await eventually(hidden_or_by_hand, what="the hiding tried")
+    [event] = await mod.events("comment.confidential", comment_id)
+    assert event["data"]["hidden"] is False  # no connector credentials here
+    assert "19121212" not in str(event), "the number stays in the record only (L7)"
+    assert "19121212" not in str(await mod.events("comment.flagged", comment_id))
+
+
+async def test_p5_1_an_absent_administrators_cases_go_to_the_substitute(
+    mod: Moderation,
+) -> None:
+    account_id, name = await mod.account()
+    substitute = {"name": "Sara Ställföreträdare", "email": "sara@nora.example"}
+    absence = AdminAbsentData(
+        absence_id="abs1",
+        administrator=ANNA,
+        account_ids=[account_id],
+        starts_at=mod.clock.now,
+        ends_at=mod.clock.now + timedelta(days=7),
+        substitute=substitute,  # type: ignore[arg-type]
+    )
+    await mod.announce(AdminAbsent.new("nora", "abs1", absence, mod.clock.now))
+
+    async def substituted() -> bool:
+        answer = await mod.client.get(f"/accounts/{account_id}", headers=MODERATOR)
+        return bool(answer.json()["absent"])
+
+    await eventually(substituted, what="absence noted")
+    comment_id = await mod.comment(name, ADVERT)
+    case = await mod.case_opened(comment_id)
+    assert {o["email"] for o in case["owners"]} == {"sara@nora.example", BENGT.email}
+    mine = await mod.client.get("/cases", params={"owner": "sara@nora.example"}, headers=MODERATOR)
+    assert comment_id in [c["id"] for c in mine.json()]
+
+
+async def test_p3_4_a_question_on_a_post_goes_to_the_posts_author_first(
+    mod: Moderation,
+) -> None:
+    account_id, name = await mod.account()
+    post = PostData(
+        comment_id="facebook-post77",
+        platform="facebook",
+        platform_id="post77",
+        account_id=account_id,
+        account_name=name,
+        author={"id": "page1", "name": "Nora kommun", "is_kommun": True},  # type: ignore[arg-type]
+        text="Nu öppnar vi den nya lekparken!",
+        created_at=mod.clock.now,
+        received_at=mod.clock.now,
+        published_by={"name": "Petra Postare", "email": "petra@nora.example"},  # type: ignore[arg-type]
+    )
+    await mod.announce(PostPublished.new("nora", post.comment_id, post, mod.clock.now))
+    await eventually(lambda: _has_comment(mod, account_id, "facebook-post77"), what="post kept")
+    comment_id = await mod.comment(name, "När öppnar lekparken på lördagar?", post_id="post77")
+    case = await mod.case_opened(comment_id)
+    assert case["owners"][0]["email"] == "petra@nora.example"
+
+
+async def _has_comment(mod: Moderation, account_id: str, comment_id: str) -> bool:
+    found = await mod.client.get(f"/accounts/{account_id}/comments", headers=MODERATOR)
+    return any(c["id"] == comment_id for c in found.json())
+
+
+async def test_b1_7_deadlines_warn_before_and_breach_at_in_monitored_hours(
+    mod: Moderation,
+) -> None:
+    _, name = await mod.account(removal_hours=8)  # one monitored day: mon–fri 08–16
+    comment_id = await mod.comment(name, ADVERT)  # Monday 10:00 Swedish time
+    case = await mod.case_opened(comment_id)
+    assert case["due"].startswith("2026-11-24T09:00")  # Tuesday 10:00, counted in the window
+    mod.clock.advance(hours=20)  # Tuesday 06:00 Swedish: within the 4 h warning
+    await mod.sweep()
+    [warning] = await mod.events("sla.warning", comment_id)
+    assert {o["email"] for o in warning["data"]["owners"]} == {ANNA.email, BENGT.email}
+    assert await mod.events("sla.breached", comment_id) == []
+    mod.clock.advance(hours=4)
+    await mod.sweep()
+    await mod.sweep()  # a second sweep (or replica) says nothing more
+    assert len(await mod.events("sla.breached", comment_id)) == 1
+    assert len(await mod.events("sla.warning", comment_id)) == 1
+
+
+async def test_l2_an_account_nobody_looks_at_is_unsupervised(mod: Moderation) -> None:
+    account_id, name = await mod.account()
+    await mod.comment(name, CRITICISM)
+    mod.clock.advance(hours=7)
+    await mod.sweep()
+    assert await mod.events("account.unsupervised", account_id) == []
+    mod.clock.advance(hours=24)  # a whole monitored day later, nobody has looked
+    await mod.sweep()
+    [gap] = await mod.events("account.unsupervised", account_id)
+    assert gap["data"]["account_name"] == name
+    looked = await mod.client.get("/cases", params={"account_id": account_id}, headers=MODERATOR)
+    assert looked.status_code == 200
+    answer = await mod.client.get(f"/accounts/{account_id}", headers=MODERATOR)
+    assert answer.json()["waiting_since"] is None
+
+
+async def test_p5_2_a_comment_delivered_twice_is_one_comment(mod: Moderation) -> None:
+    _, name = await mod.account()
+    item = mod.item(name, ADVERT)
+    first = await mod.client.post("/ingest", json=[item], headers=CONNECTOR)
+    again = await mod.client.post("/ingest", json=item, headers=CONNECTOR)
+    assert first.json()[0]["status"] == "received"
+    assert again.json()[0]["status"] == "duplicate"
+    comment_id = first.json()[0]["comment_id"]
+    await mod.case_opened(comment_id)
+    assert len(await mod.events("comment.received", comment_id)) == 1
+
+
+async def test_p10_1_a_comment_on_an_account_not_in_the_register_is_refused(
+    mod: Moderation,
+) -> None:
+    _, name = await mod.account()
+    batch = [mod.item(name, QUESTION), mod.item("okantkonto", QUESTION)]
+    answer = await mod.client.post("/ingest", json=batch, headers=CONNECTOR)
+    assert answer.status_code == 422
+    first, second = answer.json()
+    assert first["status"] == "received"
+    assert second["status"] == "refused"
+    assert "okantkonto" in second["error"]
+    staff = await mod.client.post("/ingest", json=batch, headers=MODERATOR)
+    assert staff.status_code == 403  # only a connector delivers
+
+
+async def test_p5_2_a_persons_report_opens_a_case(mod: Moderation) -> None:
+    _, name = await mod.account()
+    comment_id = await mod.comment(name, "Jaha, det var ju intressant.")
+    reported = await mod.client.post(
+        "/reports",
+        json={"comment_id": comment_id, "category": "copyright", "reason": "Kopierad artikel"},
+        headers=MODERATOR,
+    )
+    assert reported.status_code == 201, reported.text
+    case = reported.json()
+    assert case["source"] == "report"
+    assert case["history"][0]["action"] == "reported"

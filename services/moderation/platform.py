@@ -5,18 +5,24 @@ services.moderation.connector; this keeps one instance per configuration, so tha
 handlers, routes and the sweep share one HTTP client per process.
 """
 
+import logging
 from typing import Any
 
 from services.moderation.connector import (
+    META_PLATFORMS,
     ActionRequest,
     ActionResult,
+    ByHand,
     Connectors,
     PlatformAction,
+    TokensFileError,
     connectors_from_settings,
 )
 from shared.settings import Settings
 
 __all__ = ["ActionRequest", "ActionResult", "PlatformAction", "connectors"]
+
+log = logging.getLogger("kanalvakt.moderation.platform")
 
 _built: dict[tuple[Any, ...], Connectors] = {}
 
@@ -30,5 +36,10 @@ def connectors(settings: Settings) -> Connectors:
         settings.connector_attempts,
     )
     if key not in _built:
-        _built[key] = connectors_from_settings(settings)
+        try:
+            _built[key] = connectors_from_settings(settings)
+        except TokensFileError as exc:
+            # Moderation goes on; every platform action says on its case why it is by hand.
+            log.error("platform actions are by hand: %s", exc)
+            _built[key] = Connectors(dict.fromkeys(META_PLATFORMS, ByHand(str(exc))))
     return _built[key]

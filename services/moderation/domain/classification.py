@@ -285,12 +285,13 @@ class _Compiled:
     heads: dict[str, list[_Target]] = field(default_factory=dict)
     phrases: dict[str, list[_Phrase]] = field(default_factory=dict)
     star_phrases: dict[str, list[_Phrase]] = field(default_factory=dict)
-    star_lengths: tuple[int, ...] = ()
     patterns: list[tuple[_Target, re.Pattern[str], bool]] = field(default_factory=list)
-    exceptions: dict[Category, list[_Phrase]] = field(default_factory=dict)
 
 
 _GAP = r"(?:[^ .?][^ ]* ){0,3}"
+_STAR_KEY = 3  # "word*" phrases are indexed by this many first letters of the word
+_EXCEPT = "\0exceptions"  # the group of a category's exception phrases
+_NONE: list[_Phrase] = []
 
 
 def _endings(names: Iterable[str], sets: dict[str, list[str]]) -> list[str]:
@@ -332,7 +333,6 @@ def _phrase(text: str, target: _Target) -> tuple[list[str], bool, _Phrase]:
 
 def _compile(lists: WordLists) -> _Compiled:
     out = _Compiled()
-    star_lengths: set[int] = set()
 
     def add(index: dict[str, list[_Target]], key: str, target: _Target) -> None:
         targets = index.setdefault(key, [])
@@ -342,9 +342,11 @@ def _compile(lists: WordLists) -> _Compiled:
     def add_phrase(text: str, target: _Target) -> None:
         keys, star, phrase = _phrase(text, target)
         for key in keys:
-            (out.star_phrases if star else out.phrases).setdefault(key, []).append(phrase)
             if star:
-                star_lengths.add(len(key))
+                key = key[:_STAR_KEY]
+            index = out.star_phrases if star else out.phrases
+            if phrase not in index.setdefault(key, []):
+                index[key].append(phrase)
 
     for category, category_lists in lists.categories.items():
         for name, group in category_lists.groups.items():
@@ -372,9 +374,7 @@ def _compile(lists: WordLists) -> _Compiled:
                     (_Target(category, name), re.compile(pattern, flags), group.case_sensitive)
                 )
         for text in category_lists.exceptions:
-            _, _, phrase = _phrase(text, _Target(category, "exceptions"))
-            out.exceptions.setdefault(category, []).append(phrase)
-    out.star_lengths = tuple(sorted(star_lengths))
+            add_phrase(text, _Target(category, _EXCEPT))
     return out
 
 
@@ -430,22 +430,11 @@ class Classifier:
         self, safe: str, folded: str, tokens: Tokens
     ) -> dict[Category, dict[str, list[_Hit]]]:
         c = self._c
-        found: dict[Category, dict[str, list[_Hit]]] = {}
+        raw: list[tuple[_Target, str, int, int, int, int]] = []  # target, key, tokens, span
         excluded: dict[Category, set[int]] = {}
-        for category, phrases in c.exceptions.items():
-            for phrase in phrases:
-                for m in phrase.regex.finditer(tokens.joined):
-                    first = tokens.token_of_joined(m.start())
-                    last = tokens.token_of_joined(m.end() - 1)
-                    excluded.setdefault(category, set()).update(range(first, last + 1))
 
         def record(target: _Target, key: str, first: int, last: int) -> None:
-            if first in excluded.get(target.category, ()):
-                return
-            start, end = tokens.spans[first][0], tokens.spans[last][1]
-            found.setdefault(target.category, {}).setdefault(target.group, []).append(
-                _Hit(key, start, end, first, last)
-            )
+            raw.append((target, key, first, last, tokens.spans[first][0], tokens.spans[last][1]))
 
         def lookup(word: str, first: int, last: int) -> None:
             targets = c.exact.get(word)
@@ -470,34 +459,46 @@ class Classifier:
                             record(target, word[:cut], first, last)
                     break
 
+        joined = tokens.joined
         for i, word in enumerate(tokens.words):
             lookup(word, i, i)
-            candidates = c.phrases.get(word, [])
-            for length in c.star_lengths:
-                if length <= len(word):
-                    candidates = candidates + c.star_phrases.get(word[:length], [])
-            seen: set[int] = set()
+            # Phrases are found by their first word: whole, or its first letters when it
+            # takes any ending ("skjut*"); the regex then checks the rest in place.
+            candidates = (
+                c.phrases.get(word, _NONE)
+                + c.star_phrases.get(word[:_STAR_KEY], _NONE)
+                + c.star_phrases.get(word[:1], _NONE)
+                + c.star_phrases.get(word[:2], _NONE)
+            )
             for phrase in candidates:
-                if id(phrase) in seen:
-                    continue
-                seen.add(id(phrase))
-                matched = phrase.regex.match(tokens.joined, tokens.starts[i])
+                matched = phrase.regex.match(joined, tokens.starts[i])
                 if matched:
                     last = tokens.token_of_joined(matched.end() - 1)
-                    record(phrase.target, matched.group(), i, last)
-        for word, start, _end in tokens.extra:
-            index = tokens.token_at(start)
-            lookup(word, index, tokens.token_at(_end - 1))
+                    if phrase.target.group == _EXCEPT:
+                        excluded.setdefault(phrase.target.category, set()).update(
+                            range(i, last + 1)
+                        )
+                    else:
+                        record(phrase.target, matched.group(), i, last)
+        for word, start, end in tokens.extra:
+            lookup(word, tokens.token_at(start), tokens.token_at(end - 1))
         for target, pattern, case_sensitive in c.patterns:
             for m in pattern.finditer(safe if case_sensitive else folded):
-                if m.end() == m.start():
-                    continue
-                first, last = tokens.token_at(m.start()), tokens.token_at(m.end() - 1)
-                if first in excluded.get(target.category, ()):
-                    continue
-                found.setdefault(target.category, {}).setdefault(target.group, []).append(
-                    _Hit(m.group().lower(), m.start(), m.end(), first, last)
-                )
+                if m.end() > m.start():
+                    first, last = tokens.token_at(m.start()), tokens.token_at(m.end() - 1)
+                    raw.append((target, m.group().lower(), first, last, m.start(), m.end()))
+        found: dict[Category, dict[str, list[_Hit]]] = {}
+        seen: set[tuple[str, str, str, int]] = set()
+        for target, key, first, last, start, end in raw:
+            if first in excluded.get(target.category, ()):
+                continue
+            mark = (target.category, target.group, key, start)
+            if mark in seen:  # one phrase found by two of its first word's spellings
+                continue
+            seen.add(mark)
+            found.setdefault(target.category, {}).setdefault(target.group, []).append(
+                _Hit(key, start, end, first, last)
+            )
         return found
 
     @staticmethod

@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from kanalvakt.moderation_cli import moderation_app
 from shared.principal import Role
 from shared.reference import REFERENCE_KOMMUN_CONFIG
 from shared.settings import DEFAULT_HTTP_PORTS, ServiceName
@@ -27,6 +28,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+app.add_typer(moderation_app, name="moderation")
 DataDir = Annotated[Path, typer.Option(help="where `up` keeps its data and the local token secret")]
 
 

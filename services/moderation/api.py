@@ -6,14 +6,15 @@ webhook carries no token, so its address names the kommun and its signature prov
 sender: the body is not read before `X-Hub-Signature-256` is verified (constant time).
 """
 
+import hashlib
 import json
 import logging
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Request, Response, status
+from fastapi import APIRouter, Body, HTTPException, Query, Request, Response, status
 from fastapi.responses import PlainTextResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from services.moderation import handlers, meta
 from services.moderation.domain.accounts import WatchedAccount
@@ -22,7 +23,7 @@ from services.moderation.domain.inbound import Inbound
 from services.moderation.store import PAGE_LIMIT, ModerationStore
 from shared.auth import require
 from shared.events import Actor, Category, Label, PersonRef, Resolution
-from shared.http import DepsDep, PublicDepsDep, RequestKey, problem_response, problems
+from shared.http import DepsDep, Problem, PublicDepsDep, RequestKey, problem_response, problems
 from shared.principal import Principal, Role
 from shared.service import Dependencies
 from shared.unit_of_work import NotFound
@@ -74,32 +75,50 @@ class IngestResult(BaseModel):
     error: str = Field(default="", description="Why it was refused: the field and the rule.")
 
 
+def _one_or_many(value: Any) -> Any:
+    return [value] if isinstance(value, dict) else value
+
+
+# One item, or a batch of them.
+Items = Annotated[
+    list[Inbound], BeforeValidator(_one_or_many), Field(min_length=1, max_length=1000)
+]
+
+
 @ingest_routes.post(
     "/ingest",
     status_code=status.HTTP_202_ACCEPTED,
-    responses={422: problem_response(422, "Some items were refused; the others were taken.")},
+    responses={
+        207: {
+            "description": "Some items were refused (each says why); the others were taken.",
+            "model": list[IngestResult],
+        },
+        **problems(422),
+    },
 )
 async def ingest(
-    items: Annotated[Inbound | list[Inbound], Body()],
-    response: Response,
-    deps: Deps,
-    _: Connector,
+    items: Annotated[Items, Body()], response: Response, deps: Deps, _: Connector
 ) -> list[IngestResult]:
-    """Posts, comments, edits and deletions from a connector: one item or a batch. Each
-    becomes its event once, however often it is sent. If any is refused (an account not
-    in the register), the answer is 422 and lists which; the others are taken."""
-    batch = items if isinstance(items, list) else [items]
+    """Posts, comments, edits and deletions from a connector: one item or a batch (at
+    most 1,000). Each becomes its event once, however often it is sent. If any is
+    refused (an account not in the register), the answer is 207 and says which; the
+    others are taken. A malformed item refuses the whole request (422)."""
     results = [
         IngestResult(index=i, **vars(await handlers.ingest(deps, item)))
-        for i, item in enumerate(batch)
+        for i, item in enumerate(items)
     ]
     if any(r.status == "refused" for r in results):
-        response.status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
+        response.status_code = status.HTTP_207_MULTI_STATUS
     return results
 
 
 @ingest_routes.get(
-    "/webhooks/meta/{kommun}", response_class=PlainTextResponse, responses=problems(403, 404)
+    "/webhooks/meta/{kommun}",
+    response_class=PlainTextResponse,
+    responses={
+        403: {"description": "The verify token is not ours.", "content": {"text/plain": {}}},
+        **problems(404),
+    },
 )
 async def meta_verification(request: Request, deps: PublicDeps) -> PlainTextResponse:
     """Meta's subscription check: the challenge back if the verify token is ours."""
@@ -112,7 +131,17 @@ async def meta_verification(request: Request, deps: PublicDeps) -> PlainTextResp
     return PlainTextResponse(answer)
 
 
-@ingest_routes.post("/webhooks/meta/{kommun}", responses=problems(401, 404))
+@ingest_routes.post(
+    "/webhooks/meta/{kommun}",
+    responses={
+        401: {
+            "description": "X-Hub-Signature-256 missing or not matching (or no app secret).",
+            "model": Problem,
+        },
+        503: {"description": "The dead-letter subject could not be reached: Meta retries."},
+        **problems(404),
+    },
+)
 async def meta_webhook(request: Request, response: Response, deps: PublicDeps) -> dict[str, Any]:
     """Page feed and Instagram comment changes, signed by Meta (`X-Hub-Signature-256`).
     An unsigned or badly signed call is refused and logged without its body; what cannot
@@ -124,12 +153,10 @@ async def meta_webhook(request: Request, response: Response, deps: PublicDeps) -
     if secret is None or not meta.verify_signature(
         secret.get_secret_value().encode(), body, header
     ):
-        why = (
-            "no META_APP_SECRET set" if secret is None else meta.describe_refusal(header, len(body))
-        )
+        why = meta.describe_refusal(header, len(body), secret_configured=secret is not None)
         log.warning("meta webhook for kommun %s refused: %s", deps.kommun.id, why)
         response.status_code = status.HTTP_401_UNAUTHORIZED
-        return {"title": "signature refused", "detail": "X-Hub-Signature-256 does not verify"}
+        return Problem(detail=f"X-Hub-Signature-256: {why}").model_dump()
     try:
         payload: Any = json.loads(body)
     except ValueError:
@@ -153,14 +180,22 @@ async def _dead_letter(request: Request, deps: PublicDeps, body: bytes, reason: 
     """Never lost: to the dead-letter subject with why (a failure here is a 503, and Meta
     sends the call again)."""
     address = f"comment.received.{deps.kommun.id}"
+    digest = hashlib.sha256(body + reason.encode()).hexdigest()
     headers = {
+        # Meta's retry of the same call is one dead letter, not one more.
+        "Nats-Msg-Id": f"dlq:meta:{digest}",
         "Kanalvakt-Dlq-Reason": reason.replace("\n", " ")[:2000],
         "Kanalvakt-Dlq-Subject": address,
         "Kanalvakt-Dlq-Consumer": "moderation-meta-webhook",
         "Kanalvakt-Dlq-At": deps.clock().isoformat(),
     }
     log.warning("meta webhook item dead-lettered for kommun %s: %s", deps.kommun.id, reason)
-    await request.app.state.send_dead_letter(address, body, headers)
+    try:
+        await request.app.state.send_dead_letter(address, body, headers)
+    except Exception as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "dead-letter subject unreachable; retry"
+        ) from exc
 
 
 # The queue
@@ -218,11 +253,12 @@ async def list_cases(
     limit: Limit = 100,
 ) -> list[CaseView]:
     """Open and claimed cases, the nearest deadline first (B1 item 7, P5.3). A moderator
-    reading the queue has looked at the accounts it covers (L2)."""
+    reading a whole queue (all of it, or an account's) has looked at it (L2)."""
     if mine:
         owner = by.email
     found = await deps.store.queue(account_id, label, category, owner, limit)
-    if any(r in by.roles for r in MODERATORS):
+    whole = owner is None and label is None and category is None and len(found) < limit
+    if whole and any(r in by.roles for r in MODERATORS):
         accounts = await _accounts(deps, account_id)
         await handlers.looked_at(deps, accounts, deps.clock())
     return [_view(c) for c in found]
@@ -273,7 +309,7 @@ class DecisionBody(BaseModel):
     "/{case_id}/decision",
     responses={
         **problems(404, 409, 422),
-        502: {"description": "The platform did not do it; the case is not decided."},
+        502: problem_response(502, "The platform did not do it; the case is not decided."),
     },
 )
 async def decide_case(

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from services.moderation import metrics
@@ -25,6 +25,7 @@ from services.moderation.domain.inbound import Inbound, MissingAuthor, to_event
 from services.moderation.platform import ActionRequest, ActionResult, PlatformAction, connectors
 from services.moderation.store import Delivery, ModerationStore
 from shared.bus import ALREADY_HANDLED, EventRouter
+from shared.bus.errors import InvalidEvent
 from shared.events import (
     ALL_EVENTS,
     AccountActivated,
@@ -41,7 +42,7 @@ from shared.events import (
     CommentReceived,
     PostPublished,
 )
-from shared.rules import RuleViolations, violation
+from shared.rules import Conflict, RuleViolations, violation
 from shared.service import Dependencies, EventDeps
 from shared.settings import ServiceName
 from shared.unit_of_work import Decision, NotFound, StaleWrite
@@ -99,9 +100,13 @@ async def _post_of(deps: Deps, comment: Comment) -> Comment | None:
 
 @events.on(CommentReceived)
 async def read_comment(event: CommentReceived, deps: EventScope) -> None:
-    """Read a comment against the policy; open a case for one to remove or answer
-    (P5.2, P5.3, P5.8, P5.9, P7, B2); someone must look at it in time (L2)."""
+    """Read a comment against the policy; open a case if it asks removal or an answer."""
+    # P5.2, P5.3, P5.8, P5.9, P7, B2; and someone must look at it in time (L2). The
+    # kommun's own comments (its replies, P10.6) are kept, not moderated.
     comment = cases.received(event.data, event.kommun)
+    if comment.author.is_kommun:
+        await deps.uow.add_once(deps.store.comments, comment)
+        return
     reading = _reading_of(deps, comment.text)
     comment = cases.read(comment, reading)
     if await deps.uow.add_once(deps.store.comments, comment):
@@ -132,25 +137,29 @@ async def _open(
     source: Literal["classifier", "report", "system"] = "classifier",
     by: Actor = cases.SYSTEM,
     reason: str = "",
-) -> bool:
+    key: str | None = None,
+) -> None:
+    """A case for the comment; if it has one, the new reading goes to that case (an edit
+    that became a threat escalates, a report is on its record)."""
     account = await deps.store.get(comment.account_id)
     post = await _post_of(deps, comment)
+    now = deps.clock()
     case, news = cases.open_case(
-        comment,
-        reading,
-        account,
-        post,
-        deps.kommun,
-        deps.clock(),
-        source=source,
-        by=by,
-        reason=reason,
+        comment, reading, account, post, deps.kommun, now, source=source, by=by, reason=reason
     )
-    opened = await deps.uow.add_once(deps.store.cases, case, news)
-    if opened and case.escalated:
-        metrics.ESCALATIONS.labels(deps.kommun.id, case.category).inc()
+    if await deps.uow.add_once(deps.store.cases, case, news):
+        if case.escalated:
+            metrics.ESCALATIONS.labels(deps.kommun.id, case.category).inc()
+    elif source != "classifier" or reading.category != case.category or key is not None:
+        changed = await deps.uow.change(
+            deps.store.cases,
+            case.id,
+            lambda c: cases.reread(c, reading, comment.text, account, deps.kommun, now, by, reason),
+            key=key,
+        )
+        if changed.escalated and changed.category in cases.ESCALATE and not case.escalated:
+            metrics.ESCALATIONS.labels(deps.kommun.id, changed.category).inc()
     await hide_if_confidential(deps, case.id)
-    return opened
 
 
 @events.on(PostPublished, idempotent=True)
@@ -179,7 +188,7 @@ async def reread_edited(event: CommentEdited, deps: EventScope) -> None:
     except StaleWrite:
         raise  # retried by the bus on a fresh read
     if reading.label != "keep":
-        await _open(deps, comment, reading)
+        await _open(deps, comment, reading, key=event.id)
 
 
 @events.on(CommentDeleted)
@@ -203,30 +212,27 @@ async def note_deleted(event: CommentDeleted, deps: EventScope) -> None:
         )
 
 
+# A flag may come just before the comment it names (another system publishing both):
+# retried this long, then dead-lettered as naming no comment.
+FLAG_WAITS_FOR_COMMENT = timedelta(minutes=10)
+
+
 @events.on(CommentFlagged)
-async def open_flagged(event: CommentFlagged, deps: EventScope) -> object:
-    """A person's report or another system's flag opens a case too (P5.2); our own
-    classifier's flag is the case it announces."""
+async def open_flagged(event: CommentFlagged, deps: EventScope) -> None:
+    """A person's report or another system's flag opens a case too (P5.2)."""
     data = event.data
     if data.source == "classifier":
-        return ALREADY_HANDLED
+        return  # our own classifier's: the case it announces is open already
     comment = await deps.store.comment(data.comment_id)
     if comment is None:
-        raise violation(
-            "data.comment_id", "P5.2", "Kommentaren finns inte.", "no such comment was received"
-        )
-    category = data.categories[0] if data.categories else "neutral"
-    label: Literal["remove", "answer"] = "answer" if data.action == "answer" else "remove"
+        if deps.clock() - event.time < FLAG_WAITS_FOR_COMMENT:
+            raise LookupError(f"comment {data.comment_id} not received yet")  # retried
+        raise InvalidEvent(f"data.comment_id: {data.comment_id!r} was never received (P5.2)")
+    category = cases.most_serious(data.categories)
+    label: Literal["remove", "answer"] = "remove" if category in cases.REMOVABLE else "answer"
     reading = Reading(label, category, tuple(data.rules), tuple(data.evidence))
     by = Actor(subject=f"{data.source}:{event.source}", name=data.source)
-    if not await _open(deps, comment, reading, source=data.source, by=by, reason=data.reason):
-        await deps.uow.change(
-            deps.store.cases,
-            comment.id,
-            lambda c: cases.report(c, by, data.reason, event.time),
-            key=event.id,
-        )
-    return None
+    await _open(deps, comment, reading, source=data.source, by=by, reason=data.reason, key=event.id)
 
 
 # Accounts
@@ -250,34 +256,33 @@ async def _on_account(
 ) -> None:
     try:
         await deps.uow.change(deps.store.accounts, account_id, step, key=key)
-    except NotFound:
-        log.warning("account %s is not watched: its account.created has not come", account_id)
-        raise
+    except NotFound:  # registered before moderation ran, or another kommun's mistake
+        log.warning("account %s is not watched; its event %s changes nothing", account_id, key)
 
 
-@events.on(AccountActivated, idempotent=True)
+async def _terms(deps: Deps, event: AccountActivated | AccountUpdated) -> None:
+    """The plan's current terms; an account registered before moderation ran is watched
+    from now on."""
+    data = event.data
+    await deps.uow.add_once(deps.store.accounts, watching.watch(data, event.kommun, deps.kommun))
+    await _on_account(
+        deps, data.account_id, event.id, lambda a: (watching.update_terms(a, data, deps.kommun), [])
+    )
+
+
+@events.on(AccountActivated)
 async def watch_activated(event: AccountActivated, deps: EventScope) -> None:
     """The account runs with its plan's current terms."""
-    await _on_account(
-        deps,
-        event.data.account_id,
-        event.id,
-        lambda a: (watching.update_terms(a, event.data, deps.kommun), []),
-    )
+    await _terms(deps, event)
 
 
-@events.on(AccountUpdated, idempotent=True)
+@events.on(AccountUpdated)
 async def watch_updated(event: AccountUpdated, deps: EventScope) -> None:
     """The plan changed: new deadlines, administrators or monitoring hours."""
-    await _on_account(
-        deps,
-        event.data.account_id,
-        event.id,
-        lambda a: (watching.update_terms(a, event.data, deps.kommun), []),
-    )
+    await _terms(deps, event)
 
 
-@events.on(AccountClosed, idempotent=True)
+@events.on(AccountClosed)
 async def watch_closed(event: AccountClosed, deps: EventScope) -> None:
     """P5.5: no new supervision gaps for a closed account."""
     await _on_account(
@@ -346,18 +351,33 @@ class PlatformFailed(RuleViolations):
 
 async def decide(deps: Deps, case_id: str, ruling: Ruling, by: Actor, key: str | None) -> Case:
     """A moderator's decision, carried out on the platform through its connector: what
-    no connector can do is on the case to do by hand; a refusal leaves it undecided."""
+    no connector can do is on the case to do by hand; a refusal leaves it undecided.
+
+    The case is first marked as being decided by the moderator (a write conditional on
+    the version read), so that a second moderator, or a retry while the first request
+    still runs, never carries out a reply or deletion twice."""
     found = await deps.store.cases.get(case_id)
     if found is None:
         raise NotFound("case_id", case_id)
     if key is not None and key in found.handled:
         return found.item
-    cases.check(found.item, ruling)  # refused before anything is done on the platform
     action = PLATFORM_ACTION.get(ruling.resolution)
     status: Literal["done", "by_hand", "none"] = "none"
     detail = ""
     if action is not None:
-        result = await _perform(deps, found.item, action, ruling.reply)
+        try:
+            marked = await deps.uow.apply(
+                deps.store.cases, found, lambda c: cases.deciding(c, ruling, by)
+            )
+        except StaleWrite:
+            raise violation(
+                "state",
+                "P5.1",
+                "Ärendet ändrades samtidigt; läs om det och försök igen.",
+                "the case changed meanwhile; read it again and retry",
+                Conflict,
+            ) from None
+        result = await _perform(deps, marked, action, ruling.reply)
         if result.status == "failed":
             await deps.uow.change(
                 deps.store.cases,
@@ -415,18 +435,15 @@ async def looked_at(deps: Deps, accounts: list[WatchedAccount], at: datetime) ->
 
 
 async def report(deps: Deps, comment_id: str, reason: str, category: Category, by: Actor) -> Case:
-    """A person reports a comment: a case is opened, or the report added to its case."""
+    """A person reports a comment: a case is opened, or the report joins its case."""
     comment = await deps.store.comment(comment_id)
     if comment is None:
         raise NotFound("comment_id", comment_id)
-    label: Literal["remove", "answer"] = (
-        "answer" if category in ("question", "misguided_or_correction") else "remove"
+    label: Literal["remove", "answer"] = "remove" if category in cases.REMOVABLE else "answer"
+    rules = ("P5.2",) if label == "remove" else ("P5.3",)
+    await _open(
+        deps, comment, Reading(label, category, rules), source="report", by=by, reason=reason
     )
-    reading = Reading(label, category, ("P5.2",) if label == "remove" else ("P5.3",))
-    if not await _open(deps, comment, reading, source="report", by=by, reason=reason):
-        await deps.uow.change(
-            deps.store.cases, comment.id, lambda c: cases.report(c, by, reason, deps.clock())
-        )
     found = await deps.store.cases.get(comment.id)
     assert found is not None
     return found.item

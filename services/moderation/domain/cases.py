@@ -23,6 +23,7 @@ from typing import Literal
 
 from services.moderation.domain.accounts import WatchedAccount
 from services.moderation.domain.calendar import due
+from services.moderation.domain.classification import PRIORITY
 from shared.events import (
     Actor,
     Author,
@@ -50,6 +51,7 @@ from shared.events import (
 )
 from shared.events.account import Platform
 from shared.kommun import KommunConfig
+from shared.personnummer import mask_personnummer
 from shared.rules import Conflict, violation
 from shared.unit_of_work import Decision
 
@@ -168,6 +170,7 @@ class Case:
     escalated: bool = False
     hide_pending: bool = False  # confidential: hide on the platform at once (P10.3)
     hidden: bool = False  # hidden on the platform by a connector
+    deciding: str = ""  # who is carrying a decision out on the platform right now
     to_do_by_hand: tuple[str, ...] = ()
     history: tuple[AuditEntry, ...] = ()
 
@@ -344,7 +347,7 @@ def escalate(
         platform=case.platform,
         account_url=account.url if account else "",
         comment_url=case.url,
-        text=case.text,
+        text=mask_personnummer(case.text),  # L7: the record holds the number, not this
         author=case.author,
         written_at=case.written_at,
         received_at=case.received_at,
@@ -363,11 +366,6 @@ def escalate(
     told = ", ".join(p.email for p in notify) or "nobody configured"
     case = replace(case, escalated=True)._did(SYSTEM, at, "escalated", offence, f"told {told}")
     return case, [ModerationEscalated.new(case.kommun, case.id, data, at)]
-
-
-def report(case: Case, by: Actor, reason: str, at: datetime) -> Decision[Case]:
-    """A further report of a comment that has a case: on the record, nothing else."""
-    return case._did(by, at, "reported", reason), []
 
 
 def claim(case: Case, by: Actor, at: datetime) -> Decision[Case]:
@@ -400,11 +398,27 @@ class Ruling:
     forward_to: PersonRef | None = None
 
 
-def check(case: Case, ruling: Ruling) -> None:
+def check(case: Case, ruling: Ruling, by: Actor) -> None:
     """Refuse a decision the policy does not allow, naming the field and the rule."""
     if not case.waiting:
         raise violation(
             "state", "P5.2", "Ärendet är redan avgjort.", "the case is decided", Conflict
+        )
+    if case.state is CaseState.CLAIMED and case.claimed_by != by.subject:
+        raise violation(
+            "state",
+            "P5.1",
+            f"Ärendet handläggs av {case.claimed_by}.",
+            f"the case is claimed by {case.claimed_by}",
+            Conflict,
+        )
+    if case.deciding and case.deciding != by.subject:
+        raise violation(
+            "state",
+            "P5.1",
+            f"{case.deciding} håller på att avgöra ärendet.",
+            f"{case.deciding} is deciding the case right now",
+            Conflict,
         )
     r = ruling.resolution
     if r in ("remove", "hide"):
@@ -424,16 +438,15 @@ def check(case: Case, ruling: Ruling) -> None:
                 f"{ruling.category!r} är inget skäl att ta bort en kommentar (yttrandefrihet).",
                 f"{ruling.category!r} is no reason to remove a comment (freedom of expression)",
             )
-    if r == "answer":
-        if (ruling.category or case.category) == "personal_attack":
-            raise violation(
-                "resolution",
-                "P5.9",
-                "Personangrepp besvaras inte; de tas bort.",
-                "personal attacks are not answered; they are removed",
-            )
-        if not ruling.reply.strip():
-            raise violation("reply", "P5.3", "Skriv svaret.", "write the answer")
+    if r in ("answer", "correct") and case.category == "personal_attack":
+        raise violation(
+            "resolution",
+            "P5.9",
+            "Personangrepp besvaras inte; de tas bort.",
+            "personal attacks are not answered; they are removed",
+        )
+    if r == "answer" and not ruling.reply.strip():
+        raise violation("reply", "P5.3", "Skriv svaret.", "write the answer")
     if r == "correct" and not ruling.reply.strip():
         raise violation(
             "reply", "P5.10", "Skriv rättelsen.", "write the correction that admits the mistake"
@@ -467,7 +480,7 @@ def decide(
 ) -> Decision[Case]:
     """The decision, what the platform did about it, and its events: moderation.decided;
     comment.removed for a removal (the archive keeps the record, P5.2)."""
-    check(case, ruling)
+    check(case, ruling, by)
     r = ruling.resolution
     category = ruling.category if r in ("remove", "hide") else case.category
     assert category is not None
@@ -480,6 +493,7 @@ def decide(
         category=category,
         rules=rules,
         decided_at=at,
+        deciding="",
         hide_pending=False,
         to_do_by_hand=case.to_do_by_hand + by_hand,
     )._did(by, at, f"decided:{r}", ruling.reason, detail)
@@ -490,10 +504,10 @@ def decide(
         resolution=r,
         category=category,
         rules=list(rules),
-        reason=ruling.reason,
+        reason=mask_personnummer(ruling.reason),
         by=by,
         at=at,
-        reply=ruling.reply,
+        reply=mask_personnummer(ruling.reply),
         forwarded_to=ruling.forward_to,
         to_do_by_hand=bool(by_hand),
     )
@@ -505,7 +519,7 @@ def decide(
             how="removed" if r == "remove" else "hidden",
             category=category,
             rules=list(rules),
-            reason=ruling.reason,
+            reason=mask_personnummer(ruling.reason),
             by=by,
             at=at,
         )
@@ -532,7 +546,15 @@ def platform_failed(
 ) -> Decision[Case]:
     """The platform refused or could not be reached: nothing is decided, and the case
     says why, so the moderator can try again or do it by hand."""
+    case = replace(case, deciding="")
     return case._did(by, at, f"platform_failed:{ruling.resolution}", ruling.reason, detail), []
+
+
+def deciding(case: Case, ruling: Ruling, by: Actor) -> Decision[Case]:
+    """Marks who carries a decision out on the platform, so that a second moderator (or
+    the same request again) does not do it a second time meanwhile (a reply posted twice)."""
+    check(case, ruling, by)
+    return replace(case, deciding=by.subject), []
 
 
 def done_by_hand(case: Case, by: Actor, at: datetime, note: str) -> Decision[Case]:
@@ -615,3 +637,54 @@ def gone(comment: Comment, how: Literal["removed", "hidden"]) -> Comment:
 def noted(case: Case, note: str, at: datetime) -> Decision[Case]:
     """Something the platform told about the comment, on the case's record."""
     return case._did(SYSTEM, at, "noted", detail=note), []
+
+
+def more_serious(case: Case, reading: Reading) -> bool:
+    """A new reading (an edit, a report) that asks more than the case does: a removal
+    where an answer was asked, or a crime to escalate (P5.8)."""
+    if reading.category == case.category:
+        return False
+    if reading.category in ESCALATE and not case.escalated:
+        return True
+    return case.label == "answer" and reading.label == "remove"
+
+
+def reread(
+    case: Case,
+    reading: Reading,
+    text: str,
+    account: WatchedAccount | None,
+    config: KommunConfig,
+    at: datetime,
+    by: Actor = SYSTEM,
+    reason: str = "",
+) -> Decision[Case]:
+    """The comment reads as something more serious now (edited, or reported): the case
+    takes the new category, the removal deadline if it now asks a removal, and escalates
+    a crime at once (P5.8, L3). Otherwise the new reading is on the record only."""
+    action = "reread" if by == SYSTEM else "reported"
+    if not case.waiting or not more_serious(case, reading):
+        return case._did(by, at, action, reason or reading.category), []
+    label: Literal["remove", "answer"] = "remove" if reading.label == "remove" else case.label
+    deadline = case.due
+    if label != case.label:
+        deadline = min(case.due, _deadline(account, label, case.received_at, config))
+    warn_at = deadline - timedelta(hours=config.moderation.warn_before_hours)
+    case = replace(
+        case,
+        label=label,
+        category=reading.category,
+        rules=tuple(dict.fromkeys((*case.rules, *reading.rules))),
+        evidence=(*case.evidence, *reading.evidence),
+        text=text,
+        due=deadline,
+        warn_at=max(at, min(case.warn_at, warn_at)),
+    )._did(by, at, action, reason or reading.category)
+    if reading.category in ESCALATE:
+        return escalate(case, account, config, at)
+    return case, []
+
+
+def most_serious(categories: list[Category]) -> Category:
+    """Of several categories a flag names, the one that decides (as the rules rank them)."""
+    return next((c for c in PRIORITY if c in categories), "neutral")

@@ -85,7 +85,7 @@ class Moderation:
             account_id=account_id,
             name=name,
             platform="facebook",
-            url=f"https://www.facebook.com/{name}",  # type: ignore[arg-type]
+            url=f"https://www.facebook.com/{name}",
             department="Kommunstyrelseförvaltningen",
             unit=unit,
             purpose="Informera företagare om kommunens service",
@@ -135,6 +135,10 @@ class Moderation:
 
         await eventually(read, what=f"comment {comment_id} read")
         return comment_id
+
+    async def comments(self, account_id: str, comment_id: str) -> list[dict[str, Any]]:
+        found = await self.client.get(f"/accounts/{account_id}/comments", headers=MODERATOR)
+        return [c for c in found.json() if c["id"] == comment_id]
 
     async def case(self, case_id: str) -> dict[str, Any]:
         answer = await self.client.get(f"/cases/{case_id}", headers=MODERATOR)

@@ -6,6 +6,9 @@ an owner, a state and a deadline counted in the account's monitored hours (B1 it
 P5.3). A moderator claims and decides it; every action lands in the case's audit trail
 (who, when, what, why) in the same write as the change, so the trail is never behind.
 
+P3.7: a free and open dialogue, but threats and offensive comments are countered: only
+the categories in REMOVABLE can take a comment down, and a crime escalates at once.
+
 Decisions (P5.2–P5.4, P5.9, P5.10, P6):
 - remove / hide need a policy category that allows removal; criticism never does (P6);
 - a personal attack is removed, never answered (P5.9);

@@ -13,9 +13,10 @@ tests build it with an in-memory store or a clock of their own.
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, Generic, Protocol, TypeVar
 
 from fastapi import APIRouter, FastAPI
@@ -31,6 +32,7 @@ from shared.clock import Clock, utcnow
 from shared.events import contract_at
 from shared.http import install_error_handlers, ops_router
 from shared.kommun import KommunConfig, Kommuner, load_kommuner
+from shared.logs import OutageLog
 from shared.outbox import OUTAGES, Outbox, sweep_forever
 from shared.settings import Settings
 from shared.store import Document, HandledMarks, connect, ping
@@ -107,6 +109,39 @@ def _event_deps(
 EventDeps = Depends(_event_deps)
 
 BackgroundTask = Callable[[Deployment[Any]], Coroutine[Any, Any, None]]
+# One kommun's share of a periodic task, at a moment.
+KommunStep = Callable[[Dependencies[Any], datetime], Awaitable[None]]
+
+
+async def each_kommun(
+    deployment: Deployment[Any], step: KommunStep, what: str, now: datetime
+) -> None:
+    """`step` for every kommun in turn; one's failure is logged with its kommun and does
+    not hold up the others, then the first is raised, so the run says it failed."""
+    failure: Exception | None = None
+    for deps in deployment:
+        try:
+            await step(deps, now)
+        except Exception as exc:
+            log.warning("%s of kommun %s failed: %r", what, deps.kommun.id, exc)
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+
+
+async def periodically(
+    deployment: Deployment[Any], step: KommunStep, what: str, interval: float
+) -> None:
+    """`each_kommun` every `interval` seconds, forever; an outage is logged once."""
+    outage = OutageLog(log, what)
+    while True:
+        try:
+            await each_kommun(deployment, step, what, deployment.clock())
+        except Exception as exc:
+            outage.failed(exc, f"retrying every {interval:.0f}s")
+        else:
+            outage.works()
+        await asyncio.sleep(interval)
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,6 @@ is a write conditional on the version read, so one replica makes it and announce
 event; what is due is found from the stored state. Every kommun is swept in turn.
 """
 
-import asyncio
-import logging
 from datetime import datetime
 from typing import Any
 
@@ -19,11 +17,8 @@ from services.moderation.domain.accounts import WatchedAccount
 from services.moderation.domain.cases import Case
 from services.moderation.handlers import Deps, hide_if_confidential
 from shared.events import PersonRef
-from shared.logs import OutageLog
-from shared.service import Deployment
+from shared.service import Deployment, each_kommun, periodically
 from shared.unit_of_work import StaleWrite, Versioned
-
-log = logging.getLogger("kanalvakt.moderation.sweep")
 
 
 async def sweep_kommun(deps: Deps, now: datetime) -> None:
@@ -67,25 +62,9 @@ async def _supervise(deps: Deps, found: Versioned[WatchedAccount], now: datetime
 
 async def sweep(deployment: Deployment[Any], now: datetime) -> None:
     """Every kommun's sweep; one's failure is logged with its kommun, then raised."""
-    failure: Exception | None = None
-    for deps in deployment:
-        try:
-            await sweep_kommun(deps, now)
-        except Exception as exc:
-            log.warning("moderation sweep of kommun %s failed: %r", deps.kommun.id, exc)
-            failure = failure or exc
-    if failure is not None:
-        raise failure
+    await each_kommun(deployment, sweep_kommun, "moderation sweep", now)
 
 
 async def run_forever(deployment: Deployment[Any]) -> None:
     interval = deployment.settings.moderation_sweep_interval_seconds
-    outage = OutageLog(log, "moderation sweep")
-    while True:
-        try:
-            await sweep(deployment, deployment.clock())
-        except Exception as exc:
-            outage.failed(exc, f"retrying every {interval:.0f}s")
-        else:
-            outage.works()
-        await asyncio.sleep(interval)
+    await periodically(deployment, sweep_kommun, "moderation sweep", interval)

@@ -8,18 +8,13 @@ stored state, so nothing is missed while no replica ran. Every kommun is ticked 
 each with its own configuration and data; one kommun's failure does not hold up another.
 """
 
-import asyncio
-import logging
 from datetime import datetime
 from typing import Any
 
 from services.registry import metrics
 from services.registry.domain.account import Account
 from services.registry.handlers import Deps, advance_absence, review_all
-from shared.logs import OutageLog
-from shared.service import Deployment
-
-log = logging.getLogger("kanalvakt.registry.scheduler")
+from shared.service import Deployment, each_kommun, periodically
 
 
 async def tick_kommun(deps: Deps, now: datetime) -> list[Account]:
@@ -29,28 +24,16 @@ async def tick_kommun(deps: Deps, now: datetime) -> list[Account]:
     return await review_all(deps, now)  # every account, once
 
 
+async def _tick_and_observe(deps: Deps, now: datetime) -> None:
+    metrics.observe(deps.kommun.id, await tick_kommun(deps, now), now)
+
+
 async def tick(deployment: Deployment[Any], now: datetime) -> None:
     """Every kommun's tick; a failure is logged with its kommun and, once all have had
     their turn, raised (the first), so that the run says the tick failed."""
-    failure: Exception | None = None
-    for deps in deployment:
-        try:
-            metrics.observe(deps.kommun.id, await tick_kommun(deps, now), now)
-        except Exception as exc:
-            log.warning("scheduler tick of kommun %s failed: %r", deps.kommun.id, exc)
-            failure = failure or exc
-    if failure is not None:
-        raise failure
+    await each_kommun(deployment, _tick_and_observe, "scheduler tick", now)
 
 
 async def run_forever(deployment: Deployment[Any]) -> None:
     interval = deployment.settings.scheduler_interval_seconds
-    outage = OutageLog(log, "scheduler tick")
-    while True:
-        try:
-            await tick(deployment, deployment.clock())
-        except Exception as exc:
-            outage.failed(exc, f"retrying every {interval:.0f}s")
-        else:
-            outage.works()
-        await asyncio.sleep(interval)
+    await periodically(deployment, _tick_and_observe, "scheduler tick", interval)

@@ -174,7 +174,7 @@ class AccountNoncompliantData(AccountRef):
 
 
 class AccountNoncompliant(Event):
-    """The account breaks a rule that keeps it running: P3.1, P3.5, P4.1, P5.7 or the plan review."""
+    """The account breaks a rule that keeps it running: P3.1, P3.5, P4.1, P5.7, plan review."""
 
     nats_subject: ClassVar[str] = "account.noncompliant"
     producer: ClassVar[ServiceName] = ServiceName.REGISTRY

@@ -150,14 +150,15 @@ async def _open(
     if await deps.uow.add_once(deps.store.cases, case, news):
         if case.escalated:
             metrics.ESCALATIONS.labels(deps.kommun.id, case.category).inc()
-    elif source != "classifier" or reading.category != case.category or key is not None:
+    elif source != "classifier" or key is not None:  # not a redelivery: a new reading
+        before = await deps.store.cases.get(case.id)
         changed = await deps.uow.change(
             deps.store.cases,
             case.id,
             lambda c: cases.reread(c, reading, comment.text, account, deps.kommun, now, by, reason),
             key=key,
         )
-        if changed.escalated and changed.category in cases.ESCALATE and not case.escalated:
+        if changed.escalated and before is not None and not before.item.escalated:
             metrics.ESCALATIONS.labels(deps.kommun.id, changed.category).inc()
     await hide_if_confidential(deps, case.id)
 
@@ -175,18 +176,15 @@ async def keep_post(event: PostPublished, deps: EventScope) -> object:
 async def reread_edited(event: CommentEdited, deps: EventScope) -> None:
     """An edited comment is read again: an edit can turn it into a threat (P5.8)."""
     data = event.data
-    found = await deps.store.comments.get(data.comment_id)
-    if found is None:
-        return  # an edit of a comment we never received: nothing to read it against
     reading = _reading_of(deps, data.text)
     try:
-        comment = await deps.uow.apply(
+        comment = await deps.uow.change(
             deps.store.comments,
-            found,
+            data.comment_id,
             lambda c: (cases.edited(c, data.text, data.edited_at, reading), []),
         )
-    except StaleWrite:
-        raise  # retried by the bus on a fresh read
+    except NotFound:
+        return  # an edit of a comment we never received: nothing to read it against
     if reading.label != "keep":
         await _open(deps, comment, reading, key=event.id)
 
@@ -202,11 +200,10 @@ async def note_deleted(event: CommentDeleted, deps: EventScope) -> None:
         )
     except NotFound:
         return
-    found = await deps.store.cases.get(data.comment_id)
-    if found is not None:
-        await deps.uow.apply(
+    with suppress(NotFound):  # a comment without a case: nothing more to note
+        await deps.uow.change(
             deps.store.cases,
-            found,
+            data.comment_id,
             lambda c: cases.noted(c, f"{data.how} on the platform", data.at),
             key=event.id,
         )

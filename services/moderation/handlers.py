@@ -282,9 +282,7 @@ async def watch_updated(event: AccountUpdated, deps: EventScope) -> None:
 @events.on(AccountClosed)
 async def watch_closed(event: AccountClosed, deps: EventScope) -> None:
     """P5.5: no new supervision gaps for a closed account."""
-    await _on_account(
-        deps, event.data.account_id, event.id, lambda a: (watching.close(a, event), [])
-    )
+    await _on_account(deps, event.data.account_id, event.id, lambda a: (watching.close(a), []))
 
 
 @events.on(AdminAbsent)

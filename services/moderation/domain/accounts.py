@@ -11,7 +11,6 @@ from datetime import datetime
 
 from services.moderation.domain.calendar import monitored_between, window_length
 from shared.events import (
-    AccountClosed,
     AccountDeadlines,
     AccountUnsupervised,
     AccountUnsupervisedData,
@@ -114,8 +113,9 @@ def update_terms(
     )
 
 
-def close(account: WatchedAccount, event: AccountClosed) -> WatchedAccount:
-    """P5.5: a closed account gets no new cases; its open ones stay to be decided."""
+def close(account: WatchedAccount) -> WatchedAccount:
+    """P5.5: a closed account is no longer supervised (L2); its open cases stay to be
+    decided."""
     return replace(account, closed=True)
 
 

@@ -178,10 +178,6 @@ class Case:
     history: tuple[AuditEntry, ...] = ()
 
     @property
-    def comment_id(self) -> str:
-        return self.id
-
-    @property
     def waiting(self) -> bool:
         return self.state in WAITING
 
@@ -255,6 +251,12 @@ def _deadline(
     return due(at, hours, account.monitoring)
 
 
+def _warn_at(deadline: datetime, at: datetime, config: KommunConfig) -> datetime:
+    """When sla.warning is due: the kommun's warning time before the deadline, not
+    before the case opened."""
+    return max(at, deadline - timedelta(hours=config.moderation.warn_before_hours))
+
+
 def open_case(
     comment: Comment,
     reading: Reading,
@@ -272,7 +274,6 @@ def open_case(
     category escalates at once; confidential content waits to be hidden (P10.3)."""
     label: Literal["remove", "answer"] = "remove" if reading.label == "remove" else "answer"
     deadline = _deadline(account, label, comment.received_at, config)
-    warn_at = max(at, deadline - timedelta(hours=config.moderation.warn_before_hours))
     case = Case(
         id=comment.id,
         kommun=comment.kommun,
@@ -292,7 +293,7 @@ def open_case(
         received_at=comment.received_at,
         opened_at=at,
         due=deadline,
-        warn_at=warn_at,
+        warn_at=_warn_at(deadline, at, config),
         owners=tuple(owners_of(account, post, reading)),
         hide_pending=reading.category == "confidential",
     )
@@ -672,7 +673,6 @@ def reread(
     deadline = case.due
     if label != case.label:
         deadline = min(case.due, _deadline(account, label, case.received_at, config))
-    warn_at = deadline - timedelta(hours=config.moderation.warn_before_hours)
     case = replace(
         case,
         label=label,
@@ -681,7 +681,7 @@ def reread(
         evidence=(*case.evidence, *reading.evidence),
         text=text,
         due=deadline,
-        warn_at=max(at, min(case.warn_at, warn_at)),
+        warn_at=min(case.warn_at, _warn_at(deadline, at, config)),
     )._did(by, at, action, reason or reading.category)
     if reading.category in ESCALATE:
         return escalate(case, account, config, at)

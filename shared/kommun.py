@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    HttpUrl,
+    ValidationError,
+    field_validator,
+)
 
 Language = Literal["sv", "en"]
 
@@ -108,6 +116,102 @@ class Moderation(_Config):
     )
 
 
+class Diarium(_Config):
+    """P10.3, L5: how the kommun numbers its diary entries."""
+
+    number_format: str = Field(
+        default="KS {year}/{seq:06d}",
+        description="Python format of a diary number from `year` and `seq` (sequential "
+        "without gaps within a year), e.g. `KS {year}/{seq:06d}` gives KS 2026/000123.",
+    )
+
+    @field_validator("number_format")
+    @classmethod
+    def _formats(cls, value: str) -> str:
+        try:
+            value.format(year=2026, seq=1)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"formats only year and seq, e.g. 'KS {{year}}/{{seq:06d}}': {exc}"
+            ) from None
+        return value
+
+
+RecordKindName = Literal["account", "post", "comment"]
+OriginName = Literal["inkommen", "upprättad"]
+PlatformStateName = Literal["published", "edited", "hidden", "removed", "deleted"]
+
+
+class RetentionRule(_Config):
+    """One decided retention rule (gallringsbeslut, P10.2, L6): records it matches go once
+    older than `after_days`. An empty list matches any value of that field."""
+
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$", description="Stable rule id.")
+    decision: str = Field(
+        min_length=1,
+        description="The decision it rests on, e.g. the dokumenthanteringsplan item "
+        "(`DHP KS 2025/88, 4.3`).",
+    )
+    kinds: list[RecordKindName] = Field(default_factory=list)
+    categories: list[str] = Field(
+        default_factory=list,
+        description="Moderation categories (e.g. advertising); `none` for records no "
+        "decision categorised.",
+    )
+    accounts: list[str] = Field(default_factory=list, description="Account ids.")
+    origins: list[OriginName] = Field(default_factory=list)
+    states: list[PlatformStateName] = Field(default_factory=list)
+    after_days: int = Field(gt=0, description="Age (days since written) before it may go.")
+
+
+class MinorImportance(_Config):
+    """P10.7, L5: records of obviously minor importance are kept in order, not registered."""
+
+    without_words: bool = Field(
+        default=True,
+        description="A comment with no letter or digit (a reaction, an emoji, a sticker).",
+    )
+    texts: list[str] = Field(
+        default_factory=list,
+        description="Whole comments of minor importance, compared without case and "
+        "surrounding punctuation, e.g. `tack`.",
+    )
+
+
+class Snapshots(_Config):
+    """P10.5, L8: PDF/A snapshots of each account."""
+
+    interval_days: int = Field(
+        default=365, gt=0, le=366, description="Yearly by default; 182 for every six months."
+    )
+    recent_days: int = Field(
+        default=90, gt=0, description="How far back a snapshot shows posts and comments."
+    )
+    max_items: int = Field(default=1000, gt=0, description="At most this many posts and comments.")
+    changes: list[str] = Field(
+        default_factory=lambda: ["name", "url", "purpose", "department", "unit", "platform"],
+        description="`account.updated` changes that make a snapshot (a larger change), "
+        "matched by the change's last part: `purpose` matches `plan.purpose`.",
+    )
+
+
+class Archive(_Config):
+    """The archive's rules for this kommun: diarium, retention, minor records, snapshots."""
+
+    diarium: Diarium = Diarium()
+    retention: list[RetentionRule] = Field(default_factory=list)
+    minor_importance: MinorImportance = MinorImportance()
+    snapshots: Snapshots = Snapshots()
+
+    @field_validator("retention")
+    @classmethod
+    def _unique_ids(cls, rules: list[RetentionRule]) -> list[RetentionRule]:
+        ids = [r.id for r in rules]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"retention rule ids must be unique: {sorted(ids)}")
+        return rules
+
+
 class KommunConfig(_Config):
     kommun: KommunIdentity
     language: Language = "sv"
@@ -121,6 +225,7 @@ class KommunConfig(_Config):
     deadlines: Deadlines = Deadlines()
     registry: Registry = Registry()
     moderation: Moderation = Moderation()
+    archive: Archive = Archive()
     # Departments (förvaltningar) and their units, with their heads: who signs a plan
     # for a department, and who takes over an unattended account (P5.6).
     organisation: dict[str, Department] = Field(default_factory=dict)

@@ -105,6 +105,18 @@ class Settings(BaseSettings):
     moderation_sweep_interval_seconds: float = Field(
         default=60.0, gt=0, description="How often moderation checks deadlines and supervision."
     )
+    archive_sweep_interval_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How often the archive registers what waits (P10.3) and takes the "
+        "snapshots due (P10.5).",
+    )
+    archive_verify_interval_seconds: float = Field(
+        default=3600.0, gt=0, description="How often the archive re-verifies its hash chains."
+    )
+    archive_cull_interval_seconds: float = Field(
+        default=86400.0, gt=0, description="How often the archive culls under its retention rules."
+    )
     meta_app_secret: SecretStr | None = Field(
         default=None,
         description="Meta app secret: webhook POSTs are verified with it (X-Hub-Signature-256). "

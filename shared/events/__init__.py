@@ -57,6 +57,14 @@ from shared.events.comment import (
     SlaWarning,
 )
 from shared.events.people import PersonRef
+from shared.events.record import (
+    RecordCulled,
+    RecordCulledData,
+    RecordRegistered,
+    RecordRegisteredData,
+    SnapshotCreated,
+    SnapshotCreatedData,
+)
 
 # Every event type, in the order docs/events.md lists them.
 ALL_EVENTS: tuple[type[Event], ...] = (
@@ -82,6 +90,9 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     SlaWarning,
     SlaBreached,
     AccountUnsupervised,
+    RecordRegistered,
+    RecordCulled,
+    SnapshotCreated,
 )
 BY_SUBJECT: dict[str, type[Event]] = {e.nats_subject: e for e in ALL_EVENTS}
 
@@ -149,9 +160,15 @@ __all__ = [
     "PoliceReportDraft",
     "PostData",
     "PostPublished",
+    "RecordCulled",
+    "RecordCulledData",
+    "RecordRegistered",
+    "RecordRegisteredData",
     "Resolution",
     "SignatureRef",
     "SlaBreached",
     "SlaWarning",
+    "SnapshotCreated",
+    "SnapshotCreatedData",
     "contract_at",
 ]

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from services.archive.domain import Origin, record_of_account_plan
+from services.archive.domain.records import Origin, fact_of, fold
 from services.moderation.domain.accounts import watch
 from services.notify.domain import plan_submitted
 from services.registry.domain.account import State, create
@@ -33,10 +33,10 @@ def test_submitting_a_plan_makes_a_submitted_account_and_its_event() -> None:
 
 def test_plan_is_kept_as_a_record_drawn_up_by_the_kommun() -> None:
     event = account_created()
-    record = record_of_account_plan(event, NOW)
-    assert record.id == event.id
+    record = fold(None, fact_of(event, KOMMUN.archive.minor_importance), "e1", "nora")
+    assert record.id == f"account-{event.data.account_id}"
     assert record.origin is Origin.DRAWN_UP  # P10.4
-    assert record.content["data"]["account_id"] == event.data.account_id
+    assert record.content["account_id"] == event.data.account_id
 
 
 def test_information_officer_is_told_in_swedish_by_default() -> None:

@@ -38,6 +38,9 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     "sla.warning": ("se.kanalvakt.sla.warning.v1", "/kanalvakt/moderation"),
     "sla.breached": ("se.kanalvakt.sla.breached.v1", "/kanalvakt/moderation"),
     "account.unsupervised": ("se.kanalvakt.account.unsupervised.v1", "/kanalvakt/moderation"),
+    "record.registered": ("se.kanalvakt.record.registered.v1", "/kanalvakt/archive"),
+    "record.culled": ("se.kanalvakt.record.culled.v1", "/kanalvakt/archive"),
+    "snapshot.created": ("se.kanalvakt.snapshot.created.v1", "/kanalvakt/archive"),
 }
 ATTRIBUTES = ("specversion", "id", "source", "type", "subject", "kommun", "time", "data")
 

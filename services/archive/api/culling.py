@@ -1,0 +1,5 @@
+"""culling: routes come here."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

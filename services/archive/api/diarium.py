@@ -1,0 +1,5 @@
+"""diarium: routes come here."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""search: routes come here."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

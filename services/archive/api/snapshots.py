@@ -1,0 +1,5 @@
+"""snapshots: routes come here."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,183 @@
+"""The hash chain that makes the archive provably unaltered: one chain per account.
+
+Every fact the archive keeps is one `Entry`, appended after the account's last one and
+never changed. Its `content_sha256` is the SHA-256 of the fact's canonical JSON (RFC 8785,
+the `rfc8785` library); its `hash` is the SHA-256 of the canonical link (the entry's
+place, its content hash and the previous entry's hash). Change one stored byte of a
+fact, a link or a record folded from them and `check` names the first broken link.
+
+Culling (P10.2, L6) removes a fact's content but leaves the entry as a tombstone with its
+hashes: the chain still links, and the culling log that names the entry and its hash
+proves what went and why.
+"""
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+import rfc8785
+
+from services.archive.domain.records import Fact, Record, fold, stored_time
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str  # "<kommun>:<account>:<seq>", seq zero-padded so ids sort in chain order
+    kommun: str
+    account_id: str
+    seq: int  # 1, 2, 3 … without gaps per account
+    event_id: str  # unique per kommun: a fact is kept once
+    record_id: str
+    recorded_at: datetime  # when the archive kept it
+    content_sha256: str
+    prev: str  # the previous entry's hash, GENESIS for the first
+    hash: str
+    fact: Fact | None  # None once culled
+    culled_by: str | None = None  # the culling log entry that removed its content
+
+
+def entry_id(kommun: str, account_id: str, seq: int) -> str:
+    return f"{kommun}:{account_id}:{seq:012d}"
+
+
+def _canonical(value: Any) -> bytes:
+    return rfc8785.dumps(_jsonable(value))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return stored_time(value).isoformat(timespec="milliseconds")
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "value") and isinstance(value.value, str):  # an enum
+        return value.value
+    return value
+
+
+def content_hash(fact: Fact) -> str:
+    return hashlib.sha256(_canonical(asdict(fact))).hexdigest()
+
+
+def link_hash(
+    kommun: str,
+    account_id: str,
+    seq: int,
+    event_id: str,
+    recorded_at: datetime,
+    content_sha256: str,
+    prev: str,
+) -> str:
+    link = {
+        "kommun": kommun,
+        "account_id": account_id,
+        "seq": seq,
+        "event_id": event_id,
+        "recorded_at": recorded_at,
+        "content_sha256": content_sha256,
+        "prev": prev,
+    }
+    return hashlib.sha256(_canonical(link)).hexdigest()
+
+
+def append(kommun: str, head: Entry | None, fact: Fact, recorded_at: datetime) -> Entry:
+    """The entry that keeps `fact` after `head`, the account's last entry (None: first)."""
+    seq = head.seq + 1 if head else 1
+    recorded_at = stored_time(recorded_at)
+    prev = head.hash if head else GENESIS
+    content = content_hash(fact)
+    return Entry(
+        id=entry_id(kommun, fact.account_id, seq),
+        kommun=kommun,
+        account_id=fact.account_id,
+        seq=seq,
+        event_id=fact.event_id,
+        record_id=fact.record_id,
+        recorded_at=recorded_at,
+        content_sha256=content,
+        prev=prev,
+        hash=link_hash(kommun, fact.account_id, seq, fact.event_id, recorded_at, content, prev),
+        fact=fact,
+    )
+
+
+@dataclass(frozen=True)
+class Broken:
+    """The first link that does not hold, and why."""
+
+    entry: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.entry}: {self.reason}"
+
+
+class ChainCheck:
+    """Checks one account's entries fed in chain order; `broken` is the first broken link.
+
+    `culled`: entry id → hash, as the culling log lists them; a tombstone must be there.
+    """
+
+    def __init__(self, culled: Mapping[str, str]) -> None:
+        self._culled = culled
+        self._prev = GENESIS
+        self._next_seq = 1
+        self.broken: Broken | None = None
+
+    def add(self, entry: Entry) -> Broken | None:
+        if self.broken is None:
+            self.broken = self._check(entry)
+            self._prev, self._next_seq = entry.hash, entry.seq + 1
+        return self.broken
+
+    def _check(self, entry: Entry) -> Broken | None:
+        if entry.seq != self._next_seq:
+            return Broken(entry.id, f"sequence {entry.seq} where {self._next_seq} was due (gap)")
+        if entry.id != entry_id(entry.kommun, entry.account_id, entry.seq):
+            return Broken(entry.id, "its id does not name its place in the chain")
+        if entry.prev != self._prev:
+            return Broken(entry.id, "prev does not match the previous entry's hash")
+        if entry.fact is None:
+            if self._culled.get(entry.id) != entry.hash:
+                return Broken(entry.id, "content gone but no culling log lists this entry")
+        else:
+            if content_hash(entry.fact) != entry.content_sha256:
+                return Broken(entry.id, "content changed: its SHA-256 no longer matches")
+            if entry.fact.event_id != entry.event_id or entry.fact.record_id != entry.record_id:
+                return Broken(entry.id, "the fact's ids differ from the entry's")
+        recomputed = link_hash(
+            entry.kommun,
+            entry.account_id,
+            entry.seq,
+            entry.event_id,
+            entry.recorded_at,
+            entry.content_sha256,
+            entry.prev,
+        )
+        if recomputed != entry.hash:
+            return Broken(entry.id, "link changed: its hash no longer matches")
+        return None
+
+
+def check(entries: Iterable[Entry], culled: Mapping[str, str]) -> Broken | None:
+    """One account's entries in chain order: the first broken link, or None."""
+    checking = ChainCheck(culled)
+    for entry in entries:
+        if checking.add(entry) is not None:
+            break
+    return checking.broken
+
+
+def refold(entries: Iterable[Entry], kommun: str) -> Record | None:
+    """The record its entries fold to (one record's, in chain order); None when every
+    fact of it was culled."""
+    record: Record | None = None
+    for entry in entries:
+        if entry.fact is not None:
+            record = fold(record, entry.fact, entry.id, kommun)
+    return record

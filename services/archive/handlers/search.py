@@ -1,0 +1,1 @@
+"""Requests for public records (L4): search and export, masked, logged."""

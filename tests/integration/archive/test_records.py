@@ -1,0 +1,81 @@
+"""Every post and comment kept as a public record, every version, its author kind and
+origin, its platform states apart from the record (P3.7b, P5.2, P10.4, P10.6, L4, L6)."""
+
+from services.archive.handlers.verify import verify
+from tests.integration.archive.harness import MONDAY, Clock, archive, later
+
+
+async def test_L4_P10_6_a_comment_and_a_post_kept_with_origin_and_author_kind(
+    nats_url: str, mongodb_url: str
+) -> None:
+    async with archive(nats_url, mongodb_url) as kept:
+        account = await kept.account()
+        comment = await kept.publish(kept.comment(account, "Varför är vägen inte plogad?"))
+        post = await kept.publish(kept.post(account, "Plogningen börjar klockan sex."))
+
+        visitor = await kept.kept(comment.subject)
+        own = await kept.kept(post.subject)
+
+        assert (visitor["kind"], visitor["origin"]) == ("comment", "inkommen")
+        assert visitor["author"]["kind"] == "public"
+        assert visitor["origin_at"] == MONDAY.isoformat().replace("+00:00", "Z")
+        assert (own["kind"], own["origin"], own["author"]["kind"]) == ("post", "upprättad", "kommun")
+        assert [v["text"] for v in visitor["versions"]] == ["Varför är vägen inte plogad?"]
+        assert [s["state"] for s in visitor["states"]] == ["published"]
+
+
+async def test_L6_P5_2_removed_and_edited_comment_keeps_every_version_and_state(
+    nats_url: str, mongodb_url: str
+) -> None:
+    async with archive(nats_url, mongodb_url) as kept:
+        account = await kept.account()
+        comment = kept.comment(account, "Första texten")
+        await kept.publish(comment)
+        await kept.publish(kept.edited(comment, "Andra texten, värre", later(MONDAY, minutes=5)))
+        await kept.publish(kept.decided(comment, later(MONDAY, minutes=30)))
+        await kept.publish(kept.removed(comment, later(MONDAY, minutes=31)))
+
+        record = await kept.kept(comment.subject, lambda r: len(r["states"]) == 3)
+
+        assert [v["text"] for v in record["versions"]] == ["Första texten", "Andra texten, värre"]
+        assert [s["state"] for s in record["states"]] == ["published", "edited", "removed"]
+        assert record["states"][-1]["category"] == "personal_attack"
+        assert record["decisions"][0]["rules"] == ["P5.9"]
+
+
+async def test_L4_an_edit_and_a_deletion_before_their_comment_end_the_history_right(
+    nats_url: str, mongodb_url: str
+) -> None:
+    async with archive(nats_url, mongodb_url) as kept:
+        account = await kept.account()
+        comment = kept.comment(account, "Originalet")
+        # The platform's later events arrive first.
+        await kept.publish(kept.deleted(comment, later(MONDAY, hours=2)))
+        await kept.publish(kept.edited(comment, "Redigerad", later(MONDAY, hours=1)))
+        await kept.kept(comment.subject, lambda r: len(r["states"]) == 2)
+        await kept.publish(comment)
+
+        record = await kept.kept(comment.subject, lambda r: len(r["states"]) == 3)
+
+        assert [v["text"] for v in record["versions"]] == ["Originalet", "Redigerad"]
+        assert [s["state"] for s in record["states"]] == ["published", "edited", "deleted"]
+        assert record["origin"] == "inkommen"
+        assert (await verify(kept.deps.store)).ok
+
+
+async def test_P3_7b_a_redelivered_event_is_one_fact(nats_url: str, mongodb_url: str) -> None:
+    clock = Clock()
+    async with archive(nats_url, mongodb_url, clock) as kept:
+        account = await kept.account()
+        comment = kept.comment(account, "En gång")
+        await kept.publish(comment)
+        await kept.kept(comment.subject)
+        # The same event again, past JetStream's duplicate window (a new message id).
+        await kept.js.publish(
+            comment.address, comment.model_dump_json().encode(), headers={"Nats-Msg-Id": "again"}
+        )
+        await kept.publish(kept.edited(comment, "Två", later(MONDAY, minutes=1)))
+        record = await kept.kept(comment.subject, lambda r: len(r["versions"]) == 2)
+
+        assert len(record["entries"]) == 2
+        assert await kept.deps.store.chain.count(account.data.account_id) == 3  # plan + 2

@@ -1,5 +1,6 @@
-"""The `kanalvakt` command line: `up`, `run`, `token`, `init`, `docs`, and the registry
-client (`accounts …`, `absences …`, in kanalvakt/client.py).
+"""The `kanalvakt` command line: `up`, `run`, `token`, `init`, `docs`, `moderation classify`,
+`archive verify`, and the registry client (`accounts …`, `absences …`, in
+kanalvakt/client.py).
 
 Every error is a message and an exit code, never a traceback: 1 when something failed,
 2 when the command line itself was wrong.
@@ -15,6 +16,7 @@ from typing import Annotated
 
 import typer
 
+from kanalvakt.archive_cli import archive_app
 from kanalvakt.moderation_cli import moderation_app
 from shared.principal import Role
 from shared.reference import REFERENCE_KOMMUN_CONFIG
@@ -29,6 +31,7 @@ app = typer.Typer(
 )
 
 app.add_typer(moderation_app, name="moderation")
+app.add_typer(archive_app, name="archive")
 DataDir = Annotated[Path, typer.Option(help="where `up` keeps its data and the local token secret")]
 
 

@@ -418,3 +418,80 @@ async def test_moderation_query_shapes(db: AsyncDatabase[Document]) -> None:
     await accounts.insert_one({"_id": "a2", "kommun": "nora", "platform": "instagram", "name": "x"})
     named = {"platform": "instagram", "name": "x", "kommun": "nora"}
     assert [d["_id"] async for d in accounts.find(named).sort("_id", ASCENDING).limit(1)] == ["a2"]
+
+
+async def test_archive_chain_and_record_shapes(db: AsyncDatabase[Document]) -> None:
+    # services.archive.store.records: the chain's entries and the records folded from them.
+    entries = db["entries"]
+    await entries.create_index([("kommun", 1), ("event_id", 1)], unique=True)
+    await entries.create_index([("kommun", 1), ("account_id", 1), ("seq", 1)])
+    await entries.create_index([("kommun", 1), ("account_id", 1), ("record_id", 1), ("seq", 1)])
+    for seq, record_id in enumerate(["r2", "r1", "r2", "r1"], start=1):
+        await entries.insert_one(
+            {
+                "_id": f"nora:a1:{seq:012d}",
+                "kommun": "nora",
+                "account_id": "a1",
+                "seq": seq,
+                "event_id": f"e{seq}",
+                "record_id": record_id,
+                "fact": {"data": {"text": f"t{seq}"}},
+            }
+        )
+    await entries.insert_one(
+        {"_id": "vasterby:b1:000000000001", "kommun": "vasterby", "account_id": "b1", "seq": 1}
+        | {"event_id": "e1", "record_id": "r9"}  # the same event id, another kommun's
+    )
+    # Appending twice at one place, or keeping one event twice, is refused.
+    with pytest.raises(DuplicateKeyError):
+        await entries.insert_one({"_id": "nora:a1:000000000004", "kommun": "nora"})
+    with pytest.raises(DuplicateKeyError):
+        await entries.insert_one(
+            {"_id": "nora:a1:000000000005", "kommun": "nora", "event_id": "e2"}
+        )
+    found = await entries.find_one({"kommun": "nora", "event_id": "e3"})
+    assert found is not None and found["fact"]["data"]["text"] == "t3"
+    mine = {"kommun": "nora", "account_id": "a1"}
+    head = entries.find(mine).sort("seq", DESCENDING).limit(1)
+    assert [d["seq"] async for d in head] == [4]
+    in_order = entries.find(mine).sort("seq", ASCENDING)
+    assert [d["seq"] async for d in in_order] == [1, 2, 3, 4]
+    by_record = entries.find(mine).sort([("record_id", ASCENDING), ("seq", ASCENDING)])
+    assert [(d["record_id"], d["seq"]) async for d in by_record] == [
+        ("r1", 2),
+        ("r1", 4),
+        ("r2", 1),
+        ("r2", 3),
+    ]
+    assert sorted(await entries.distinct("account_id", {"kommun": "nora"})) == ["a1"]
+    assert await entries.count_documents(mine) == 4
+
+    records = db["records"]
+    await records.create_index([("kommun", 1), ("account_id", 1), ("origin_at", 1)])
+    await records.create_index([("kommun", 1), ("awaits_registration", 1)])
+    await records.create_index([("kommun", 1), ("kind", 1), ("state", 1)])
+    for i, (state, waits) in enumerate(
+        [("removed", False), ("published", True), ("unknown", False)]
+    ):
+        await records.insert_one(
+            {
+                "_id": f"facebook-{i}",
+                "kommun": "nora",
+                "account_id": "a1",
+                "kind": "comment",
+                "state": state,
+                "awaits_registration": waits,
+                "first_at": datetime(2026, 11, 23, 9, i, tzinfo=UTC),
+            }
+        )
+    waiting = records.find({"kommun": "nora", "awaits_registration": True}).sort("first_at")
+    assert [d["_id"] async for d in waiting] == ["facebook-1"]
+    assert (
+        await records.count_documents({"kommun": "nora", "kind": "comment", "state": "removed"})
+        == 1
+    )
+    assert (
+        await records.count_documents({"kommun": "nora", "kind": "post", "state": "removed"}) == 0
+    )
+    ordered = records.find({"kommun": "nora", "account_id": "a1"}).sort("_id", ASCENDING)
+    assert [d["_id"] async for d in ordered] == ["facebook-0", "facebook-1", "facebook-2"]

@@ -206,10 +206,10 @@ class Record:
 
     @property
     def category(self) -> str | None:
-        """The category the latest decision, else the rules, gave it."""
-        for decision in reversed(self.decisions):
-            if decision.category:
-                return decision.category
+        """The category the latest decision or removal, else the rules, gave it."""
+        for decided in (*reversed(self.decisions), *reversed(self.states)):
+            if decided.category:
+                return decided.category
         return self.flagged[0] if self.flagged else None
 
     @property

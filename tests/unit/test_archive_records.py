@@ -1,0 +1,128 @@
+"""The archive's records and chain as pure rules: facts fold to the same record in any
+order of arrival, the kommun's and the public's kept apart, minor records told, and any
+change to a kept fact detected (P3.7b, P10.4, P10.6, P10.7, L4, L5, L6)."""
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from itertools import permutations
+
+from services.archive.domain import chain
+from services.archive.domain.records import (
+    AuthorKind,
+    Fact,
+    FactKind,
+    Origin,
+    PlatformState,
+    Record,
+    RecordKind,
+    fold,
+    is_minor,
+    stored_time,
+)
+from shared.kommun import MinorImportance
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def _fact(kind: FactKind, minutes: int, **data: object) -> Fact:
+    return Fact(
+        event_id=f"{kind.value}-{minutes}",
+        event_type=kind.value,
+        kind=kind,
+        record_id="facebook-1",
+        record_kind=RecordKind.COMMENT,
+        account_id="A",
+        at=T0 + timedelta(minutes=minutes),
+        data=dict(data),
+    )
+
+
+WRITTEN = _fact(FactKind.WRITTEN, 0, text="Först", author={"id": "u1", "name": "Eva"})
+EDITED = _fact(FactKind.EDITED, 5, text="Sedan")
+REMOVED = _fact(FactKind.REMOVED, 9, how="removed", category="advertising", rules=["P5.2"])
+
+
+def _folded(facts: list[Fact]) -> Record:
+    record = None
+    for i, fact in enumerate(facts):
+        record = fold(record, fact, f"e{i}", "nora")
+    assert record is not None
+    return record
+
+
+def test_L4_the_history_ends_right_whatever_order_the_facts_came_in() -> None:
+    for order in permutations([WRITTEN, EDITED, REMOVED]):
+        record = _folded(list(order))
+        assert [v.text for v in record.versions] == ["Först", "Sedan"]
+        assert [v.number for v in record.versions] == [1, 2]
+        assert [s.state for s in record.states] == [
+            PlatformState.PUBLISHED,
+            PlatformState.EDITED,
+            PlatformState.REMOVED,
+        ]
+        assert record.origin is Origin.RECEIVED and record.origin_at == T0
+        assert record.text == "Sedan" and record.category == "advertising"
+
+
+def test_P10_6_L4_the_kommun_s_own_comment_is_upprattad_a_visitor_s_inkommen() -> None:
+    own = _fact(FactKind.WRITTEN, 0, text="Svar", author={"id": "k", "is_kommun": True})
+    assert _folded([own]).author is not None
+    assert _folded([own]).author.kind is AuthorKind.KOMMUN  # type: ignore[union-attr]
+    assert _folded([own]).origin is Origin.DRAWN_UP
+    assert _folded([WRITTEN]).author.kind is AuthorKind.PUBLIC  # type: ignore[union-attr]
+
+
+def test_L6_removal_changes_the_state_never_the_record() -> None:
+    record = _folded([WRITTEN, REMOVED])
+    assert record.state is PlatformState.REMOVED
+    assert record.text == "Först" and len(record.versions) == 1
+
+
+def test_P10_3_a_decision_that_it_is_confidential_seals_it_until_registered() -> None:
+    decided = _fact(FactKind.DECIDED, 3, case_id="c1", resolution="hide", category="confidential")
+    record = _folded([WRITTEN, decided])
+    assert record.sealed and record.awaits_registration
+    registered = _fact(FactKind.REGISTERED, 4, diary_number="KS 2026/000001")
+    record = _folded([WRITTEN, decided, registered])
+    assert not record.awaits_registration
+    assert record.registration is not None
+    assert record.registration.diary_number == "KS 2026/000001"
+
+
+def test_P10_7_L5_a_reaction_or_a_word_of_thanks_is_of_minor_importance() -> None:
+    rule = MinorImportance(texts=["tack"])
+    assert is_minor("👍", [], rule)
+    assert is_minor("Tack!", [], rule)
+    assert not is_minor("Tack för svaret om bygglovet", [], rule)
+    assert not is_minor("👍", ["https://example.com"], rule)
+    assert not is_minor("👍", [], MinorImportance(without_words=False))
+
+
+def test_P3_7b_a_fact_folded_twice_is_one_fact() -> None:
+    record = fold(None, WRITTEN, "e0", "nora")
+    assert fold(record, WRITTEN, "e0", "nora") == record
+
+
+def test_P3_7b_a_chain_links_and_any_change_breaks_it() -> None:
+    first = chain.append("nora", None, WRITTEN, T0)
+    second = chain.append("nora", first, EDITED, T0)
+    assert (first.seq, second.seq, second.prev) == (1, 2, first.hash)
+    assert chain.check([first, second], {}) is None
+
+    changed = replace(second, fact=replace(EDITED, data={"text": "Annat"}))
+    broken = chain.check([first, changed], {})
+    assert broken is not None and broken.entry == second.id
+    assert "content changed" in broken.reason
+    gap = chain.check([second], {})
+    assert gap is not None and "gap" in gap.reason
+
+    tombstone = replace(first, fact=None, culled_by="log1")
+    assert chain.check([tombstone, second], {first.id: first.hash}) is None
+    unlisted = chain.check([tombstone, second], {})
+    assert unlisted is not None and "culling log" in unlisted.reason
+
+
+def test_P3_7b_the_hash_is_the_same_before_and_after_the_store_keeps_the_time() -> None:
+    fine = replace(WRITTEN, at=T0 + timedelta(microseconds=123_456))
+    stored = replace(fine, at=stored_time(fine.at))
+    assert chain.content_hash(fine) == chain.content_hash(stored)

@@ -1,7 +1,8 @@
 """Issue 9's proof on real parts (`kanalvakt up`): a Facebook comment arrives as Meta
 sends it, signed; moderation reads it against the policy, opens a case, a moderator
-removes it, and the archive's event (`comment.removed`) is on JetStream. A badly signed
-call is refused and changes nothing.
+removes it, and the archive's event (`comment.removed`) is on JetStream. The author's edit
+in between makes the archive's record (issue 10) show both versions, the removal and the
+decision behind it (P5.2, L4, L6). A badly signed call is refused and changes nothing.
 
 The kommun's file comes from the test's own `config/` (the reference kommun with a Page
 id mapped to the account), and the Meta app secret from the environment, as an operator
@@ -13,6 +14,7 @@ import hmac
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import nats
@@ -45,12 +47,12 @@ def _signed(body: bytes, secret: str = APP_SECRET) -> dict[str, str]:
     return {"X-Hub-Signature-256": f"sha256={digest}", "Content-Type": "application/json"}
 
 
-def _feed(comment_id: str, message: str) -> bytes:
+def _feed(comment_id: str, message: str, verb: str = "add", time: int = 1795000000) -> bytes:
     change = {
         "field": "feed",
         "value": {
             "item": "comment",
-            "verb": "add",
+            "verb": verb,
             "comment_id": comment_id,
             "post_id": f"{PAGE_ID}_987",
             "parent_id": f"{PAGE_ID}_987",
@@ -59,7 +61,7 @@ def _feed(comment_id: str, message: str) -> bytes:
             "created_time": 1795000000,
         },
     }
-    entry = {"id": PAGE_ID, "time": 1795000000, "changes": [change]}
+    entry = {"id": PAGE_ID, "time": time, "changes": [change]}
     return json.dumps({"object": "page", "entry": [entry]}).encode()
 
 
@@ -120,6 +122,12 @@ async def test_p5_8_a_signed_meta_comment_is_classified_decided_and_archived(
             return found.status_code == 200
 
         await eventually(opened, within=30, what="a case for the threat")
+        # The author edits it before anyone acts: the archive keeps both versions (L4).
+        edit = _feed(comment_id, "Jag menade inget.", verb="edited", time=1795000600)
+        edited = await client.post(
+            f"{moderation}/webhooks/meta/nora", content=edit, headers=_signed(edit)
+        )
+        assert edited.status_code == 200, edited.text
         case = (await client.get(f"{moderation}/cases/{case_id}", headers=staff)).json()
         assert (case["label"], case["category"], case["escalated"]) == ("remove", "threat", True)
 
@@ -135,6 +143,25 @@ async def test_p5_8_a_signed_meta_comment_is_classified_decided_and_archived(
             f"{moderation}/accounts/{account_id}/comments", headers=staff
         )
         assert [c["id"] for c in forged_never_came.json()] == [case_id]
+
+        # P5.2, L6: removed from the platform, kept in the archive with its history.
+        archivist = system.headers(Role.ARCHIVIST)
+        record: dict[str, Any] = {}
+
+        async def kept_removed() -> bool:
+            nonlocal record
+            found = await client.get(
+                f"{system.urls['archive']}/records/{case_id}", headers=archivist
+            )
+            record = found.json() if found.status_code == 200 else {}
+            return any(s["state"] == "removed" for s in record.get("states", []))
+
+        await eventually(kept_removed, within=30, what="the archive keeps the removal")
+        assert [v["text"] for v in record["versions"]] == [threat, "Jag menade inget."]
+        assert [s["state"] for s in record["states"]] == ["published", "edited", "removed"]
+        assert (record["origin"], record["author"]["kind"]) == ("inkommen", "public")
+        assert record["decisions"][0]["category"] == "threat"
+        assert record["escalated"] is True
 
     nc = await nats.connect(system.nats_url)
     try:

@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from weasyprint import HTML
+from weasyprint import HTML  # type: ignore[import-untyped]  # ships no type hints
 
 TEMPLATES = Path(__file__).parent / "templates"
 

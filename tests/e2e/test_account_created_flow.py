@@ -77,8 +77,13 @@ async def test_one_event_through_all_four_services(system: System) -> None:
         await eventually(archived, what="archive keeps the plan")
         record = (await _records(client, system, account["id"]))[0]
         assert record["origin"] == "upprättad"
-        assert record["kind"] == "account_plan"
-        event_id = record["id"]
+        assert (record["kind"], record["id"]) == ("account", f"account-{account['id']}")
+        nc = await nats.connect(system.nats_url)
+        try:
+            created = await nc.jetstream().get_last_msg(EVENTS_STREAM, "account.created.nora")
+        finally:
+            await nc.close()
+        event_id = json.loads(created.data)["id"]
 
         async def notified() -> bool:
             return len(await _notifications(client, system, event_id)) == 1

@@ -1,0 +1,279 @@
+"""Culling (gallring) under decided retention rules, and legal holds (P10.2, L6, L7).
+Pure rules: no NATS, no MongoDB.
+
+L6: a record goes only when a decided retention rule (the kommun's configuration, each
+naming its decision) matches it and no legal hold protects it. L7: personal data is kept
+no longer than the rule says. P10.3: a confidential record not yet registered never goes.
+What went is written in a `CullLog` that names every chain entry of every culled record
+with its hash: the tombstones left in the chain (domain.chain) are proved by it, and the
+log itself is never culled.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from services.archive.domain.records import Record
+from shared.kommun import RetentionRule
+from shared.rules import Conflict, RuleViolations, Violation, violation
+
+# A hold's dates are the kommun's calendar days (Swedish time), as staff name them.
+SWEDEN = ZoneInfo("Europe/Stockholm")
+
+# A category of a rule that matches records no decision or rule categorised.
+UNCATEGORISED = "none"
+
+
+class HoldScope(StrEnum):
+    ACCOUNT = "account"  # every record of one account
+    CASE = "case"  # every record a moderation case decided on
+    RANGE = "range"  # every record from a date range, optionally of one account
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A legal hold (L6): what it covers is never culled while it is in force. Lifting
+    is a change with its own reason, never a delete: the hold's history stays."""
+
+    id: str
+    kommun: str
+    scope: HoldScope
+    reason: str
+    set_by: str
+    set_at: datetime
+    account_id: str | None = None
+    case_id: str | None = None
+    from_date: date | None = None  # inclusive, a day in Swedish time
+    to_date: date | None = None  # inclusive; none: open-ended
+    lifted_at: datetime | None = None
+    lifted_by: str | None = None
+    lift_reason: str | None = None
+
+    @property
+    def in_force(self) -> bool:
+        return self.lifted_at is None
+
+
+def _l6(field: str, sv: str, en: str) -> Violation:
+    return Violation(field, "L6", sv, en)
+
+
+def new_hold(
+    hold_id: str,
+    kommun: str,
+    scope: HoldScope,
+    reason: str,
+    set_by: str,
+    set_at: datetime,
+    *,
+    account_id: str | None = None,
+    case_id: str | None = None,
+    from_date: date | None = None,
+    to_date: date | None = None,
+) -> Hold:
+    """A hold as asked, or every reason it cannot be set (L6): each scope names exactly
+    what it protects, so that no one believes a hold narrower or wider than it is."""
+    account_id, case_id = (account_id or "").strip() or None, (case_id or "").strip() or None
+    errors: list[Violation] = []
+    if not reason.strip():
+        errors.append(
+            _l6("reason", "Ange varför arkivet hålls kvar.", "a hold needs a reason (L6)")
+        )
+    if scope is HoldScope.ACCOUNT and account_id is None:
+        errors.append(
+            _l6(
+                "account_id",
+                "Ange vilket konto som ska hållas kvar.",
+                "an account hold names the account",
+            )
+        )
+    if scope is HoldScope.CASE and case_id is None:
+        errors.append(
+            _l6("case_id", "Ange vilket ärende som ska hållas kvar.", "a case hold names the case")
+        )
+    if scope is HoldScope.RANGE:
+        if from_date is None:
+            errors.append(
+                _l6(
+                    "from",
+                    "Ange från vilket datum arkivet hålls kvar.",
+                    "a date-range hold names its first day",
+                )
+            )
+        elif to_date is not None and to_date < from_date:
+            errors.append(
+                _l6(
+                    "to",
+                    "Slutdatumet ligger före startdatumet.",
+                    "the last day is before the first",
+                )
+            )
+    allowed = {
+        HoldScope.ACCOUNT: {"account_id"},
+        HoldScope.CASE: {"case_id"},
+        HoldScope.RANGE: {"account_id", "from", "to"},
+    }[scope]
+    given = {"account_id": account_id, "case_id": case_id, "from": from_date, "to": to_date}
+    for name, value in given.items():
+        if value is not None and name not in allowed:
+            errors.append(
+                _l6(
+                    name,
+                    f"Hör inte till en spärr av typen {scope.value}.",
+                    f"not part of a {scope.value} hold",
+                )
+            )
+    if errors:
+        raise RuleViolations(errors)
+    return Hold(
+        hold_id,
+        kommun,
+        scope,
+        reason.strip(),
+        set_by,
+        set_at,
+        account_id=account_id,
+        case_id=case_id,
+        from_date=from_date,
+        to_date=to_date,
+    )
+
+
+def lift(hold: Hold, by: str, reason: str, at: datetime) -> Hold:
+    """The hold lifted, with who and why (L6); lifted holds stay on record."""
+    if not reason.strip():
+        raise violation(
+            "reason", "L6", "Ange varför spärren hävs.", "lifting a hold needs a reason"
+        )
+    if not hold.in_force:
+        raise violation(
+            "hold_id", "L6", "Spärren är redan hävd.", "the hold is lifted already", Conflict
+        )
+    return replace(hold, lifted_at=at, lifted_by=by, lift_reason=reason.strip())
+
+
+def kept_since(record: Record) -> datetime | None:
+    """From when the record counts: when it was written (L4), or, before its own event
+    was kept, its earliest fact."""
+    return record.origin_at or record.first_at
+
+
+def protects(hold: Hold, record: Record) -> bool:
+    """Whether the hold, if in force, covers the record (L6)."""
+    if not hold.in_force:
+        return False
+    if hold.scope is HoldScope.ACCOUNT:
+        return record.account_id == hold.account_id
+    if hold.scope is HoldScope.CASE:
+        return any(d.case_id == hold.case_id for d in record.decisions)
+    if hold.account_id is not None and record.account_id != hold.account_id:
+        return False
+    at = kept_since(record)
+    if at is None:
+        return True  # of unknown time: the hold gets the benefit of the doubt
+    day = at.astimezone(SWEDEN).date()
+    after_start = hold.from_date is None or day >= hold.from_date
+    before_end = hold.to_date is None or day <= hold.to_date
+    return after_start and before_end
+
+
+def cutoff(rule: RetentionRule, now: datetime) -> datetime:
+    """Records kept since before this are old enough for the rule."""
+    return now - timedelta(days=rule.after_days)
+
+
+def matches(rule: RetentionRule, record: Record, now: datetime) -> bool:
+    """Whether the rule allows the record to go now (P10.2, L6): every field the rule
+    names holds of it, and it is older than the rule's `after_days`. An empty list in
+    the rule matches any value."""
+    at = kept_since(record)
+    if at is None or not at < cutoff(rule, now):
+        return False
+    if rule.kinds and record.kind.value not in rule.kinds:
+        return False
+    if rule.accounts and record.account_id not in rule.accounts:
+        return False
+    if rule.origins and (record.origin is None or record.origin.value not in rule.origins):
+        return False
+    if rule.states and (record.state is None or record.state.value not in rule.states):
+        return False
+    return not rule.categories or (record.category or UNCATEGORISED) in rule.categories
+
+
+def may_go(record: Record, holds: Iterable[Hold]) -> bool:
+    """Never what a hold protects (L6), never confidential content not yet registered
+    (P10.3: it must be registered first, and the diarium decides its fate)."""
+    return not record.awaits_registration and not any(protects(h, record) for h in holds)
+
+
+def rule_for(rules: Sequence[RetentionRule], record: Record, now: datetime) -> RetentionRule | None:
+    """The first rule, in the configuration's order, that lets the record go."""
+    return next((r for r in rules if matches(r, record, now)), None)
+
+
+@dataclass(frozen=True)
+class Going:
+    """What one rule lets go in one run: records by id, in id order."""
+
+    rule: RetentionRule
+    records: tuple[Record, ...]
+
+
+def plan(
+    rules: Sequence[RetentionRule], records: Iterable[Record], holds: Sequence[Hold], now: datetime
+) -> list[Going]:
+    """Per rule in configuration order, the records that go now: each under the first
+    rule that matches it, none on hold, none awaiting registration."""
+    by_rule: dict[str, dict[str, Record]] = {r.id: {} for r in rules}
+    for record in records:
+        rule = rule_for(rules, record, now)
+        if rule is not None and may_go(record, holds):
+            by_rule[rule.id][record.id] = record
+    return [
+        Going(rule, tuple(by_rule[rule.id][i] for i in sorted(by_rule[rule.id])))
+        for rule in rules
+        if by_rule[rule.id]
+    ]
+
+
+# The log
+
+
+@dataclass(frozen=True)
+class CulledEntry:
+    """One chain entry whose fact went, with the hash its tombstone keeps."""
+
+    id: str
+    hash: str
+    record_id: str
+
+
+@dataclass(frozen=True)
+class CullLog:
+    """What one rule culled of one account in one run, and why (P10.2, L6): the rule,
+    the decision it rests on, when, how many, which records and every chain entry of
+    them with its hash. Kept for ever: it is what proves the chain's tombstones.
+
+    Written before anything goes; `finished_at` is set when the records are gone, so a
+    run after a crash finishes what an unfinished log lists."""
+
+    id: str
+    kommun: str
+    rule_id: str
+    decision: str
+    culled_at: datetime
+    account_id: str
+    count: int
+    record_ids: tuple[str, ...]
+    entries: tuple[CulledEntry, ...]
+    finished_at: datetime | None = None
+
+    @property
+    def hashes(self) -> dict[str, str]:
+        return {e.id: e.hash for e in self.entries}
+
+
+def finished(log: CullLog, at: datetime) -> CullLog:
+    return log if log.finished_at is not None else replace(log, finished_at=at)

@@ -1,0 +1,181 @@
+"""Culling's rules without a store: which records a retention rule matches, what a hold
+protects, and the plan a run follows (P10.2, P10.3, L6, L7)."""
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from services.archive.domain.culling import (
+    Hold,
+    HoldScope,
+    lift,
+    matches,
+    new_hold,
+    plan,
+    protects,
+)
+from services.archive.domain.records import (
+    Decision,
+    Origin,
+    PlatformState,
+    Record,
+    RecordKind,
+    Registration,
+    StateChange,
+)
+from shared.kommun import RetentionRule
+from shared.rules import Conflict, RuleViolations
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+OLD = NOW - timedelta(days=400)
+
+
+def rule(**fields: Any) -> RetentionRule:
+    return RetentionRule.model_validate(
+        {"id": "reklam-1ar", "decision": "DHP KS 2025/88, 4.3", "after_days": 365} | fields
+    )
+
+
+def record(record_id: str = "facebook-1", **fields: Any) -> Record:
+    base = Record(
+        id=record_id,
+        kommun="nora",
+        kind=RecordKind.COMMENT,
+        account_id="a1",
+        origin=Origin.RECEIVED,
+        origin_at=OLD,
+        first_at=OLD,
+        states=(StateChange(PlatformState.PUBLISHED, OLD, "e1"),),
+    )
+    return replace(base, **fields)
+
+
+def decided(case_id: str, category: str | None = "advertising") -> Decision:
+    return Decision(case_id, "remove", category, ("P5.9",), "Reklam", "cecilia", OLD, "e2")
+
+
+def hold(scope: HoldScope, **fields: Any) -> Hold:
+    return new_hold("h1", "nora", scope, "Tvist om bygglov", "arkivarie", NOW, **fields)
+
+
+def test_P10_2_L6_a_rule_matches_an_old_enough_record_of_its_kind_state_and_category() -> None:
+    removed = record(
+        states=(StateChange(PlatformState.REMOVED, OLD, "e3"),),
+        decisions=(decided("case-1"),),
+    )
+    strict = rule(kinds=["comment"], categories=["advertising"], states=["removed"])
+
+    assert matches(strict, removed, NOW)
+    assert not matches(strict, record(decisions=(decided("case-1"),)), NOW)  # published
+    assert not matches(strict, replace(removed, kind=RecordKind.POST), NOW)
+    assert not matches(rule(origins=["upprättad"]), removed, NOW)
+    assert not matches(rule(accounts=["a2"]), removed, NOW)
+    assert matches(rule(accounts=["a1"], origins=["inkommen"]), removed, NOW)
+
+
+def test_L7_age_counts_from_when_written_or_else_from_the_first_fact() -> None:
+    young = record(origin_at=NOW - timedelta(days=364), first_at=NOW - timedelta(days=364))
+    edited_late = record(origin_at=OLD, first_at=OLD)
+    unknown = record(origin_at=None, first_at=OLD)  # an edit kept before its comment
+
+    assert not matches(rule(), young, NOW)
+    assert matches(rule(), edited_late, NOW)
+    assert matches(rule(), unknown, NOW)
+    assert not matches(rule(), record(origin_at=None, first_at=None), NOW)
+
+
+def test_P10_2_category_none_matches_records_no_decision_categorised() -> None:
+    assert matches(rule(categories=["none"]), record(), NOW)
+    assert not matches(rule(categories=["none"]), record(decisions=(decided("c"),)), NOW)
+    flagged = record(flagged=("advertising",))
+    assert matches(rule(categories=["advertising"]), flagged, NOW)
+
+
+def test_L6_holds_protect_their_account_case_and_date_range() -> None:
+    of_case = record(decisions=(decided("case-7"),))
+
+    assert protects(hold(HoldScope.ACCOUNT, account_id="a1"), record())
+    assert not protects(hold(HoldScope.ACCOUNT, account_id="a2"), record())
+    assert protects(hold(HoldScope.CASE, case_id="case-7"), of_case)
+    assert not protects(hold(HoldScope.CASE, case_id="case-8"), of_case)
+    day = OLD.date()
+    assert protects(hold(HoldScope.RANGE, from_date=day, to_date=day), record())
+    assert protects(hold(HoldScope.RANGE, from_date=day), record())  # open-ended
+    assert not protects(hold(HoldScope.RANGE, from_date=day + timedelta(days=1)), record())
+    narrow = hold(HoldScope.RANGE, from_date=day, account_id="a2")
+    assert not protects(narrow, record())
+
+
+def test_L6_a_range_hold_counts_days_in_swedish_time() -> None:
+    # 23:30 UTC on 31 December is already New Year's Day in Sweden.
+    late = datetime(2025, 12, 31, 23, 30, tzinfo=UTC)
+    new_year = hold(HoldScope.RANGE, from_date=date(2026, 1, 1), to_date=date(2026, 1, 1))
+    assert protects(new_year, record(origin_at=late, first_at=late))
+
+
+def test_L6_a_lifted_hold_protects_nothing_and_stays_on_record() -> None:
+    lifted = lift(hold(HoldScope.ACCOUNT, account_id="a1"), "registrator", "Tvisten avgjord", NOW)
+
+    assert not protects(lifted, record())
+    assert (lifted.lifted_by, lifted.lift_reason, lifted.lifted_at) == (
+        "registrator",
+        "Tvisten avgjord",
+        NOW,
+    )
+    with pytest.raises(Conflict):
+        lift(lifted, "registrator", "igen", NOW)
+    with pytest.raises(RuleViolations) as refused:
+        lift(hold(HoldScope.ACCOUNT, account_id="a1"), "registrator", " ", NOW)
+    assert refused.value.violations[0].field == "reason"
+
+
+@pytest.mark.parametrize(
+    ("scope", "fields", "field"),
+    [
+        (HoldScope.ACCOUNT, {}, "account_id"),
+        (HoldScope.CASE, {"case_id": "  "}, "case_id"),
+        (HoldScope.RANGE, {"to_date": date(2026, 1, 1)}, "from"),
+        (HoldScope.RANGE, {"from_date": date(2026, 2, 1), "to_date": date(2026, 1, 1)}, "to"),
+        (HoldScope.ACCOUNT, {"account_id": "a1", "case_id": "c1"}, "case_id"),
+    ],
+)
+def test_L6_an_incomplete_hold_is_refused_naming_the_field(
+    scope: HoldScope, fields: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(RuleViolations) as refused:
+        hold(scope, **fields)
+    assert [(v.field, v.rule) for v in refused.value.violations] == [(field, "L6")]
+
+
+def test_L6_a_hold_needs_a_reason() -> None:
+    with pytest.raises(RuleViolations) as refused:
+        new_hold("h", "nora", HoldScope.ACCOUNT, "", "arkivarie", NOW, account_id="a1")
+    assert [v.field for v in refused.value.violations] == ["reason"]
+
+
+def test_P10_2_L6_P10_3_each_record_under_its_first_rule_never_held_or_unregistered() -> None:
+    first = rule(id="forst", categories=["advertising"])
+    second = rule(id="sedan")
+    advert = record("r1", decisions=(decided("case-1"),))
+    plain = record("r2")
+    held = record("r3", account_id="a9")
+    secret = record("r4", confidential=True)
+    registered = record(
+        "r5", confidential=True, registration=Registration("KS 2026/000001", OLD, "e9")
+    )
+    young = record("r6", origin_at=NOW, first_at=NOW)
+
+    going = plan(
+        [first, second],
+        [plain, advert, held, secret, registered, young],
+        [hold(HoldScope.ACCOUNT, account_id="a9")],
+        NOW,
+    )
+
+    assert [(g.rule.id, [r.id for r in g.records]) for g in going] == [
+        ("forst", ["r1"]),
+        ("sedan", ["r2", "r5"]),
+    ]
+    assert plan([first], [plain], [], NOW) == []

@@ -94,13 +94,10 @@ def snapshot_id(kommun: str, account_id: str, key: str) -> str:
 
 
 def closed(facts: Iterable[Fact]) -> bool:
-    """Whether the account's latest account fact (by when it happened) closed it."""
-    latest = max(
-        (f for f in facts if f.event_type.startswith("account.")),
-        key=lambda f: f.at,
-        default=None,
-    )
-    return latest is not None and latest.event_type == CLOSED
+    """Whether the account was closed: closing is final in the registry (README,
+    "Registry"), so any `account.closed` fact, whatever arrived or happened after it (an
+    update redelivered late), means closed."""
+    return any(f.event_type == CLOSED for f in facts)
 
 
 def due_since(account: Record, last_taken: datetime | None) -> datetime | None:

@@ -495,3 +495,63 @@ async def test_archive_chain_and_record_shapes(db: AsyncDatabase[Document]) -> N
     )
     ordered = records.find({"kommun": "nora", "account_id": "a1"}).sort("_id", ASCENDING)
     assert [d["_id"] async for d in ordered] == ["facebook-0", "facebook-1", "facebook-2"]
+
+
+async def test_diarium_query_shapes(db: AsyncDatabase[Document]) -> None:
+    """services.archive.store.diarium: a number taken by inserting its (kommun, year, seq)
+    id, one entry per record, the year's highest seq, newest first, lookup by number."""
+    diary = db["diary"]
+    await diary.create_index([("kommun", 1), ("record_id", 1)], unique=True)
+    await diary.create_index([("kommun", 1), ("year", 1), ("seq", 1)])
+    await diary.create_index([("kommun", 1), ("number", 1)])
+    await diary.create_index([("kommun", 1), ("account_id", 1), ("year", 1), ("seq", 1)])
+    rows = [
+        (2026, 1, "r1", "a1"),
+        (2026, 2, "r2", "a2"),
+        (2026, 3, "r3", "a1"),
+        (2027, 1, "r4", "a1"),
+    ]
+    for year, seq, record_id, account_id in rows:
+        await diary.insert_one(
+            {
+                "_id": f"nora-{year}-{seq:06d}",
+                "kommun": "nora",
+                "year": year,
+                "seq": seq,
+                "number": f"KS {year}/{seq:06d}",
+                "record_id": record_id,
+                "account_id": account_id,
+            }
+        )
+    await diary.insert_one(
+        {
+            "_id": "vasterby-2026-000009",
+            "kommun": "vasterby",
+            "year": 2026,
+            "seq": 9,
+            "number": "KS 2026/000009",
+            "record_id": "r1",
+            "account_id": "a1",
+        }
+    )
+    taken = {"_id": "nora-2026-000003", "kommun": "nora", "year": 2026, "seq": 3, "record_id": "r5"}
+    with pytest.raises(DuplicateKeyError):  # another replica took this number
+        await diary.insert_one(taken)
+    with pytest.raises(DuplicateKeyError):  # the record has its entry already
+        await diary.insert_one(taken | {"_id": "nora-2026-000004", "seq": 4, "record_id": "r2"})
+    assert await diary.count_documents({"kommun": "nora"}) == 4
+
+    highest = diary.find({"year": 2026, "kommun": "nora"}, {"seq": 1}).sort("seq", DESCENDING)
+    assert [d async for d in highest.limit(1)] == [{"_id": "nora-2026-000003", "seq": 3}]
+    assert [d async for d in diary.find({"year": 2028, "kommun": "nora"}).limit(1)] == []
+    newest = diary.find({"account_id": "a1", "kommun": "nora"}).sort(
+        [("year", DESCENDING), ("seq", DESCENDING)]
+    )
+    assert [d["_id"] async for d in newest.limit(2)] == ["nora-2027-000001", "nora-2026-000003"]
+    everything = diary.find({"kommun": "nora"}).sort([("year", DESCENDING), ("seq", DESCENDING)])
+    assert [d["seq"] async for d in everything] == [1, 3, 2, 1]
+    by_number = diary.find({"number": "KS 2026/000002", "kommun": "nora"})
+    assert [d["_id"] async for d in by_number] == ["nora-2026-000002"]
+    found = await diary.find_one({"record_id": "r1", "kommun": "nora"})
+    assert found is not None
+    assert found["_id"] == "nora-2026-000001"

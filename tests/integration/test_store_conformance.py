@@ -555,3 +555,72 @@ async def test_diarium_query_shapes(db: AsyncDatabase[Document]) -> None:
     found = await diary.find_one({"record_id": "r1", "kommun": "nora"})
     assert found is not None
     assert found["_id"] == "nora-2026-000001"
+
+
+async def test_archive_snapshot_shapes(db: AsyncDatabase[Document]) -> None:
+    # services.archive.store.snapshots: a PDF's bytes in a top-level binary field, read
+    # back byte for byte (up to the handler's limit of 15 MiB), lists and metadata without
+    # them (a top-level exclusion), the last one of an account, and an account's recent
+    # posts and comments from `records`, newest first.
+    snapshots = db["snapshots"]
+    await snapshots.create_index([("kommun", 1), ("account_id", 1), ("taken_at", 1)])
+    await snapshots.create_index([("kommun", 1), ("taken_at", 1)])
+    t0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    big = bytes(range(256)) * (15 * 1024 * 4)  # 15 MiB, every byte value
+    for i, pdf in enumerate([b"%PDF-1.7\n\x00\xff\x80%%EOF", big, b"%PDF small"]):
+        await snapshots.insert_one(
+            {
+                "_id": f"nora-A-{i}",
+                "kommun": "nora",
+                "account_id": "A",
+                "taken_at": t0 + timedelta(days=i),
+                "sha256": f"{i:064x}",
+                "pdf": pdf,
+            }
+        )
+    first = await snapshots.find_one({"_id": "nora-A-0", "kommun": "nora"})
+    assert first is not None
+    assert bytes(first["pdf"]) == b"%PDF-1.7\n\x00\xff\x80%%EOF"
+    whole = await snapshots.find_one({"_id": "nora-A-1", "kommun": "nora"})
+    assert whole is not None
+    assert bytes(whole["pdf"]) == big
+    meta = await snapshots.find_one({"_id": "nora-A-1", "kommun": "nora"}, {"pdf": 0})
+    assert meta is not None
+    assert "pdf" not in meta
+    assert (meta["account_id"], meta["taken_at"]) == ("A", t0 + timedelta(days=1))
+    listed = snapshots.find({"kommun": "nora"}, {"pdf": 0}).sort("taken_at", DESCENDING).limit(2)
+    found = [d async for d in listed]
+    assert [d["_id"] for d in found] == ["nora-A-2", "nora-A-1"]
+    assert all("pdf" not in d for d in found)
+    last = snapshots.find({"account_id": "A", "kommun": "nora"}, {"taken_at": 1})
+    [newest] = [d async for d in last.sort("taken_at", DESCENDING).limit(1)]
+    assert newest == {"_id": "nora-A-2", "taken_at": t0 + timedelta(days=2)}
+    assert await snapshots.find_one({"_id": "nora-A-9", "kommun": "nora"}, {"_id": 1}) is None
+
+    records = db["records"]
+    await records.create_index([("kommun", 1), ("kind", 1), ("state", 1)])
+    await records.create_index([("kommun", 1), ("account_id", 1), ("first_at", 1)])
+    for i, kind in enumerate(["account", "post", "comment", "comment", "comment"]):
+        await records.insert_one(
+            {
+                "_id": f"r{i}",
+                "kommun": "nora",
+                "account_id": "A",
+                "kind": kind,
+                "state": "unknown" if kind == "account" else "published",
+                "first_at": t0 + timedelta(days=i),
+            }
+        )
+    await records.insert_one(
+        {"_id": "x", "kommun": "nora", "account_id": "B", "kind": "comment", "first_at": t0}
+    )
+    recent = {
+        "account_id": "A",
+        "kind": {"$in": ["post", "comment"]},
+        "first_at": {"$gte": t0 + timedelta(days=1)},
+        "kommun": "nora",
+    }
+    cursor = records.find(recent).sort("first_at", DESCENDING).limit(3)
+    assert [d["_id"] async for d in cursor] == ["r4", "r3", "r2"]
+    accounts = records.find({"kind": "account", "kommun": "nora"})
+    assert [d["_id"] async for d in accounts] == ["r0"]

@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.archive.domain.chain import Entry
@@ -97,8 +97,13 @@ class CullingStore:
         return [v.item for v in await self.log.find({"finished": False}, "culled_at")]
 
     async def newest(self, limit: int) -> list[CullLog]:
-        found = await self.log.find({}, "culled_at", limit, newest_first=True)
-        return [v.item for v in found]
+        """Newest first; of one run, the last written first (ids sort by time)."""
+        cursor = (
+            self.log.collection.find(self.log.scoped({}))
+            .sort([("culled_at", DESCENDING), ("_id", DESCENDING)])
+            .limit(limit)
+        )
+        return [self.log.versioned(doc).item async for doc in cursor]
 
     # Candidates
 

@@ -1,0 +1,372 @@
+"""Culling under decided retention rules, and legal holds, on real NATS and the store
+(P10.2, P10.3, L6, L7): only what a rule allows and no hold protects goes, the culling
+log proves what went and why, `record.culled` is published, and the chain still verifies.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from services.archive import metrics
+from services.archive.domain.culling import CulledEntry, CullLog
+from services.archive.domain.records import fact_of
+from services.archive.handlers.culling import cull
+from services.archive.handlers.records import keep
+from services.archive.handlers.verify import verify
+from shared.events import AccountCreated, CommentReceived
+from shared.ids import new_id
+from tests.helpers import REFERENCE
+from tests.integration.archive.harness import (
+    ARCHIVIST,
+    COMMUNICATOR,
+    MONDAY,
+    REGISTRAR,
+    Archive,
+    Clock,
+    archive,
+    later,
+)
+
+# Older than a year: what a one-year rule lets go.
+OLD = MONDAY - timedelta(days=400)
+DECISION = "Dokumenthanteringsplan KS 2025/88, punkt 4.3"
+
+
+def rule(**fields: Any) -> dict[str, Any]:
+    """A retention rule with an id of its own (the event stream is the session's)."""
+    return {
+        "id": f"kommentarer-1ar-{new_id().lower()[-8:]}",
+        "decision": DECISION,
+        "kinds": ["comment"],
+        "after_days": 365,
+    } | fields
+
+
+def kommun_with(tmp_path: Path, *rules: dict[str, Any]) -> Path:
+    """The reference kommun with these retention rules (`archive.retention`)."""
+    config = yaml.safe_load(REFERENCE.read_text())
+    config["archive"]["retention"] = list(rules)
+    path = tmp_path / f"kommun-{new_id().lower()}.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True))
+    return path
+
+
+@asynccontextmanager
+async def culling_archive(
+    nats_url: str, mongodb_url: str, tmp_path: Path, *rules: dict[str, Any]
+) -> AsyncIterator[Archive]:
+    async with archive(
+        nats_url, mongodb_url, Clock(), kommun_config=kommun_with(tmp_path, *rules)
+    ) as kept:
+        yield kept
+
+
+async def old_comment(
+    kept: Archive, account: AccountCreated, text: str, at: Any = OLD
+) -> CommentReceived:
+    comment = await kept.publish(kept.comment(account, text, created_at=at))
+    await kept.kept(comment.subject)
+    return comment
+
+
+async def run(kept: Archive, dry_run: bool = False, who: dict[str, str] = ARCHIVIST) -> Any:
+    answer = await kept.client.post(
+        "/culling/runs", params={"dry_run": str(dry_run).lower()}, headers=who
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+async def set_hold(kept: Archive, body: dict[str, Any], who: dict[str, str] = ARCHIVIST) -> Any:
+    answer = await kept.client.post("/holds", json=body, headers=who)
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+async def gone(kept: Archive, record_id: str) -> bool:
+    answer = await kept.client.get(f"/records/{record_id}", headers=ARCHIVIST)
+    return answer.status_code == 404
+
+
+def going(result: Any) -> dict[str, list[str]]:
+    return {r["rule_id"]: r["record_ids"] for r in result["rules"]}
+
+
+@pytest.mark.parametrize("scope", ["account", "case", "range"])
+async def test_L6_P10_2_a_hold_keeps_its_record_while_the_rule_culls_the_others(
+    nats_url: str, mongodb_url: str, tmp_path: Path, scope: str
+) -> None:
+    retention = rule()
+    async with culling_archive(nats_url, mongodb_url, tmp_path, retention) as kept:
+        account = await kept.account()
+        other = await kept.account()
+        first = await old_comment(kept, account, "Köp billiga solglasögon här", OLD)
+        second = await old_comment(kept, account, "Bästa priset på däck", later(OLD, days=-10))
+        if scope == "account":
+            held = await old_comment(kept, other, "Vem plogar?", later(OLD, days=-20))
+            body = {"scope": "account", "account_id": other.data.account_id}
+        elif scope == "case":
+            held = await old_comment(kept, account, "Du är en idiot", later(OLD, days=-20))
+            decision = kept.decided(held, later(OLD, days=-20, minutes=5))
+            await kept.publish(decision)
+            await kept.kept(held.subject, lambda r: bool(r["decisions"]))
+            body = {"scope": "case", "case_id": decision.data.case_id}
+        else:
+            held = await old_comment(kept, account, "Bygglovet på Storgatan", later(OLD, days=-20))
+            day = later(OLD, days=-20).date().isoformat()
+            body = {"scope": "range", "from": day, "to": day}
+        hold = await set_hold(kept, body | {"reason": "Tvist i förvaltningsrätten, mål 123-26"})
+        culled_ids = sorted([first.subject, second.subject])
+
+        # A dry run lists what would go and changes nothing.
+        dry = await run(kept, dry_run=True)
+        assert dry["dry_run"] is True
+        assert going(dry) == {retention["id"]: culled_ids}
+        assert not await gone(kept, first.subject)
+        log = await kept.client.get("/culling/log", headers=ARCHIVIST)
+        assert log.json() == []
+
+        entry_hashes = {
+            e.id: e.hash
+            for record_id in culled_ids
+            for e in await kept.deps.store.chain.of_record(record_id)
+        }
+        done = await run(kept)
+
+        assert going(done) == {retention["id"]: culled_ids}
+        assert await gone(kept, first.subject)
+        assert await gone(kept, second.subject)
+        assert (await kept.record(held.subject))["id"] == held.subject
+        [entry] = (await kept.client.get("/culling/log", headers=ARCHIVIST)).json()
+        assert (entry["rule_id"], entry["decision"], entry["count"]) == (
+            retention["id"],
+            DECISION,
+            2,
+        )
+        assert entry["record_ids"] == culled_ids
+        assert entry["entries"] == entry_hashes
+        assert entry["account_id"] == account.data.account_id
+        for record_id in culled_ids:
+            for tombstone in await kept.deps.store.chain.of_record(record_id):
+                assert tombstone.fact is None
+                assert tombstone.culled_by == entry["id"]
+                assert tombstone.hash == entry_hashes[tombstone.id]
+        [announced] = await kept.events("record.culled", first.subject)
+        assert announced["data"]["rule_id"] == retention["id"]
+        assert announced["data"]["decision"] == DECISION
+        assert sorted(announced["data"]["record_ids"]) == culled_ids
+        assert announced["data"]["log_id"] == entry["id"]
+        assert (await verify(kept.deps.store)).ok
+
+        # Lifted, with a reason: the next run lets it go.
+        lifted = await kept.client.post(
+            f"/holds/{hold['id']}/lift", json={"reason": "Målet avgjort"}, headers=REGISTRAR
+        )
+        assert lifted.status_code == 200, lifted.text
+        assert (lifted.json()["in_force"], lifted.json()["lifted_by"]) == (False, "registrator")
+        assert (await kept.client.get("/holds", headers=ARCHIVIST)).json() == []
+        every = await kept.client.get("/holds", params={"all": "true"}, headers=ARCHIVIST)
+        assert [h["lift_reason"] for h in every.json()] == ["Målet avgjort"]
+
+        kept.clock.advance(days=1)
+        again = await run(kept)
+
+        assert going(again) == {retention["id"]: [held.subject]}
+        assert await gone(kept, held.subject)
+        log = (await kept.client.get("/culling/log", headers=ARCHIVIST)).json()
+        assert [e["record_ids"] for e in log] == [[held.subject], culled_ids]  # newest first
+        assert (await verify(kept.deps.store)).ok
+
+
+async def test_L7_a_record_younger_than_the_rule_stays(
+    nats_url: str, mongodb_url: str, tmp_path: Path
+) -> None:
+    retention = rule()
+    async with culling_archive(nats_url, mongodb_url, tmp_path, retention) as kept:
+        account = await kept.account()
+        old = await old_comment(kept, account, "Gammal fråga")
+        young = await old_comment(kept, account, "Ny fråga", MONDAY - timedelta(days=364))
+
+        done = await run(kept)
+
+        assert going(done) == {retention["id"]: [old.subject]}
+        assert (await kept.record(young.subject))["id"] == young.subject
+        # The account's plan is a record too, but no rule of comments matches it.
+        assert (await kept.record(f"account-{account.data.account_id}"))["kind"] == "account"
+        assert (await verify(kept.deps.store)).ok
+
+
+async def test_P10_3_a_confidential_record_awaiting_registration_stays(
+    nats_url: str, mongodb_url: str, tmp_path: Path
+) -> None:
+    retention = rule()
+    async with culling_archive(nats_url, mongodb_url, tmp_path, retention) as kept:
+        account = await kept.account()
+        secret = await old_comment(kept, account, "Mitt personnummer är 19121212-1212")
+        # Kept without the handler's registration: it awaits registration (P10.3).
+        minor = kept.deps.kommun.archive.minor_importance
+        fact = fact_of(kept.confidential(secret, later(OLD, minutes=1)), minor)
+        record, _ = await keep(kept.deps, fact)
+        assert record.awaits_registration
+
+        dry = await run(kept, dry_run=True)
+        done = await run(kept)
+
+        assert going(dry) == going(done) == {}
+        assert (await kept.record(secret.subject, REGISTRAR))["confidential"] is True
+        assert (await verify(kept.deps.store)).ok
+
+
+async def test_L6_a_record_no_rule_matches_stays(
+    nats_url: str, mongodb_url: str, tmp_path: Path
+) -> None:
+    adverts = rule(categories=["advertising"], states=["removed"])
+    async with culling_archive(nats_url, mongodb_url, tmp_path, adverts) as kept:
+        account = await kept.account()
+        plain = await old_comment(kept, account, "När öppnar badhuset?")
+        advert = await old_comment(kept, account, "Köp solglasögon")
+        await kept.publish(kept.removed(advert, later(OLD, minutes=5), category="advertising"))
+        await kept.kept(advert.subject, lambda r: r["states"][-1]["state"] == "removed")
+        post = await kept.publish(kept.post(account, "Badhuset öppnar 8", created_at=OLD))
+        await kept.kept(post.subject)
+
+        done = await run(kept)
+
+        assert going(done) == {adverts["id"]: [advert.subject]}
+        assert not await gone(kept, plain.subject)
+        assert not await gone(kept, post.subject)
+        assert (await verify(kept.deps.store)).ok
+
+
+async def test_P10_2_a_record_matched_by_two_rules_goes_under_the_first(
+    nats_url: str, mongodb_url: str, tmp_path: Path
+) -> None:
+    first, second = rule(), rule(kinds=[])
+    async with culling_archive(nats_url, mongodb_url, tmp_path, first, second) as kept:
+        account = await kept.account()
+        comment = await old_comment(kept, account, "Hej")
+
+        done = await run(kept)
+
+        assert going(done) == {first["id"]: [comment.subject]}
+
+
+async def test_L6_a_tombstone_no_culling_log_lists_fails_verify(
+    nats_url: str, mongodb_url: str, tmp_path: Path
+) -> None:
+    async with culling_archive(nats_url, mongodb_url, tmp_path, rule()) as kept:
+        account = await kept.account()
+        culled = await old_comment(kept, account, "Gallras")
+        await run(kept)
+        assert (await verify(kept.deps.store)).ok
+        logs = kept.deps.store.culling.log.collection
+        doc = await logs.find_one({"record_ids": {"$in": [culled.subject]}})
+        assert doc is not None
+
+        # The log's listing of a tombstone removed: the tombstone proves nothing.
+        await logs.replace_one({"_id": doc["_id"]}, doc | {"entries": doc["entries"][1:]})
+        report = await verify(kept.deps.store)
+
+        assert not report.ok
+        [(account_id, broken)] = report.broken
+        assert account_id == account.data.account_id
+        assert broken.entry == doc["entries"][0]["id"]
+        assert "no culling log lists" in broken.reason
+
+
+async def test_L6_a_fact_emptied_without_a_culling_log_fails_verify(
+    nats_url: str, mongodb_url: str, tmp_path: Path
+) -> None:
+    async with culling_archive(nats_url, mongodb_url, tmp_path, rule(after_days=3650)) as kept:
+        account = await kept.account()
+        comment = await old_comment(kept, account, "Kvar")
+        [entry] = await kept.deps.store.chain.of_record(comment.subject)
+        entries = kept.deps.store.chain.collection
+        doc = await entries.find_one({"_id": entry.id})
+        assert doc is not None
+
+        # Someone makes a tombstone of their own, and removes the record.
+        await entries.replace_one({"_id": entry.id}, doc | {"fact": None, "culled_by": "x"})
+        await kept.deps.store.records.repo.collection.delete_one({"_id": comment.subject})
+        report = await verify(kept.deps.store)
+
+        assert [broken.entry for _, broken in report.broken] == [entry.id]
+
+
+async def test_L6_a_run_after_a_crash_finishes_what_the_log_lists(
+    nats_url: str, mongodb_url: str, tmp_path: Path
+) -> None:
+    retention = rule()
+    async with culling_archive(nats_url, mongodb_url, tmp_path, retention) as kept:
+        account = await kept.account()
+        comment = await old_comment(kept, account, "Halvvägs")
+        deps = kept.deps
+        entries = await deps.store.chain.of_record(comment.subject)
+        # Step 1 of a run that then crashed: the log written, nothing culled yet.
+        crashed = CullLog(
+            id=new_id(),
+            kommun="nora",
+            rule_id=retention["id"],
+            decision=DECISION,
+            culled_at=kept.clock.now,
+            account_id=account.data.account_id,
+            count=1,
+            record_ids=(comment.subject,),
+            entries=tuple(CulledEntry(e.id, e.hash, comment.subject) for e in entries),
+        )
+        await deps.uow.add(deps.store.culling.log, crashed)
+
+        results = await cull(deps, kept.clock.now)
+
+        assert results == []  # nothing new: the leftover was finished first
+        assert await gone(kept, comment.subject)
+        [log] = (await kept.client.get("/culling/log", headers=ARCHIVIST)).json()
+        assert (log["id"], log["finished_at"] is not None) == (crashed.id, True)
+        [announced] = await kept.events("record.culled", comment.subject)
+        assert announced["data"]["log_id"] == crashed.id
+        assert (await verify(deps.store)).ok
+
+
+async def test_L6_holds_are_set_only_whole_and_with_a_reason(
+    nats_url: str, mongodb_url: str, tmp_path: Path
+) -> None:
+    async with culling_archive(nats_url, mongodb_url, tmp_path) as kept:
+        refusals = [
+            ({"scope": "range", "from": "2026-02-01", "to": "2026-01-01", "reason": "x"}, "to"),
+            ({"scope": "account", "reason": "Tvist"}, "account_id"),
+            ({"scope": "case", "case_id": "case-1"}, "reason"),
+        ]
+        for body, field in refusals:
+            answer = await kept.client.post("/holds", json=body, headers=ARCHIVIST)
+            assert answer.status_code == 422, answer.text
+            assert [(e["field"], e["rule"]) for e in answer.json()["errors"]] == [(field, "L6")]
+        denied = await kept.client.post(
+            "/holds",
+            json={"scope": "case", "case_id": "c", "reason": "Tvist"},
+            headers=COMMUNICATOR,
+        )
+        assert denied.status_code == 403
+
+        hold = await set_hold(kept, {"scope": "case", "case_id": "case-1", "reason": "Tvist"})
+        assert metrics.HOLDS.labels("nora", "case")._value.get() == 1
+        no_reason = await kept.client.post(f"/holds/{hold['id']}/lift", json={}, headers=ARCHIVIST)
+        assert no_reason.status_code == 422
+        assert no_reason.json()["errors"][0]["field"] == "reason"
+        unknown = await kept.client.post(
+            "/holds/nohold/lift", json={"reason": "x"}, headers=ARCHIVIST
+        )
+        assert unknown.status_code == 404
+        lifted = await kept.client.post(
+            f"/holds/{hold['id']}/lift", json={"reason": "Klart"}, headers=ARCHIVIST
+        )
+        assert lifted.status_code == 200
+        assert metrics.HOLDS.labels("nora", "case")._value.get() == 0
+        twice = await kept.client.post(
+            f"/holds/{hold['id']}/lift", json={"reason": "Klart"}, headers=ARCHIVIST
+        )
+        assert twice.status_code == 409

@@ -7,6 +7,7 @@ between the two is mended by the next call, from an event or the periodic sweep:
 entry is found by the record's id and the fact (keyed by the record's id) is kept.
 """
 
+import logging
 from datetime import datetime
 
 from services.archive import metrics
@@ -14,12 +15,19 @@ from services.archive.domain.diarium import DiaryEntry, new_entry, should_regist
 from services.archive.domain.records import Fact, FactKind, Record, stored_time
 from services.archive.handlers.records import keep
 from services.archive.store import ArchiveStore
-from shared.events import RecordRegistered, RecordRegisteredData
+from shared.events import (
+    CommentConfidential,
+    ModerationDecided,
+    RecordRegistered,
+    RecordRegisteredData,
+)
 from shared.rules import Conflict, violation
 from shared.service import Dependencies, Deployment, periodically
 from shared.unit_of_work import AlreadyExists
 
 Deps = Dependencies[ArchiveStore]
+
+log = logging.getLogger("kanalvakt.archive.diarium")
 
 # Replicas racing for the year's next number: each loss means another took one, so
 # more losses in a row than this is not contention but a fault.
@@ -27,7 +35,6 @@ NUMBER_ATTEMPTS = 200
 # The metric's reason for a registration the registrar asked for (its own words are
 # the entry's reason: labels stay bounded).
 BY_HAND = "registrar"
-SWEEP = "sweep"
 
 
 async def register(deps: Deps, record: Record, reason: str, *, by_hand: bool = False) -> Record:
@@ -121,11 +128,23 @@ async def register_waiting(deps: Deps, now: datetime) -> None:
     """P10.3: registers every record still waiting (a failure earlier), then sets the
     gauge of those that still wait (must stay 0)."""
     while waiting := await deps.store.records.awaiting_registration():
-        done = [await register(deps, record, SWEEP) for record in waiting]
+        log.warning(
+            "kommun %s: %d confidential records were not registered at once; registering",
+            deps.kommun.id,
+            len(waiting),
+        )
+        done = [await register(deps, record, _cause(record)) for record in waiting]
         if any(r.awaits_registration for r in done):
             break  # cannot register some: counted below, not tried forever in one run
     left = len(await deps.store.records.awaiting_registration())
     metrics.AWAITING_REGISTRATION.labels(deps.kommun.id).set(left)
+
+
+def _cause(record: Record) -> str:
+    """What made a waiting record confidential, as the event that did would say."""
+    if record.confidential_kinds or record.hidden_at_once:
+        return CommentConfidential.nats_subject
+    return ModerationDecided.nats_subject
 
 
 async def register_waiting_forever(deployment: Deployment[ArchiveStore]) -> None:

@@ -12,6 +12,7 @@ from services.archive import metrics
 from services.archive.domain.records import Record, fact_of
 from services.archive.handlers import diarium
 from services.archive.handlers.records import keep
+from services.archive.handlers.verify import verify
 from services.archive.store import ArchiveStore
 from shared.events import Event
 from shared.personnummer import find_personnummer
@@ -92,6 +93,7 @@ async def test_P10_3_L7_a_confidential_comment_is_registered_at_once(
         assert "bygglov" not in raw
         assert not find_personnummer(raw)
         assert await sweep(kept) == 0
+        assert (await verify(kept.deps.store)).ok
 
 
 async def test_P10_3_a_moderators_decision_that_it_is_confidential_registers_it(
@@ -185,6 +187,26 @@ async def test_P10_3_a_crash_between_the_entry_and_the_fact_is_mended(
         assert mended.registration is not None
         assert mended.registration.diary_number == entry.number == "KS 2026/000001"
         assert len(await entries(kept)) == 1
+        assert len(await kept.events("record.registered", comment.subject)) == 1
+
+
+async def test_P10_3_the_sweep_registers_what_was_not_registered_at_once(
+    nats_url: str, mongodb_url: str
+) -> None:
+    async with archive(nats_url, mongodb_url) as kept:
+        account = await kept.account()
+        comment = kept.comment(account, "Anna har fått cancer")
+        decided = kept.decided(comment, later(MONDAY, minutes=5), category="confidential")
+        # Kept, and then the registration failed (the store went away, say).
+        record = await kept_directly(kept.deps, comment, decided)
+        assert record.awaits_registration
+
+        assert await sweep(kept) == 0
+
+        registered_now = await kept.record(comment.subject)
+        assert registered_now["registration"]["diary_number"] == "KS 2026/000001"
+        [event] = await kept.events("record.registered", comment.subject)
+        assert event["data"]["reason"] == "moderation.decided"
 
 
 async def test_P10_3_many_at_once_on_two_replicas_are_numbered_without_gaps(
@@ -219,6 +241,7 @@ async def test_P10_3_many_at_once_on_two_replicas_are_numbered_without_gaps(
             assert record.registration is not None
             assert record.registration.diary_number == by_record[record.id]
         assert await sweep(kept) == 0
+        assert (await verify(kept.deps.store)).ok
 
 
 async def test_P10_3_the_numbers_start_again_at_1_when_the_swedish_year_turns(

@@ -9,6 +9,7 @@ with its hash: the tombstones left in the chain (domain.chain) are proved by it,
 log itself is never culled.
 """
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -273,6 +274,13 @@ class CullLog:
     @property
     def hashes(self) -> dict[str, str]:
         return {e.id: e.hash for e in self.entries}
+
+    @property
+    def fingerprint(self) -> str:
+        """The same for the same work: two replicas planning one cull write one log.
+        Entry ids are never reused, so a record kept again after it went is new work."""
+        listed = "\n".join(sorted(e.id for e in self.entries))
+        return hashlib.sha256(f"{self.rule_id}\n{listed}".encode()).hexdigest()
 
 
 def finished(log: CullLog, at: datetime) -> CullLog:

@@ -43,7 +43,7 @@ from shared.events.record import RecordCulledData
 from shared.ids import new_id
 from shared.kommun import RetentionRule
 from shared.service import Dependencies, Deployment, periodically
-from shared.unit_of_work import ATTEMPTS, Decision, StaleWrite
+from shared.unit_of_work import ATTEMPTS, AlreadyExists, Decision, StaleWrite
 
 log = logging.getLogger("kanalvakt.archive.culling")
 
@@ -173,7 +173,10 @@ async def _cull(
         record_ids=tuple(record_ids),
         entries=tuple(entries),
     )
-    await deps.uow.add(deps.store.culling.log, written)
+    try:
+        await deps.uow.add(deps.store.culling.log, written)
+    except AlreadyExists:
+        return None  # another replica logged this very work and culls it
     return await _finish(deps, written)
 
 

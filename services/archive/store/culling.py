@@ -40,7 +40,7 @@ def _hold_fields(hold: Hold) -> dict[str, Any]:
 
 
 def _log_fields(log: CullLog) -> dict[str, Any]:
-    return {"finished": log.finished_at is not None}
+    return {"finished": log.finished_at is not None, "fingerprint": log.fingerprint}
 
 
 class CullingStore:
@@ -65,6 +65,8 @@ class CullingStore:
         await self.log.collection.create_index([("kommun", 1), ("account_id", 1)])
         await self.log.collection.create_index([("kommun", 1), ("finished", 1)])
         await self.log.collection.create_index([("kommun", 1), ("culled_at", 1)])
+        # One log for one piece of work, however many replicas plan it.
+        await self.log.collection.create_index([("kommun", 1), ("fingerprint", 1)], unique=True)
         # Candidates by age: a record's first fact is never later than when it was
         # written, so `first_at` before the cutoff finds every record old enough.
         await self._records.create_index([("kommun", 1), ("first_at", 1)])

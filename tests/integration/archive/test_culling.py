@@ -3,6 +3,7 @@
 log proves what went and why, `record.culled` is published, and the chain still verifies.
 """
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -370,3 +371,20 @@ async def test_L6_holds_are_set_only_whole_and_with_a_reason(
             f"/holds/{hold['id']}/lift", json={"reason": "Klart"}, headers=ARCHIVIST
         )
         assert twice.status_code == 409
+
+
+async def test_L6_two_runs_at_once_cull_once(
+    nats_url: str, mongodb_url: str, tmp_path: Path
+) -> None:
+    retention = rule()
+    async with culling_archive(nats_url, mongodb_url, tmp_path, retention) as kept:
+        account = await kept.account()
+        comments = [await old_comment(kept, account, f"Fråga {i}") for i in range(3)]
+
+        # Two replicas' runs: the same work is logged once, announced once.
+        await asyncio.gather(cull(kept.deps, kept.clock.now), cull(kept.deps, kept.clock.now))
+
+        [log] = (await kept.client.get("/culling/log", headers=ARCHIVIST)).json()
+        assert log["record_ids"] == sorted(c.subject for c in comments)
+        assert len(await kept.events("record.culled", comments[0].subject)) == 1
+        assert (await verify(kept.deps.store)).ok

@@ -624,3 +624,128 @@ async def test_archive_snapshot_shapes(db: AsyncDatabase[Document]) -> None:
     assert [d["_id"] async for d in cursor] == ["r4", "r3", "r2"]
     accounts = records.find({"kind": "account", "kommun": "nora"})
     assert [d["_id"] async for d in accounts] == ["r0"]
+
+
+async def test_archive_culling_query_shapes(db: AsyncDatabase[Document]) -> None:
+    # services.archive.store.culling: holds in force by a boolean flag; the culling log by
+    # a scalar account (its entries read back as subdocuments), unfinished ones by a flag,
+    # newest first by a datetime then the id; candidates by a datetime range with $in on
+    # scalar fields, paged by _id; an entry replaced whole on its _id and hash (a
+    # tombstone keeps its datetimes); a record deleted on its _id and version.
+    t0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    holds = db["holds"]
+    await holds.create_index([("kommun", 1), ("in_force", 1)])
+    await holds.create_index([("kommun", 1), ("set_at", 1)])
+    for hold_id, in_force, hours in (("h1", True, 2), ("h2", False, 1), ("h3", True, 0)):
+        await holds.insert_one(
+            {
+                "_id": hold_id,
+                "kommun": "nora",
+                "in_force": in_force,
+                "set_at": t0 + timedelta(hours=hours),
+            }
+        )
+    await holds.insert_one({"_id": "hv", "kommun": "vasterby", "in_force": True, "set_at": t0})
+    in_force = holds.find({"in_force": True, "kommun": "nora"}).sort("set_at", ASCENDING)
+    assert [d["_id"] async for d in in_force] == ["h3", "h1"]
+    every = holds.find({"kommun": "nora"}).sort("set_at", ASCENDING)
+    assert [d["_id"] async for d in every] == ["h3", "h2", "h1"]
+
+    logs = db["culling_log"]
+    await logs.create_index([("kommun", 1), ("account_id", 1)])
+    await logs.create_index([("kommun", 1), ("finished", 1)])
+    await logs.create_index([("kommun", 1), ("culled_at", 1)])
+    listed = [{"id": "nora:a1:000000000001", "hash": "ab" * 32, "record_id": "r1"}]
+    for log_id, account, done, at in (
+        ("l1", "a1", True, t0),
+        ("l2", "a1", False, t0 + timedelta(days=1)),
+        ("l3", "a2", True, t0 + timedelta(days=1)),
+    ):
+        await logs.insert_one(
+            {
+                "_id": log_id,
+                "kommun": "nora",
+                "account_id": account,
+                "finished": done,
+                "culled_at": at,
+                "record_ids": ["r1"],
+                "entries": listed,
+            }
+        )
+    of_account = logs.find({"account_id": "a1", "kommun": "nora"}, {"entries": 1})
+    found = [d async for d in of_account]
+    assert sorted(d["_id"] for d in found) == ["l1", "l2"]
+    assert found[0]["entries"] == listed
+    assert "account_id" not in found[0]
+    unfinished = logs.find({"finished": False, "kommun": "nora"}).sort("culled_at", ASCENDING)
+    assert [d["_id"] async for d in unfinished] == ["l2"]
+    newest = logs.find({"kommun": "nora"}).sort([("culled_at", DESCENDING), ("_id", DESCENDING)])
+    assert [d["_id"] async for d in newest.limit(2)] == ["l3", "l2"]
+
+    records = db["records"]
+    await records.create_index([("kommun", 1), ("first_at", 1)])
+    rows = [
+        ("r1", "comment", "a1", "inkommen", "removed", 400),
+        ("r2", "comment", "a1", "inkommen", "published", 400),
+        ("r3", "post", "a1", "upprättad", "published", 400),
+        ("r4", "comment", "a2", "inkommen", "removed", 10),
+        ("r5", "comment", "a1", "inkommen", "removed", 500),
+    ]
+    for record_id, kind, account, origin, state, days in rows:
+        await records.insert_one(
+            {
+                "_id": record_id,
+                "kommun": "nora",
+                "version": 1,
+                "kind": kind,
+                "account_id": account,
+                "origin": origin,
+                "state": state,
+                "first_at": t0 - timedelta(days=days),
+            }
+        )
+    cutoff = t0 - timedelta(days=365)
+    candidates = {
+        "first_at": {"$lt": cutoff},
+        "kind": {"$in": ["comment"]},
+        "account_id": {"$in": ["a1", "a2"]},
+        "origin": {"$in": ["inkommen"]},
+        "state": {"$in": ["removed", "hidden"]},
+        "kommun": "nora",
+    }
+    page = records.find(candidates | {"_id": {"$gt": ""}}).sort("_id", ASCENDING).limit(1)
+    assert [d["_id"] async for d in page] == ["r1"]
+    page = records.find(candidates | {"_id": {"$gt": "r1"}}).sort("_id", ASCENDING).limit(1)
+    assert [d["_id"] async for d in page] == ["r5"]
+    old = records.find({"first_at": {"$lt": cutoff}, "kommun": "nora"}).sort("_id", ASCENDING)
+    assert [d["_id"] async for d in old] == ["r1", "r2", "r3", "r5"]
+    deleted = await records.delete_one({"_id": "r1", "version": 2, "kommun": "nora"})
+    assert deleted.deleted_count == 0, "a record changed since it was read stays"
+    deleted = await records.delete_one({"_id": "r1", "version": 1, "kommun": "nora"})
+    assert deleted.deleted_count == 1
+
+    entries = db["entries"]
+    await entries.create_index([("kommun", 1), ("record_id", 1), ("seq", 1)])
+    for seq in (2, 1):
+        await entries.insert_one(
+            {
+                "_id": f"nora:a1:{seq:012d}",
+                "kommun": "nora",
+                "record_id": "r5",
+                "seq": seq,
+                "hash": f"{seq}" * 64,
+                "recorded_at": t0,
+                "fact": {"event_id": f"e{seq}", "at": t0},
+                "culled_by": None,
+            }
+        )
+    of_record = entries.find({"record_id": "r5", "kommun": "nora"}).sort("seq", ASCENDING)
+    docs = [d async for d in of_record]
+    assert [d["seq"] for d in docs] == [1, 2]
+    mine = {"_id": docs[0]["_id"], "hash": "1" * 64, "kommun": "nora"}
+    assert await entries.find_one(mine | {"hash": "9" * 64}) is None
+    tombstone = docs[0] | {"fact": None, "culled_by": "l1"}
+    assert (await entries.replace_one(mine, tombstone)).matched_count == 1
+    stored = await entries.find_one(mine)
+    assert stored is not None
+    assert (stored["fact"], stored["culled_by"], stored["recorded_at"]) == (None, "l1", t0)

@@ -13,6 +13,7 @@ from services.archive.domain.records import (
     AuthorKind,
     Fact,
     FactKind,
+    Mark,
     Origin,
     PlatformState,
     Record,
@@ -140,6 +141,14 @@ def test_P10_3_P10_6_L4_an_item_shows_author_kind_and_origin_and_never_a_sealed_
     assert sealed.sealed
     assert sealed.diary_number == "KS 2026/000001"
     assert "19121212" not in repr(sealed)
+
+
+def test_L7_an_item_masks_marked_passages_and_personnummer() -> None:
+    text = "Ring mig, 19121212-1212, om ärendet med grannen Olsson"
+    start = text.index("grannen")
+    mark = Mark(1, start, len(text), "OSL 26:1", "registrator", T0, "e7")
+    shown = item(_comment(3, text, marks=(mark,))).text
+    assert shown == "Ring mig, [personnummer], om ärendet med [sekretess]"
 
 
 def test_P10_5_plan_facts_in_swedish_without_bookkeeping() -> None:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from services.archive.domain.records import Fact, Record
 from shared.kommun import Snapshots
+from shared.personnummer import find_personnummer
 
 Reason = Literal["yearly", "changed", "closing", "requested"]
 
@@ -58,6 +59,7 @@ STATES_SV: dict[str, str] = {
     "deleted": "raderad på plattformen",
 }
 SEALED_TEXT = "[sekretess]"
+PERSONNUMMER_MASK = "[personnummer]"
 
 
 @dataclass(frozen=True)
@@ -156,11 +158,36 @@ def item(record: Record) -> Item:
         ),
         versions=len(record.versions),
         # P10.3, L7: a record that may be confidential is sealed: never its text here.
-        text=SEALED_TEXT if record.sealed else record.text,
+        text=SEALED_TEXT if record.sealed else masked(record),
         sealed=record.sealed,
         diary_number=record.registration.diary_number if record.registration else "",
         url=record.url,
     )
+
+
+def masked(record: Record) -> str:
+    """The latest text as anyone but the registrar may read it (L4, L7): passages a
+    registrar marked secret and valid personnummer masked."""
+    if not record.versions:
+        return ""
+    version = record.versions[-1]
+    text = version.text
+    spans = [(s, e, PERSONNUMMER_MASK) for s, e in find_personnummer(text)]
+    spans += [
+        (max(0, m.start), min(len(text), m.end), SEALED_TEXT)
+        for m in record.marks
+        if m.version == version.number and m.start < len(text)
+    ]
+    merged: list[tuple[int, int, str]] = []
+    for start, end, label in sorted(spans):
+        if merged and start < merged[-1][1]:  # overlapping: one mask, a mark's if any
+            s, e, previous = merged[-1]
+            merged[-1] = (s, max(e, end), previous if previous == label else SEALED_TEXT)
+        else:
+            merged.append((start, end, label))
+    for start, end, label in reversed(merged):
+        text = text[:start] + label + text[end:]
+    return text
 
 
 def local(at: datetime | None) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 from pypdf import PdfReader
-from pypdf.generic import DictionaryObject
+from pypdf.generic import ArrayObject, DictionaryObject
 
 from services.archive.handlers import snapshots as snapshot_handlers
 from services.archive.handlers.snapshots import snapshots_due
@@ -89,7 +89,9 @@ def _unembedded_fonts(reader: PdfReader) -> list[str]:
 
     def check_font(font: DictionaryObject) -> None:
         if font.get("/Subtype") == "/Type0":
-            for descendant in font["/DescendantFonts"]:
+            descendants = font["/DescendantFonts"].get_object()
+            assert isinstance(descendants, ArrayObject)
+            for descendant in descendants:
                 check_font(descendant.get_object())
             return
         if font.get("/Subtype") == "/Type3":

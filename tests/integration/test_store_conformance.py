@@ -450,7 +450,8 @@ async def test_archive_chain_and_record_shapes(db: AsyncDatabase[Document]) -> N
             {"_id": "nora:a1:000000000005", "kommun": "nora", "event_id": "e2"}
         )
     found = await entries.find_one({"kommun": "nora", "event_id": "e3"})
-    assert found is not None and found["fact"]["data"]["text"] == "t3"
+    assert found is not None
+    assert found["fact"]["data"]["text"] == "t3"
     mine = {"kommun": "nora", "account_id": "a1"}
     head = entries.find(mine).sort("seq", DESCENDING).limit(1)
     assert [d["seq"] async for d in head] == [4]

@@ -60,8 +60,10 @@ def test_L4_the_history_ends_right_whatever_order_the_facts_came_in() -> None:
             PlatformState.EDITED,
             PlatformState.REMOVED,
         ]
-        assert record.origin is Origin.RECEIVED and record.origin_at == T0
-        assert record.text == "Sedan" and record.category == "advertising"
+        assert record.origin is Origin.RECEIVED
+        assert record.origin_at == T0
+        assert record.text == "Sedan"
+        assert record.category == "advertising"
 
 
 def test_P10_6_L4_the_kommun_s_own_comment_is_upprattad_a_visitor_s_inkommen() -> None:
@@ -75,13 +77,15 @@ def test_P10_6_L4_the_kommun_s_own_comment_is_upprattad_a_visitor_s_inkommen() -
 def test_L6_removal_changes_the_state_never_the_record() -> None:
     record = _folded([WRITTEN, REMOVED])
     assert record.state is PlatformState.REMOVED
-    assert record.text == "Först" and len(record.versions) == 1
+    assert record.text == "Först"
+    assert len(record.versions) == 1
 
 
 def test_P10_3_a_decision_that_it_is_confidential_seals_it_until_registered() -> None:
     decided = _fact(FactKind.DECIDED, 3, case_id="c1", resolution="hide", category="confidential")
     record = _folded([WRITTEN, decided])
-    assert record.sealed and record.awaits_registration
+    assert record.sealed
+    assert record.awaits_registration
     registered = _fact(FactKind.REGISTERED, 4, diary_number="KS 2026/000001")
     record = _folded([WRITTEN, decided, registered])
     assert not record.awaits_registration
@@ -111,15 +115,18 @@ def test_P3_7b_a_chain_links_and_any_change_breaks_it() -> None:
 
     changed = replace(second, fact=replace(EDITED, data={"text": "Annat"}))
     broken = chain.check([first, changed], {})
-    assert broken is not None and broken.entry == second.id
+    assert broken is not None
+    assert broken.entry == second.id
     assert "content changed" in broken.reason
     gap = chain.check([second], {})
-    assert gap is not None and "gap" in gap.reason
+    assert gap is not None
+    assert "gap" in gap.reason
 
     tombstone = replace(first, fact=None, culled_by="log1")
     assert chain.check([tombstone, second], {first.id: first.hash}) is None
     unlisted = chain.check([tombstone, second], {})
-    assert unlisted is not None and "culling log" in unlisted.reason
+    assert unlisted is not None
+    assert "culling log" in unlisted.reason
 
 
 def test_P3_7b_the_hash_is_the_same_before_and_after_the_store_keeps_the_time() -> None:

@@ -207,9 +207,10 @@ class Record:
     @property
     def category(self) -> str | None:
         """The category the latest decision or removal, else the rules, gave it."""
-        for decided in (*reversed(self.decisions), *reversed(self.states)):
-            if decided.category:
-                return decided.category
+        for categories in ([d.category for d in self.decisions], [s.category for s in self.states]):
+            named = [category for category in categories if category]
+            if named:
+                return named[-1]
         return self.flagged[0] if self.flagged else None
 
     @property

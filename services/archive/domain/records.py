@@ -192,6 +192,7 @@ class Record:
     registration: Registration | None = None
     minor: bool = False  # P10.7: of obviously minor importance, not registered
     content: dict[str, Any] = field(default_factory=dict)  # an account's latest plan facts
+    closed_at: datetime | None = None  # an account's closing: final in the registry
     first_at: datetime | None = None  # the earliest fact's time
     last_at: datetime | None = None  # the latest fact's time
     entries: tuple[str, ...] = ()  # every chain entry folded into it, in order
@@ -380,6 +381,8 @@ def _account(record: Record, fact: Fact, entry: str) -> Record:
     d = fact.data
     version = Version(0, _account_line(fact), fact.at, entry)
     content = {**record.content, **d}
+    # Closing is final: an update redelivered or stamped later does not reopen it.
+    closing = fact.at if fact.event_type == "account.closed" else None
     return replace(
         record,
         account_name=d.get("name", record.account_name),
@@ -392,6 +395,7 @@ def _account(record: Record, fact: Fact, entry: str) -> Record:
         url=str(d.get("url", record.url)),
         versions=_sorted_versions((*record.versions, version)),
         content=content,
+        closed_at=min(filter(None, (record.closed_at, closing))) if closing else record.closed_at,
     )
 
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from services.archive.domain.records import Fact, Record
+from services.archive.domain.records import Record
 from shared.kommun import Snapshots
 from shared.personnummer import find_personnummer
 
@@ -24,7 +24,6 @@ Reason = Literal["yearly", "changed", "closing", "requested"]
 
 PDF_VARIANT = "pdf/a-3b"
 SWEDEN = ZoneInfo("Europe/Stockholm")
-CLOSED = "account.closed"
 
 # The account's plan facts a snapshot lists first, in this order, with Swedish labels;
 # any other fact the registry sends follows under its own name.
@@ -93,13 +92,6 @@ def snapshot_id(kommun: str, account_id: str, key: str) -> str:
     digest = hashlib.sha256(f"{kommun}\n{account_id}\n{key}".encode()).hexdigest()[:32]
     account = re.sub(r"[^A-Za-z0-9_-]", "_", account_id)[:80]
     return f"{kommun}-{account}-{digest}"
-
-
-def closed(facts: Iterable[Fact]) -> bool:
-    """Whether the account was closed: closing is final in the registry (README,
-    "Registry"), so any `account.closed` fact, whatever arrived or happened after it (an
-    update redelivered late), means closed."""
-    return any(f.event_type == CLOSED for f in facts)
 
 
 def due_since(account: Record, last_taken: datetime | None) -> datetime | None:

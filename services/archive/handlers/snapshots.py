@@ -21,7 +21,6 @@ from services.archive.domain.snapshots import (
     Item,
     Reason,
     Snapshot,
-    closed,
     context,
     due_at,
     item,
@@ -134,12 +133,6 @@ def render(
         shown = shown[:keep]
 
 
-async def is_closed(deps: Deps, account: Record) -> bool:
-    """Whether the account's latest account fact closed it (read from its chain)."""
-    entries = await deps.store.chain.of_record(account.id)
-    return closed(e.fact for e in entries if e.fact is not None)
-
-
 async def take_due(deps: Deps, now: datetime) -> int:
     """P10.5, L8: every account not closed gets a snapshot `interval_days` after its last
     (or after its record was first kept). The key is the due time, so replicas sweeping
@@ -149,7 +142,7 @@ async def take_due(deps: Deps, now: datetime) -> int:
     store = deps.store.snapshots
     overdue = 0
     for account in await store.accounts():
-        if await is_closed(deps, account):
+        if account.closed_at is not None:
             continue
         due = due_at(account, await store.last_taken(account.account_id), rule)
         if due is None or due > now:

@@ -750,3 +750,57 @@ async def test_archive_culling_query_shapes(db: AsyncDatabase[Document]) -> None
     stored = await entries.find_one(mine)
     assert stored is not None
     assert (stored["fact"], stored["culled_by"], stored["recorded_at"]) == (None, "l1", t0)
+
+
+async def test_archive_search_query_shapes(db: AsyncDatabase[Document]) -> None:
+    # services.archive.store.search: derived word arrays matched by $all (with an index
+    # on the array: nx-27017 answers element equality on it wrongly, $all right), a
+    # range on `dated`, pages after (dated, _id) by $or sorted by both, records and
+    # chain entries by _id $in with a top-level projection, the access log newest first.
+    coll = db["records"]
+    await coll.create_index([("kommun", 1), ("account_id", 1), ("dated", 1)])
+    await coll.create_index([("kommun", 1), ("words", 1)])
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    texts = ["snö väg plogning", "snö skola", "sno", "väg", "snöplogning", "ärende snö"]
+    for i, words in enumerate(texts):
+        await coll.insert_one(
+            {
+                "_id": f"r{i}",
+                "kommun": "nora",
+                "account_id": "a",
+                "kind": "comment",
+                "dated": base + timedelta(hours=i // 2),  # two records per hour: ties
+                "words": sorted(set(words.split())),
+            }
+        )
+    order = [("dated", ASCENDING), ("_id", ASCENDING)]
+
+    async def ids(query: Document, limit: int = 0) -> list[str]:
+        scoped = {"kommun": "nora", "account_id": "a", **query}
+        return [d["_id"] async for d in coll.find(scoped).sort(order).limit(limit)]
+
+    assert await ids({"words": {"$all": ["snö"]}}) == ["r0", "r1", "r5"]
+    assert await ids({"words": {"$all": ["snö", "väg"]}}) == ["r0"]
+    assert await ids({"words": {"$all": ["ärende"]}, "kind": "comment"}) == ["r5"]
+    window = {"$gte": base + timedelta(hours=1), "$lt": base + timedelta(hours=2)}
+    assert await ids({"dated": window}) == ["r2", "r3"]
+    after = {
+        "$or": [
+            {"dated": {"$gt": base + timedelta(hours=1)}},
+            {"dated": base + timedelta(hours=1), "_id": {"$gt": "r2"}},
+        ]
+    }
+    assert await ids(after, 2) == ["r3", "r4"]
+    assert await ids({**after, "words": {"$all": ["snö"]}}) == ["r5"]
+    projected = coll.find({"kommun": "nora", "account_id": "a"}, {"_id": 1, "dated": 1})
+    assert [sorted(d) async for d in projected.sort(order).limit(1)] == [["_id", "dated"]]
+    by_id = coll.find({"kommun": "nora", "_id": {"$in": ["r4", "r1", "nope"]}}, {"_id": 1})
+    assert sorted([d["_id"] async for d in by_id]) == ["r1", "r4"]
+
+    log = db["access_log"]
+    await log.create_index([("kommun", 1), ("at", 1)])
+    for i in range(3):
+        await log.insert_one({"_id": f"l{i}", "kommun": "nora", "at": base + timedelta(minutes=i)})
+    newest = log.find({"kommun": "nora", "at": {"$lt": base + timedelta(minutes=2)}})
+    newest = newest.sort([("at", DESCENDING), ("_id", DESCENDING)]).limit(5)
+    assert [d["_id"] async for d in newest] == ["l1", "l0"]

@@ -91,7 +91,9 @@ def record_fields(record: Record) -> dict[str, Any]:
         "origin_kind": record.origin.value if record.origin else UNKNOWN,
         "dated": dated(record),
         "words": _all_words(v.text for v in record.versions),
-        "open_words": _all_words(v.text for v in shown(record, registrar=False).versions),
+        "open_words": []
+        if record.sealed
+        else _all_words(masked_text(record, v, blank=True) for v in record.versions),
     }
 
 
@@ -121,8 +123,9 @@ def _merged(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     return merged
 
 
-def masked_text(record: Record, version: Version) -> str:
-    """One version's text as a caller other than the registrar sees it."""
+def masked_text(record: Record, version: Version, *, blank: bool = False) -> str:
+    """One version's text as a caller other than the registrar sees it (with `blank`,
+    each masked passage a space: the words others may search by)."""
     if record.sealed:
         return sealed_text(record)
     text = version.text
@@ -133,7 +136,7 @@ def masked_text(record: Record, version: Version) -> str:
         if m.version == version.number and m.start < len(text)
     ]
     for start, end, label in reversed(_merged(spans)):
-        text = text[:start] + label + text[end:]
+        text = text[:start] + (" " if blank else label) + text[end:]
     return text
 
 

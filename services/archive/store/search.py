@@ -25,6 +25,7 @@ ORDER = [("dated", ASCENDING), ("_id", ASCENDING)]
 # Records read per round trip in an export: each round trip stays well inside the
 # store's operation timeout (shared.store) however many records go out.
 BATCH = 500
+ID_SLICE = 5_000  # ids read per round trip
 ENTRY_FIELDS = {"_id": 1, "record_id": 1, "seq": 1, "content_sha256": 1, "hash": 1}
 
 
@@ -72,27 +73,40 @@ class SearchStore:
             query["words" if registrar else "open_words"] = {"$all": list(filters.words)}
         return query
 
+    def _after(self, query: Document, after: Cursor | None) -> Document:
+        if after is None:
+            return query
+        return {
+            **query,
+            "$or": [
+                {"dated": {"$gt": after.dated}},
+                {"dated": after.dated, "_id": {"$gt": after.record_id}},
+            ],
+        }
+
     async def page(
         self, filters: Filters, after: Cursor | None, limit: int, *, registrar: bool
     ) -> list[Record]:
         """One page in (dated, id) order, after the cursor."""
-        query = self.query(filters, registrar=registrar)
-        if after is not None:
-            query = {
-                **query,
-                "$or": [
-                    {"dated": {"$gt": after.dated}},
-                    {"dated": after.dated, "_id": {"$gt": after.record_id}},
-                ],
-            }
+        query = self._after(self.query(filters, registrar=registrar), after)
         cursor = self.records.find(query).sort(ORDER).limit(limit)
         return [self.mapper.from_document(doc) async for doc in cursor]
 
     async def ids(self, filters: Filters, limit: int, *, registrar: bool) -> list[str]:
-        """Up to `limit` matching record ids in (dated, id) order (an export's set)."""
+        """Up to `limit` matching record ids in (dated, id) order (an export's set), read
+        a slice per round trip so that none outlasts the store's operation timeout."""
         query = self.query(filters, registrar=registrar)
-        cursor = self.records.find(query, {"_id": 1, "dated": 1}).sort(ORDER).limit(limit)
-        return [doc["_id"] async for doc in cursor]
+        found: list[str] = []
+        after: Cursor | None = None
+        while len(found) < limit:
+            want = min(ID_SLICE, limit - len(found))
+            cursor = self.records.find(self._after(query, after), {"_id": 1, "dated": 1})
+            docs = [doc async for doc in cursor.sort(ORDER).limit(want)]
+            found += [doc["_id"] for doc in docs]
+            if len(docs) < want:
+                break
+            after = Cursor(docs[-1]["dated"], docs[-1]["_id"])
+        return found
 
     async def by_ids(self, ids: Sequence[str]) -> AsyncIterator[Record]:
         """The records, in the order given, a batch per round trip."""

@@ -7,8 +7,10 @@ import io
 import json
 from typing import Any
 
+import pytest
 from pypdf import PdfReader
 
+from services.archive.store import search as search_store
 from shared.principal import Role
 from tests.integration.archive.harness import (
     ARCHIVIST,
@@ -91,7 +93,9 @@ async def test_L4_a_word_only_in_an_earlier_version_is_found(
         assert await found(kept, q="korrupta plogning") == []
 
 
-async def test_L4_pages_follow_the_next_link_without_loss(nats_url: str, mongodb_url: str) -> None:
+async def test_L4_pages_follow_the_next_link_without_loss(
+    nats_url: str, mongodb_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with archive(nats_url, mongodb_url) as kept:
         account = await kept.account()
         made = []
@@ -112,6 +116,12 @@ async def test_L4_pages_follow_the_next_link_without_loss(nats_url: str, mongodb
             url = link[1 : link.index(">")] if link else None
         assert sorted(seen) == sorted(c.subject for c in made)
         assert len(seen) == 5
+        # An export reads its ids in slices too: none lost at the seams.
+        monkeypatch.setattr(search_store, "ID_SLICE", 2)
+        exported = json.loads(
+            await _exported(kept, "json", account_id=account.data.account_id, kind="comment")
+        )
+        assert [r["id"] for r in exported] == seen
 
 
 async def test_L7_archivist_sees_a_personnummer_masked_the_registrar_sees_it(

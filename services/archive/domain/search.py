@@ -9,16 +9,22 @@ edited-away word stays findable, L4) split into words, casefolded, Unicode NFC, 
 Why this representation (measured on nx-27017 0.8.1 and MongoDB's documented semantics):
 - `$all` on an array is answered alike by both, with and without an index on the array
   (nx-27017 answers *element equality* on an indexed array wrongly, `$all`/`$in` right;
-  tests/integration/test_store_conformance.py). MongoDB serves it from a multikey index;
-  nx-27017 scans the account's records (bench/archive_search.py measures how fast).
+  tests/integration/test_store_conformance.py). MongoDB serves it from a multikey index.
+  nx-27017 evaluates it in SQLite (json_each per row) while reading the account's
+  records: the word costs little there, since nx-27017 sorts and limits in Python after
+  reading every match of the other filters anyway (a plain indexed find of 100 sorted
+  records costs as much as the word search; a date range or `$in` on a day field costs
+  more). bench/archive_search.py measures it.
 - a `$text` index is not: MongoDB ORs the terms, stems by language and folds diacritics
   (ä = a), nx-27017 ANDs them through SQLite; "snö" would find "sno" on both.
 - `$regex` over a derived string is right on both but never served by an index on
   either (a Python callback per row in nx-27017): no faster than `$all`, and slower on
   MongoDB.
-- a separate terms collection (one document per word and record) is fast on both but
-  must be written beside every record write outside the record's own document (no
-  transactions on nx-27017: it can fall out of step) and costs a dozen writes per record.
+- a separate terms collection (one document per word and record) finds a rare word
+  fast on both, but must be written beside every record write outside the record's own
+  document (no transactions on nx-27017: it can fall out of step), costs a dozen writes
+  per record (15 million documents for a busy account's year), and does not help the
+  sorting and the filters by account, date and state, which cost the most on nx-27017.
 
 Two word lists are kept: `words` for the registrar, who sees everything, and
 `open_words` from the text as everyone else sees it (masked, `shown`): otherwise a

@@ -284,7 +284,7 @@ def _with_state(record: Record, change: StateChange) -> Record:
 def _written(record: Record, fact: Fact, entry: str) -> Record:
     d = fact.data
     author = d.get("author") or {}
-    by_kommun = bool(author.get("is_kommun")) or record.kind is RecordKind.POST
+    by_kommun = bool(author.get("is_kommun")) or fact.record_kind is RecordKind.POST
     at = fact.at
     version = Version(0, d.get("text", ""), at, entry, tuple(d.get("links") or ()))
     record = replace(
@@ -377,23 +377,30 @@ def _escalated(record: Record, fact: Fact, entry: str) -> Record:
 
 
 def _account(record: Record, fact: Fact, entry: str) -> Record:
-    """An account's plan and its changes: drawn up by the kommun (P3.6, P10.1, L4)."""
+    """An account's plan and its changes: drawn up by the kommun (P3.6, P10.1, L4). Facts
+    may be folded out of time order (account.updated handled before account.created): the
+    profile is the latest fact's, the author the plan's submitter, the origin the earliest."""
     d = fact.data
     version = Version(0, _account_line(fact), fact.at, entry)
-    content = {**record.content, **d}
+    versions = _sorted_versions((*record.versions, version))
+    latest = versions[-1].entry == entry  # this fact is the newest account fact so far
+    content = {**record.content, **d} if latest else {**d, **record.content}
     # Closing is final: an update redelivered or stamped later does not reopen it.
     closing = fact.at if fact.event_type == "account.closed" else None
+    author = record.author
+    if fact.event_type == "account.created" or author is None:
+        author = Author(str(d.get("submitted_by", "")), "", AuthorKind.KOMMUN)
+    name, platform = content.get("name", ""), content.get("platform", "")
     return replace(
         record,
-        account_name=d.get("name", record.account_name),
-        platform=d.get("platform", record.platform),
-        title=f"Verksamhetsplan för {d.get('name', record.account_name)} "
-        f"({d.get('platform', record.platform)}), {d.get('department', '')}",
-        author=record.author or Author(str(d.get("submitted_by", "")), "", AuthorKind.KOMMUN),
+        account_name=name,
+        platform=platform,
+        title=f"Verksamhetsplan för {name} ({platform}), {content.get('department', '')}",
+        author=author,
         origin=Origin.DRAWN_UP,
-        origin_at=record.origin_at or fact.at,
-        url=str(d.get("url", record.url)),
-        versions=_sorted_versions((*record.versions, version)),
+        origin_at=min(filter(None, (record.origin_at, fact.at))),
+        url=str(content.get("url", "")),
+        versions=versions,
         content=content,
         closed_at=min(filter(None, (record.closed_at, closing))) if closing else record.closed_at,
     )

@@ -14,7 +14,7 @@ from typing import Annotated
 from services.archive.domain.records import fact_of
 from services.archive.domain.snapshots import larger_change
 from services.archive.handlers import diarium, snapshots
-from services.archive.handlers.records import Deps, keep
+from services.archive.handlers.records import Culled, Deps, keep
 from services.archive.store import ArchiveStore
 from shared.bus import ALREADY_HANDLED, EventRouter
 from shared.events import (
@@ -45,14 +45,22 @@ EventScope = Annotated[Dependencies[ArchiveStore], EventDeps]
 
 
 async def _item(event: Event, deps: Deps) -> object:
-    record, new = await keep(deps, fact_of(event, deps.kommun.archive.minor_importance))
-    if record.awaits_registration:  # P10.3: at once, whichever fact made it so
-        await diarium.register(deps, record, event.nats_subject)
+    try:
+        record, new = await keep(deps, fact_of(event, deps.kommun.archive.minor_importance))
+    except Culled:
+        return ALREADY_HANDLED  # an old event replayed after its record was culled (L7)
+    # P10.3: at once, whichever fact made it so, as soon as its author (the diary's
+    # sender) is known; the sweep registers one whose comment never comes.
+    if record.awaits_registration and record.author is not None:
+        await diarium.register(deps, record, diarium.cause(record))
     return None if new else ALREADY_HANDLED
 
 
 async def _account(event: Event, deps: Deps) -> object:
-    _, new = await keep(deps, fact_of(event, deps.kommun.archive.minor_importance))
+    try:
+        _, new = await keep(deps, fact_of(event, deps.kommun.archive.minor_importance))
+    except Culled:
+        return ALREADY_HANDLED
     return None if new else ALREADY_HANDLED
 
 

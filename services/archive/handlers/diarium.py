@@ -133,14 +133,14 @@ async def register_waiting(deps: Deps, now: datetime) -> None:
             deps.kommun.id,
             len(waiting),
         )
-        done = [await register(deps, record, _cause(record)) for record in waiting]
+        done = [await register(deps, record, cause(record)) for record in waiting]
         if any(r.awaits_registration for r in done):
             break  # cannot register some: counted below, not tried forever in one run
     left = len(await deps.store.records.awaiting_registration())
     metrics.AWAITING_REGISTRATION.labels(deps.kommun.id).set(left)
 
 
-def _cause(record: Record) -> str:
+def cause(record: Record) -> str:
     """What made a waiting record confidential, as the event that did would say."""
     if record.confidential_kinds or record.hidden_at_once:
         return CommentConfidential.nats_subject

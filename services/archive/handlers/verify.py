@@ -13,6 +13,7 @@ from services.archive.domain.chain import Broken, ChainCheck, Entry, refold
 from services.archive.domain.records import Record, RecordKind
 from services.archive.store import ArchiveStore
 from shared.service import Dependencies, Deployment, periodically
+from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger("kanalvakt.archive.verify")
 
@@ -26,25 +27,34 @@ class Report:
     entries: int = 0
     records: int = 0
     broken: list[tuple[str, Broken]] = field(default_factory=list)  # (account, first break)
+    mended: list[str] = field(default_factory=list)  # records whose kept facts were folded
 
     @property
     def ok(self) -> bool:
         return not self.broken
 
 
-async def verify(store: ArchiveStore, progress: Progress | None = None) -> Report:
-    """Every account's chain and records; the first broken link of each broken account."""
+async def verify(
+    store: ArchiveStore, progress: Progress | None = None, mend: UnitOfWork | None = None
+) -> Report:
+    """Every account's chain and records; the first broken link of each broken account.
+    With `mend` (the service's unit of work), facts kept but never folded into their
+    record (a crash between the two writes) are folded in; without, they are reported."""
     report = Report(store.kommun)
     for account_id in await store.chain.accounts():
         report.accounts += 1
-        broken = await verify_account(store, account_id, report, progress)
+        broken = await verify_account(store, account_id, report, progress, mend)
         if broken is not None:
             report.broken.append((account_id, broken))
     return report
 
 
 async def verify_account(
-    store: ArchiveStore, account_id: str, report: Report, progress: Progress | None = None
+    store: ArchiveStore,
+    account_id: str,
+    report: Report,
+    progress: Progress | None = None,
+    mend: UnitOfWork | None = None,
 ) -> Broken | None:
     culled = await store.culling.culled_entries(account_id)
     checking = ChainCheck(culled)
@@ -54,10 +64,12 @@ async def verify_account(
             progress(1)
         if checking.add(entry) is not None:
             return checking.broken
-    return await _records_match(store, account_id, report)
+    return await _records_match(store, account_id, report, mend)
 
 
-async def _records_match(store: ArchiveStore, account_id: str, report: Report) -> Broken | None:
+async def _records_match(
+    store: ArchiveStore, account_id: str, report: Report, uow: UnitOfWork | None
+) -> Broken | None:
     """Merges the account's records (by id) with its entries (by record): each record must
     be exactly what its entries fold to, and no record may be without entries."""
     stored = aiter(store.records.of_account_by_id(account_id))
@@ -66,18 +78,45 @@ async def _records_match(store: ArchiveStore, account_id: str, report: Report) -
         if record is not None and record.id < record_id:
             return Broken(f"record {record.id}", "a record no chain entry keeps")
         expected = refold(group, store.kommun)
-        if record is None or record.id != record_id:
-            if expected is not None:
-                return Broken(
-                    f"record {record_id}", "its chain entries keep it, the record is gone"
-                )
-            continue  # every fact of it was culled, and so was the record
-        report.records += 1
-        if expected != record:
-            return Broken(f"record {record_id}", _difference(expected, record))
-        record = await anext(stored, None)
+        here = record if record is not None and record.id == record_id else None
+        if here is not None:
+            report.records += 1
+            record = await anext(stored, None)
+        if here != expected and (broken := await _settled(store, record_id, report, uow)):
+            return broken
     if record is not None:
         return Broken(f"record {record.id}", "a record no chain entry keeps")
+    return None
+
+
+async def _settled(
+    store: ArchiveStore, record_id: str, report: Report, uow: UnitOfWork | None
+) -> Broken | None:
+    """A record that differed from its entries, read again: facts kept while this run read
+    the store are no change, nor are facts kept but not yet folded into it (a handler that
+    stopped between the two writes), which `uow` (the service's periodic check) folds in.
+    Anything else is a change."""
+    entries = await store.chain.of_record(record_id)
+    found = await store.records.repo.get(record_id)
+    expected = refold(entries, store.kommun)
+    record = found.item if found else None
+    if record == expected:
+        return None
+    if record is not None and expected is not None:
+        folded = [e for e in entries if e.id in record.entries]
+        if len(folded) != len(record.entries) or refold(folded, store.kommun) != record:
+            return Broken(f"record {record_id}", _difference(expected, record))
+    elif expected is None:
+        return Broken(f"record {record_id}", "the record stands but its facts were culled")
+    # Facts kept but not folded, or the record's first fact not folded at all.
+    if uow is None:
+        return Broken(f"record {record_id}", "facts kept but not folded into the record")
+    if found is None:
+        await uow.add(store.records.repo, expected)
+    else:
+        await uow.apply(store.records.repo, found, lambda _: (expected, []))
+    report.mended.append(record_id)
+    log.warning("archive of kommun %s: record %s mended from its chain", store.kommun, record_id)
     return None
 
 
@@ -104,7 +143,7 @@ def _difference(expected: Record | None, stored: Record) -> str:
 
 
 async def _verify_kommun(deps: Dependencies[ArchiveStore], now: datetime) -> None:
-    report = await verify(deps.store)
+    report = await verify(deps.store, mend=deps.uow)
     metrics.VERIFY_FAILURES.labels(deps.kommun.id).set(len(report.broken))
     metrics.VERIFIED_AT.labels(deps.kommun.id).set(now.timestamp())
     for account_id, broken in report.broken:

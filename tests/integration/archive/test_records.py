@@ -1,6 +1,10 @@
 """Every post and comment kept as a public record, every version, its author kind and
 origin, its platform states apart from the record (P3.7b, P5.2, P10.4, P10.6, L4, L6)."""
 
+import pytest
+
+from services.archive.domain.records import PlatformState, fact_of
+from services.archive.handlers.records import Culled, keep
 from services.archive.handlers.verify import verify
 from tests.integration.archive.harness import MONDAY, Clock, archive, later
 
@@ -80,3 +84,56 @@ async def test_P3_7b_a_redelivered_event_is_one_fact(nats_url: str, mongodb_url:
 
         assert len(record["entries"]) == 2
         assert await kept.deps.store.chain.count(account.data.account_id) == 3  # plan + 2
+
+
+async def test_P3_7b_facts_folded_out_of_chain_order_or_left_unfolded_end_as_the_chain_says(
+    nats_url: str, mongodb_url: str
+) -> None:
+    """Each event type has its own consumer, and a handler may stop between its two
+    writes: the record still ends as the fold of its chain, and verify agrees."""
+    async with archive(nats_url, mongodb_url) as kept:
+        deps, minor = kept.deps, kept.deps.kommun.archive.minor_importance
+        account = await kept.account()
+        comment = kept.comment(account, "Först")
+        await keep(deps, fact_of(comment, minor))
+        flagged = fact_of(kept.removed(comment, later(MONDAY, minutes=9)), minor)
+        edited = fact_of(kept.edited(comment, "Sedan", later(MONDAY, minutes=5)), minor)
+        # Both appended; the later entry's handler folds first.
+        await deps.store.chain.keep(flagged, deps.clock())
+        await deps.store.chain.keep(edited, deps.clock())
+        await keep(deps, edited)
+        record, new = await keep(deps, flagged)
+        assert new
+        assert [v.text for v in record.versions] == ["Först", "Sedan"]
+        assert list(record.entries) == sorted(record.entries)
+        assert (await verify(deps.store)).ok
+
+        # A handler that stopped after appending: the fact is kept, not folded.
+        deleted = fact_of(kept.deleted(comment, later(MONDAY, minutes=20)), minor)
+        await deps.store.chain.keep(deleted, deps.clock())
+        report = await verify(deps.store)
+        assert "not folded" in report.broken[0][1].reason
+        mended = await verify(deps.store, mend=deps.uow)
+        assert (mended.ok, mended.mended) == (True, [comment.subject])
+        record = await deps.store.records.get(comment.subject)
+        assert record is not None
+        assert record.state is PlatformState.DELETED
+
+
+async def test_P10_2_L7_an_event_replayed_after_its_record_was_culled_is_not_kept_again(
+    nats_url: str, mongodb_url: str
+) -> None:
+    async with archive(nats_url, mongodb_url) as kept:
+        deps, minor = kept.deps, kept.deps.kommun.archive.minor_importance
+        account = await kept.account()
+        comment = kept.comment(account, "Gallras sedan")
+        await keep(deps, fact_of(comment, minor))
+        entries = deps.store.chain.collection
+        doc = await entries.find_one({"kommun": "nora", "event_id": comment.id})
+        assert doc is not None
+        await entries.replace_one({"_id": doc["_id"]}, doc | {"fact": None, "culled_by": "log1"})
+        await deps.store.records.repo.collection.delete_one({"_id": comment.subject})
+
+        with pytest.raises(Culled):
+            await keep(deps, fact_of(comment, minor))
+        assert await deps.store.records.get(comment.subject) is None

@@ -8,6 +8,7 @@ One deployment serves every kommun whose file is in its configuration directory
 
 from collections.abc import Iterator
 from pathlib import Path
+from string import Formatter
 from typing import Annotated, Literal
 
 import yaml
@@ -128,12 +129,16 @@ class Diarium(_Config):
     @field_validator("number_format")
     @classmethod
     def _formats(cls, value: str) -> str:
+        fields = {name for _, name, _, _ in Formatter().parse(value) if name is not None}
+        if fields != {"year", "seq"}:
+            raise ValueError(
+                "must use both {year} and {seq} and nothing else, e.g. 'KS {year}/{seq:06d}' "
+                f"(P10.3: numbers restart each year), not {sorted(fields)}"
+            )
         try:
             value.format(year=2026, seq=1)
-        except (KeyError, IndexError, ValueError) as exc:
-            raise ValueError(
-                f"formats only year and seq, e.g. 'KS {{year}}/{{seq:06d}}': {exc}"
-            ) from None
+        except (ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
+            raise ValueError(f"cannot format year 2026, seq 1: {exc}") from None
         return value
 
 

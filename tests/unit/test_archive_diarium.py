@@ -151,3 +151,14 @@ def test_P10_3_P10_7_L5_what_is_registered(
     fields: dict[str, object], by_hand: bool, registered: bool
 ) -> None:
     assert should_register(confidential_comment(**fields), by_hand=by_hand) is registered
+
+
+def test_P10_3_a_number_format_without_year_or_seq_is_refused_at_start() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from shared.kommun import Diarium
+
+    for wrong in ("KS {seq:06d}", "KS {year}", "KS {year.x}/{seq}", "KS {year}/{seq:q}"):
+        with pytest.raises(ValidationError, match="number_format"):
+            Diarium(number_format=wrong)

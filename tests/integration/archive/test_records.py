@@ -6,7 +6,7 @@ import pytest
 from services.archive.domain.records import PlatformState, fact_of
 from services.archive.handlers.records import Culled, keep
 from services.archive.handlers.verify import verify
-from tests.integration.archive.harness import MONDAY, Clock, archive, later
+from tests.integration.archive.harness import ARCHIVIST, MONDAY, REGISTRAR, Clock, archive, later
 
 
 async def test_L4_P10_6_a_comment_and_a_post_kept_with_origin_and_author_kind(
@@ -137,3 +137,29 @@ async def test_P10_2_L7_an_event_replayed_after_its_record_was_culled_is_not_kep
         with pytest.raises(Culled):
             await keep(deps, fact_of(comment, minor))
         assert await deps.store.records.get(comment.subject) is None
+
+
+async def test_L7_a_record_read_by_id_is_masked_for_all_but_the_registrar(
+    nats_url: str, mongodb_url: str
+) -> None:
+    async with archive(nats_url, mongodb_url) as kept:
+        account = await kept.account()
+        plain = kept.comment(account, "Mitt personnummer är 19121212-1212, ring mig")
+        secret = kept.comment(account, "Min diagnos är hemlig")
+        for event in (plain, secret, kept.confidential(secret, later(MONDAY, minutes=1))):
+            await kept.publish(event)
+        await kept.kept(secret.subject, lambda r: r["confidential"] and r["versions"])
+
+        shown = await kept.kept(plain.subject)
+        assert shown["versions"][0]["text"] == "Mitt personnummer är [personnummer], ring mig"
+        sealed = await kept.record(secret.subject)
+        assert "diagnos" not in sealed["versions"][0]["text"]
+        listed = (
+            await kept.client.get(
+                f"/records?account_id={account.data.account_id}", headers=ARCHIVIST
+            )
+        ).json()
+        assert "19121212-1212" not in str(listed)
+        assert "diagnos" not in str(listed)
+        registrar = await kept.record(plain.subject, REGISTRAR)
+        assert "19121212-1212" in registrar["versions"][0]["text"]

@@ -17,8 +17,8 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from services.archive.domain.records import Record
+from services.archive.domain.search import masked_text
 from shared.kommun import Snapshots
-from shared.personnummer import find_personnummer
 
 Reason = Literal["yearly", "changed", "closing", "requested"]
 
@@ -58,7 +58,6 @@ STATES_SV: dict[str, str] = {
     "deleted": "raderad på plattformen",
 }
 SEALED_TEXT = "[sekretess]"
-PERSONNUMMER_MASK = "[personnummer]"
 
 
 @dataclass(frozen=True)
@@ -158,28 +157,9 @@ def item(record: Record) -> Item:
 
 
 def masked(record: Record) -> str:
-    """The latest text as anyone but the registrar may read it (L4, L7): passages a
-    registrar marked secret and valid personnummer masked."""
-    if not record.versions:
-        return ""
-    version = record.versions[-1]
-    text = version.text
-    spans = [(s, e, PERSONNUMMER_MASK) for s, e in find_personnummer(text)]
-    spans += [
-        (max(0, m.start), min(len(text), m.end), SEALED_TEXT)
-        for m in record.marks
-        if m.version == version.number and m.start < len(text)
-    ]
-    merged: list[tuple[int, int, str]] = []
-    for start, end, label in sorted(spans):
-        if merged and start < merged[-1][1]:  # overlapping: one mask, a mark's if any
-            s, e, previous = merged[-1]
-            merged[-1] = (s, max(e, end), previous if previous == label else SEALED_TEXT)
-        else:
-            merged.append((start, end, label))
-    for start, end, label in reversed(merged):
-        text = text[:start] + label + text[end:]
-    return text
+    """The latest text as anyone but the registrar may read it (L4, L7): the same masking
+    as a request for public records gets (domain.search)."""
+    return masked_text(record, record.versions[-1]) if record.versions else ""
 
 
 def local(at: datetime | None) -> str:

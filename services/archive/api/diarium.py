@@ -1,7 +1,7 @@
 """The diarium for the registrar and archivists: diary entries newest first, one entry,
 a lookup by number, and registering a record by hand (P10.3, P10.7, L5).
 
-An entry's id is URL-safe (e.g. `nora-2026-000123`); its number is in the kommun's
+An entry's id is URL-safe (e.g. `<kommun>-2026-000123`); its number is in the kommun's
 format and may hold a space and '/' (`KS 2026/000123`), so it is looked up with the
 `number` query parameter, not in the path.
 """

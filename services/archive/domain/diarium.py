@@ -140,7 +140,7 @@ _STATES = {
 def summary_of(record: Record) -> str:
     """What the record is, in Swedish, without its secret content: never its text, its
     links or a personnummer (L7), e.g. "Kommentar från allmänheten på Facebook-kontot
-    norakommun, 2026-11-23, kan innehålla uppgifter som omfattas av sekretess
+    kommunensida, 2026-11-23, kan innehålla uppgifter som omfattas av sekretess
     (personnummer); dold på plattformen"."""
     parts = [f"{_what(record)} {_where(record)}"]
     when = record.origin_at or record.first_at

@@ -160,7 +160,7 @@ async def _cull(
         return None
     entries: list[CulledEntry] = []
     for record_id in record_ids:
-        for entry in await deps.store.culling.entries_of(record_id):
+        for entry in await deps.store.chain.of_record(record_id):
             entries.append(CulledEntry(entry.id, entry.hash, record_id))
     written = CullLog(
         id=new_id(),
@@ -231,7 +231,7 @@ async def _remove_record(deps: Deps, record_id: str) -> None:
         found = await repo.get(record_id)
         if found is None:
             return
-        entries = await deps.store.culling.entries_of(record_id)
+        entries = await deps.store.chain.of_record(record_id)
         remaining = refold(entries, deps.kommun.id)
         if remaining is None:
             if await deps.store.culling.delete_record(record_id, found.version):

@@ -136,10 +136,6 @@ class CullingStore:
 
     # What culling writes
 
-    async def entries_of(self, record_id: str) -> list[Entry]:
-        cursor = self._entries.find(self._scoped({"record_id": record_id})).sort("seq", ASCENDING)
-        return [self._entry_mapper.from_document(doc) async for doc in cursor]
-
     async def tombstone(self, entry_id: str, entry_hash: str, log_id: str) -> bool:
         """The entry's fact removed, its place and hashes kept (domain.chain); whether it
         is a tombstone of this log now. Written whole: nx-27017 keeps a datetime written
@@ -155,12 +151,6 @@ class CullingStore:
             self._scoped({"_id": entry_id, "hash": entry_hash}), tombstone
         )
         return result.matched_count == 1
-
-    async def record_version(self, record_id: str) -> tuple[Record, int] | None:
-        doc = await self._records.find_one(self._scoped({"_id": record_id}))
-        if doc is None:
-            return None
-        return self._record_mapper.from_document(doc), int(doc["version"])
 
     async def delete_record(self, record_id: str, version: int) -> bool:
         """The record gone, if still at `version` (a fact kept meanwhile changes it)."""

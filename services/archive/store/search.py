@@ -9,12 +9,10 @@ and chain entries fetched by `_id` `$in`; top-level projections only.
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
-from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.archive.domain.chain import Entry
 from services.archive.domain.records import Record
 from services.archive.domain.search import Cursor, Filters, record_fields
 from shared.outbox import Outbox
@@ -154,11 +152,3 @@ class SearchStore:
             query["at"] = {"$lt": before}
         cursor = self.log.find(query).sort([("at", DESCENDING), ("_id", DESCENDING)]).limit(limit)
         return [doc async for doc in cursor]
-
-
-def entry_hashes(entries: Sequence[Entry]) -> list[dict[str, Any]]:
-    """The same shape as SearchStore.hashes, from entries read one record at a time."""
-    return [
-        {"entry": e.id, "seq": e.seq, "content_sha256": e.content_sha256, "hash": e.hash}
-        for e in entries
-    ]

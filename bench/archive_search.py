@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/archive_search.py                     # 1,000,000 records
     .venv/bin/python bench/archive_search.py --records 100000    # a quicker run
+    .venv/bin/python bench/archive_search.py --store /tmp/kv1m    # seed once, measure again
 
 Starts its own nx-27017 on a free port and seeds N records of one account, spread evenly
 over 2026, straight into the store's document shape: each record folded by the archive's
@@ -11,7 +12,9 @@ the real ones) and its chain entry with the chain's Mapper, by insert_many in ba
 with the archive's own indexes. Texts are Swedish-ish sentences drawn with Zipf-like word
 frequencies; one rare word occurs in one record of 20,000.
 
-Then, with the services' own client (shared.store.connect: its 5 s operation timeout):
+Then, with the services' own client (shared.store.connect) but without its 5 s operation
+timeout, so that a slow answer is timed rather than cut off (each row says whether it
+would have outlasted the timeout, which the API answers with 503):
 1. WORD SEARCH: the rare word in the account, as GET /records/search does it
    (SearchStore.page, first page of 100, the archivist's word list), and the full result
    (SearchStore.ids, every matching id); also a common word's first page;
@@ -34,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
+import pymongo
 from _local import HOST, code_under_test, interrupt_on_sigterm, load_average
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
@@ -49,7 +53,7 @@ from shared.kommun import load_kommun_config
 from shared.principal import Principal, Role
 from shared.reference import REFERENCE_KOMMUN_CONFIG
 from shared.service import Dependencies
-from shared.store import connect
+from shared.store import OPERATION_TIMEOUT_SECONDS, connect
 from shared.unit_of_work import Mapper
 
 KOMMUN = load_kommun_config(REFERENCE_KOMMUN_CONFIG)
@@ -59,6 +63,7 @@ RARE_EVERY = 20_000
 BATCH = 1_000
 YEAR = datetime(2026, 1, 1, tzinfo=UTC)
 EXPORTED = 10_000
+UNBOUNDED_SECONDS = 600
 ARCHIVIST = Principal("bench", "Bench Arkivarie", frozenset({Role.ARCHIVIST}), kommun=KOMMUN.id)
 
 # Function words first (the most frequent), then a kommun's everyday vocabulary.
@@ -164,11 +169,12 @@ async def seed(url: str, n: int) -> float:
 
 
 async def timed(what: Any, failed: Any = None) -> tuple[float, Any]:
-    """Seconds and result; a store error (the services' 5 s operation timeout) is
-    reported, not raised, and the seconds until it came are kept."""
+    """Seconds and result, timed past the services' operation timeout (a slow answer is
+    measured, not cut off); a store error is reported, not raised."""
     started = time.perf_counter()
     try:
-        result = await what
+        with pymongo.timeout(UNBOUNDED_SECONDS):
+            result = await what
     except PyMongoError as exc:
         print(f"  failed after {time.perf_counter() - started:.2f} s: {type(exc).__name__}")
         result = failed
@@ -230,7 +236,8 @@ async def measure(url: str, n: int) -> None:
     print()
     print(f"{'':52} {'seconds':>8} {'records':>8}")
     for label, seconds, count in rows:
-        print(f"{label:52} {seconds:8.2f} {count:8,}")
+        cut = "  (API: 503, past the timeout)" if seconds > OPERATION_TIMEOUT_SECONDS else ""
+        print(f"{label:52} {seconds:8.2f} {count:8,}{cut}")
     print()
     print(f"ratio word search first page / ceiling of 100:   {first / ceiling_page:8.1f}")
     print(f"ratio export / ceiling of {EXPORTED:,}:             {export_s / ceiling_export:8.1f}")
@@ -242,16 +249,30 @@ async def measure(url: str, n: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument(
+        "--store",
+        type=Path,
+        help="keep the seeded store in this directory and reuse it on the next run "
+        "(seeding 1,000,000 records takes about 25 minutes)",
+    )
     args = parser.parse_args()
     interrupt_on_sigterm()
     print(f"code: {code_under_test()}; {load_average()}")
     with tempfile.TemporaryDirectory(prefix="kvbench-") as tmp:
+        where = args.store or Path(tmp)
+        seeded_marker = where / f"seeded-{args.records}"
+        if not seeded_marker.exists() and (where / "store").exists():
+            raise SystemExit(f"{where} holds a store not seeded with {args.records:,}: remove it")
         port = free_port()
-        proc = start_store(Path(tmp) / "store", HOST, port)
+        proc = start_store(where / "store", HOST, port)
         try:
             url = f"mongodb://{HOST}:{port}"
-            seconds = asyncio.run(seed(url, args.records))
-            print(f"seeded {args.records:,} records of one account in {seconds:.0f} s")
+            if seeded_marker.exists():
+                print(f"reusing {args.records:,} records seeded in {where}")
+            else:
+                seconds = asyncio.run(seed(url, args.records))
+                print(f"seeded {args.records:,} records of one account in {seconds:.0f} s")
+                seeded_marker.touch()
             asyncio.run(measure(url, args.records))
         finally:
             stop(proc)

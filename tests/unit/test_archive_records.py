@@ -19,6 +19,7 @@ from services.archive.domain.records import (
     is_minor,
     stored_time,
 )
+from services.archive.domain.search import masked_text
 from shared.kommun import MinorImportance
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -133,3 +134,25 @@ def test_P3_7b_the_hash_is_the_same_before_and_after_the_store_keeps_the_time() 
     fine = replace(WRITTEN, at=T0 + timedelta(microseconds=123_456))
     stored = replace(fine, at=stored_time(fine.at))
     assert chain.content_hash(fine) == chain.content_hash(stored)
+
+
+def test_L7_a_mark_stays_on_its_version_when_an_earlier_version_arrives_late() -> None:
+    # The edit arrives first: the registrar marks "Sedan" while it is version 1.
+    record = fold(None, EDITED, "e-edit", "nora")
+    marked = _fact(
+        FactKind.MARKED,
+        20,
+        version=1,
+        version_entry="e-edit",
+        start=0,
+        end=5,
+        reason="OSL",
+        by="registrator",
+    )
+    record = fold(record, marked, "e-mark", "nora")
+    # The comment itself arrives: "Först" becomes version 1, "Sedan" version 2.
+    record = fold(record, WRITTEN, "e-written", "nora")
+    first, second = record.versions
+    assert (first.text, second.text) == ("Först", "Sedan")
+    assert masked_text(record, first) == "Först"
+    assert masked_text(record, second) == "[sekretess]"

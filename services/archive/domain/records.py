@@ -145,7 +145,10 @@ class Decision:
 
 @dataclass(frozen=True)
 class Mark:
-    """A passage a registrar marked secret (OSL), masked for everyone else (L4, L7)."""
+    """A passage a registrar marked secret (OSL), masked for everyone else (L4, L7).
+
+    `version` is the number the registrar saw; `version_entry` names that version for
+    good: numbers shift when an earlier version is kept late (events out of order)."""
 
     version: int
     start: int
@@ -154,6 +157,12 @@ class Mark:
     by: str
     at: datetime
     entry: str
+    version_entry: str = ""
+
+    def covers(self, version: "Version") -> bool:
+        if self.version_entry:
+            return self.version_entry == version.entry
+        return self.version == version.number
 
 
 @dataclass(frozen=True)
@@ -438,6 +447,7 @@ def _marked(record: Record, fact: Fact, entry: str) -> Record:
         d.get("by", ""),
         fact.at,
         entry,
+        d.get("version_entry", ""),
     )
     return replace(record, marks=(*record.marks, mark))
 

@@ -139,7 +139,7 @@ def masked_text(record: Record, version: Version, *, blank: bool = False) -> str
     spans += [
         (max(0, m.start), min(len(text), m.end), PASSAGE_MASK)
         for m in record.marks
-        if m.version == version.number and m.start < len(text)
+        if m.covers(version) and m.start < len(text)
     ]
     for start, end, label in reversed(_merged(spans)):
         text = text[:start] + (" " if blank else label) + text[end:]

@@ -269,6 +269,7 @@ async def mark(
         raise NotFound("record_id", record_id)
     if wrong := mark_violations(record, version, start, end, reason):
         raise RuleViolations(wrong)
+    marked = next(v for v in record.versions if v.number == version)
     fact = Fact(
         event_id=f"mark-{new_id()}",
         event_type="archive.marked",
@@ -279,6 +280,7 @@ async def mark(
         at=stored_time(deps.clock()),
         data={
             "version": version,
+            "version_entry": marked.entry,
             "start": start,
             "end": end,
             "reason": reason.strip(),

@@ -3,7 +3,10 @@
 `verify` re-checks every account's hash chain link by link and every record against the
 facts its chain keeps (P3.7b, L6), reading the archive's database directly: the same
 MONGODB_URL, MONGODB_DATABASE and KOMMUN_CONFIG the archive service runs with. It exits 1
-and names the first broken link of each broken account; a progress bar shows a long run.
+and names the first broken link of each broken account (a changed fact or record, a
+tombstone no culling log and chained culling fact prove, a chain that ends before its
+head anchor); a progress bar shows a long run. It only reads: records an unfinished cull
+has begun to remove are counted as being culled, not broken.
 """
 
 import asyncio
@@ -76,11 +79,15 @@ async def _verify(settings: Settings, kommuner: list[str], show: bool) -> bool:
         await client.close()
     for report in reports:
         summary = f"{report.accounts} accounts, {report.entries} entries, {report.records} records"
+        culling = ""
+        if report.being_culled:
+            # An unfinished cull (P10.2): finished by the next cull run or periodic check.
+            culling = f"; {len(report.being_culled)} records being culled by an unfinished run"
         if report.ok:
-            print(f"{report.kommun}: intact ({summary})")
+            print(f"{report.kommun}: intact ({summary}){culling}")
             continue
         broken = True
-        print(f"{report.kommun}: BROKEN ({summary})")
+        print(f"{report.kommun}: BROKEN ({summary}){culling}")
         for account_id, link in report.broken:
             print(f"  account {account_id}: first broken link {link}")
     return broken

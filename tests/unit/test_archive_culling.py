@@ -8,22 +8,31 @@ from typing import Any
 import pytest
 
 from services.archive.domain.culling import (
+    CulledEntry,
+    CullLog,
     Hold,
     HoldScope,
+    KeptBecause,
+    Spared,
+    culling_fact,
     lift,
     matches,
     new_hold,
     plan,
     protects,
+    spare,
+    why_kept,
 )
 from services.archive.domain.records import (
     Decision,
+    FactKind,
     Origin,
     PlatformState,
     Record,
     RecordKind,
     Registration,
     StateChange,
+    of_a_record,
 )
 from shared.kommun import RetentionRule
 from shared.rules import Conflict, RuleViolations
@@ -179,3 +188,50 @@ def test_P10_2_L6_P10_3_each_record_under_its_first_rule_never_held_or_unregiste
         ("sedan", ["r2", "r5"]),
     ]
     assert plan([first], [plain], [], NOW) == []
+
+
+def _log() -> CullLog:
+    entries = (
+        CulledEntry("nora:a1:000000000002", "aa" * 32, "r1"),
+        CulledEntry("nora:a1:000000000003", "bb" * 32, "r2"),
+        CulledEntry("nora:a1:000000000004", "cc" * 32, "r2"),
+    )
+    return CullLog("log1", "nora", "reklam-1ar", "DHP", OLD, "a1", 2, ("r1", "r2"), entries)
+
+
+def test_P10_2_L6_why_a_record_is_kept_names_its_holds() -> None:
+    held = hold(HoldScope.ACCOUNT, account_id="a1")
+    other = replace(hold(HoldScope.ACCOUNT, account_id="a2"), id="h2")
+
+    assert why_kept(record(), [other]) is None
+    assert why_kept(record(), [held, other]) == (KeptBecause.HOLD, ("h1",))
+    secret = record(confidential=True)
+    assert why_kept(secret, []) == (KeptBecause.AWAITS_REGISTRATION, ())
+
+
+def test_P10_2_L6_a_spared_record_leaves_what_the_log_says_went_and_its_fingerprint_stays() -> None:
+    log = _log()
+    kept = Spared("r2", KeptBecause.HOLD, ("h1",), ("nora:a1:000000000004",), NOW)
+
+    spared = spare(log, [kept])
+
+    assert (spared.record_ids, spared.count, spared.spared) == (("r1",), 1, (kept,))
+    # Its entry culled before the hold (a crash) stays listed: its tombstone's proof.
+    assert [e.id for e in spared.entries] == ["nora:a1:000000000002", "nora:a1:000000000003"]
+    assert spared.fingerprint == log.fingerprint
+    assert spare(spared, [kept]) == spared  # once
+
+
+def test_P10_2_L6_the_culling_fact_names_what_goes_with_its_hashes() -> None:
+    fact = culling_fact(_log(), ["r2"], NOW)
+
+    assert (fact.kind, fact.account_id, fact.record_id) == (FactKind.CULLED, "a1", "culling-log1")
+    assert not of_a_record(fact)
+    assert fact.data["record_ids"] == ["r2"]
+    assert fact.data["entries"] == [
+        {"id": "nora:a1:000000000003", "hash": "bb" * 32, "record_id": "r2"},
+        {"id": "nora:a1:000000000004", "hash": "cc" * 32, "record_id": "r2"},
+    ]
+    # One per log and set of records: a narrower set after a crash is a fact of its own.
+    assert culling_fact(_log(), ["r2"], NOW).event_id == fact.event_id
+    assert culling_fact(_log(), ["r1", "r2"], NOW).event_id != fact.event_id

@@ -6,6 +6,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import permutations
 
+import pytest
+
 from services.archive.domain import chain
 from services.archive.domain.records import (
     AuthorKind,
@@ -123,11 +125,86 @@ def test_P3_7b_a_chain_links_and_any_change_breaks_it() -> None:
     assert gap is not None
     assert "gap" in gap.reason
 
+    # A tombstone holds when the culling log lists it and a culling fact later in the
+    # chain itself names it with that hash (P10.2, L6).
     tombstone = replace(first, fact=None, culled_by="log1")
-    assert chain.check([tombstone, second], {first.id: first.hash}) is None
-    unlisted = chain.check([tombstone, second], {})
+    proof = chain.append("nora", second, _culling_fact("log1", first), T0)
+    assert chain.check([tombstone, second, proof], {first.id: first.hash}) is None
+    unlisted = chain.check([tombstone, second, proof], {})
     assert unlisted is not None
     assert "culling log" in unlisted.reason
+
+
+def _culling_fact(log_id: str, *entries: chain.Entry) -> Fact:
+    return Fact(
+        event_id=f"culled-{log_id}",
+        event_type="archive.culled",
+        kind=FactKind.CULLED,
+        record_id=f"culling-{log_id}",
+        record_kind=RecordKind.ACCOUNT,
+        account_id="A",
+        at=T0,
+        data={
+            "log_id": log_id,
+            "entries": [{"id": e.id, "hash": e.hash, "record_id": e.record_id} for e in entries],
+        },
+    )
+
+
+def test_P10_2_L6_a_tombstone_only_a_forged_culling_log_lists_breaks_the_chain() -> None:
+    first = chain.append("nora", None, WRITTEN, T0)
+    second = chain.append("nora", first, EDITED, T0)
+    tombstone = replace(first, fact=None, culled_by="forged")
+    listed = {first.id: first.hash}
+
+    broken = chain.check([tombstone, second], listed)
+
+    assert broken == chain.Broken(first.id, "content gone but no chained culling fact covers it")
+    # A chained culling fact of another log, or naming another hash, proves nothing.
+    other = chain.append("nora", second, _culling_fact("log2", first), T0)
+    assert chain.check([tombstone, second, other], listed) == broken
+    wrong = replace(first, hash="0" * 64)
+    forged = chain.append("nora", second, _culling_fact("forged", wrong), T0)
+    assert chain.check([tombstone, second, forged], listed) == broken
+    right = chain.append("nora", second, _culling_fact("forged", first), T0)
+    assert chain.check([tombstone, second, right], listed) is None
+
+
+def test_P10_2_a_culling_fact_is_of_no_record() -> None:
+    first = chain.append("nora", None, WRITTEN, T0)
+    proof = chain.append("nora", first, _culling_fact("log1", first), T0)
+
+    assert chain.refold([proof], "nora") is None
+    assert chain.refold([first, proof], "nora") == chain.refold([first], "nora")
+    assert proof.fact is not None
+    with pytest.raises(ValueError, match="of no record"):
+        fold(None, proof.fact, proof.id, "nora")
+
+
+def test_P3_7b_L6_a_chain_that_ends_before_its_head_anchor_is_broken() -> None:
+    first = chain.append("nora", None, WRITTEN, T0)
+    second = chain.append("nora", first, EDITED, T0)
+    third = chain.append("nora", second, REMOVED, T0)
+    anchor = chain.Anchor("nora", "A", third.seq, third.hash)
+
+    assert chain.check([first, second, third], {}, anchor) is None
+    # The anchor lags (a crash before it was written): the chain may run past it.
+    assert chain.check([first, second, third], {}, replace(anchor, seq=2, hash=second.hash)) is None
+
+    # The last two entries deleted: the chain still links, but ends short.
+    short = chain.check([first], {}, anchor)
+    assert short is not None
+    assert short.entry == chain.entry_id("nora", "A", 2)
+    assert "ends at sequence 1" in short.reason
+    assert "names sequence 3" in short.reason
+    gone = chain.check([], {}, anchor)
+    assert gone is not None
+    assert gone.entry == chain.entry_id("nora", "A", 1)
+
+    # The end rewritten (a different last entry, well linked): its hash is not the anchor's.
+    other = chain.append("nora", second, replace(REMOVED, data={"how": "hidden"}), T0)
+    rewritten = chain.check([first, second, other], {}, anchor)
+    assert rewritten == chain.Broken(other.id, "its hash differs from the account's head anchor")
 
 
 def test_P3_7b_the_hash_is_the_same_before_and_after_the_store_keeps_the_time() -> None:

@@ -8,7 +8,13 @@ fact, a link or a record folded from them and `check` names the first broken lin
 
 Culling (P10.2, L6) removes a fact's content but leaves the entry as a tombstone with its
 hashes: the chain still links, and the culling log that names the entry and its hash
-proves what went and why.
+proves what went and why. The same is kept as a culling fact later in the account's own
+chain, so a forged log beside the chain proves no tombstone: both must name it.
+
+Deleting entries from the end of a chain leaves what remains linking; each account's
+head `Anchor` (its latest place and hash, kept apart) shows the chain short. Whoever can
+rewrite the anchor as well can hide that: only a copy of the anchors held outside the
+archive's database (a witness) defends against it.
 """
 
 import hashlib
@@ -19,7 +25,7 @@ from typing import Any
 
 import rfc8785
 
-from services.archive.domain.records import Fact, Record, fold, stored_time
+from services.archive.domain.records import Fact, FactKind, Record, fold, of_a_record, stored_time
 
 GENESIS = "0" * 64
 
@@ -117,23 +123,94 @@ class Broken:
         return f"{self.entry}: {self.reason}"
 
 
-class ChainCheck:
-    """Checks one account's entries fed in chain order; `broken` is the first broken link.
+@dataclass(frozen=True)
+class Anchor:
+    """An account's head as last kept: its latest entry's place and hash, written after
+    each entry (store.records). The chain may run past it (an entry kept since, or a
+    crash between the two writes), never end before it: entries deleted from the end
+    of a chain, with their records, leave the chain linking but short of its anchor."""
 
-    `culled`: entry id → hash, as the culling log lists them; a tombstone must be there.
+    kommun: str
+    account_id: str
+    seq: int
+    hash: str
+
+
+def culling_covers(fact: Fact) -> dict[str, tuple[str, str]]:
+    """Entry id → (hash, culling log id) for every entry a chained culling fact names."""
+    if fact.kind is not FactKind.CULLED:
+        return {}
+    log_id = str(fact.data.get("log_id", ""))
+    return {
+        str(e["id"]): (str(e["hash"]), log_id)
+        for e in fact.data.get("entries") or ()
+        if isinstance(e, dict) and "id" in e and "hash" in e
+    }
+
+
+class ChainCheck:
+    """Checks one account's entries fed in chain order; `finish` names the first broken
+    link. Feed the whole chain, past a break too: a tombstone is proved only by a
+    culling fact kept later in the same chain (P10.2, L6).
+
+    `culled`: entry id → hash, as the culling log lists them; a tombstone must be there,
+    and a chained culling fact of that log must name it with that hash. `anchor`: the
+    account's head anchor, read before the entries; the chain may not end before it.
     """
 
-    def __init__(self, culled: Mapping[str, str]) -> None:
+    def __init__(self, culled: Mapping[str, str], anchor: Anchor | None = None) -> None:
         self._culled = culled
+        self._anchor = anchor
         self._prev = GENESIS
         self._next_seq = 1
-        self.broken: Broken | None = None
+        self._structural: Broken | None = None
+        self._tombstones: list[Entry] = []  # waiting for a culling fact that covers them
+        self._covers: dict[str, tuple[str, str]] = {}
+        self._last: Entry | None = None
+        self._at_anchor: Entry | None = None
 
-    def add(self, entry: Entry) -> Broken | None:
-        if self.broken is None:
-            self.broken = self._check(entry)
+    def add(self, entry: Entry) -> None:
+        if self._structural is None:
+            self._structural = self._check(entry)
+            if entry.fact is None and self._structural is None:
+                self._tombstones.append(entry)
             self._prev, self._next_seq = entry.hash, entry.seq + 1
-        return self.broken
+        if entry.fact is not None and content_hash(entry.fact) == entry.content_sha256:
+            self._covers |= culling_covers(entry.fact)
+        if self._anchor is not None and entry.seq == self._anchor.seq:
+            self._at_anchor = entry
+        self._last = entry
+
+    @property
+    def intact_so_far(self) -> bool:
+        """No link broken yet (tombstones are judged at the end)."""
+        return self._structural is None
+
+    def finish(self) -> Broken | None:
+        """The earliest broken link of the chain fed, or None."""
+        found = [b for b in (self._structural, self._uncovered(), self._short()) if b]
+        return min(found, key=lambda b: b.entry) if found else None
+
+    def _uncovered(self) -> Broken | None:
+        for entry in self._tombstones:
+            if self._covers.get(entry.id) != (entry.hash, entry.culled_by):
+                return Broken(entry.id, "content gone but no chained culling fact covers it")
+        return None
+
+    def _short(self) -> Broken | None:
+        anchor = self._anchor
+        if anchor is None:
+            return None
+        last = self._last.seq if self._last is not None else 0
+        if last < anchor.seq:
+            return Broken(
+                entry_id(anchor.kommun, anchor.account_id, last + 1),
+                f"missing: the chain ends at sequence {last} but its head anchor names "
+                f"sequence {anchor.seq} (entries deleted from its end)",
+            )
+        if self._at_anchor is not None and self._at_anchor.hash != anchor.hash:
+            return Broken(self._at_anchor.id, "its hash differs from the account's head anchor")
+        return None
 
     def _check(self, entry: Entry) -> Broken | None:
         if entry.seq != self._next_seq:
@@ -164,13 +241,14 @@ class ChainCheck:
         return None
 
 
-def check(entries: Iterable[Entry], culled: Mapping[str, str]) -> Broken | None:
+def check(
+    entries: Iterable[Entry], culled: Mapping[str, str], anchor: Anchor | None = None
+) -> Broken | None:
     """One account's entries in chain order: the first broken link, or None."""
-    checking = ChainCheck(culled)
+    checking = ChainCheck(culled, anchor)
     for entry in entries:
-        if checking.add(entry) is not None:
-            break
-    return checking.broken
+        checking.add(entry)
+    return checking.finish()
 
 
 def refold(entries: Iterable[Entry], kommun: str) -> Record | None:
@@ -178,6 +256,6 @@ def refold(entries: Iterable[Entry], kommun: str) -> Record | None:
     fact of it was culled."""
     record: Record | None = None
     for entry in entries:
-        if entry.fact is not None:
+        if entry.fact is not None and of_a_record(entry.fact):
             record = fold(record, entry.fact, entry.id, kommun)
     return record

@@ -5,8 +5,10 @@ L6: a record goes only when a decided retention rule (the kommun's configuration
 naming its decision) matches it and no legal hold protects it. L7: personal data is kept
 no longer than the rule says. P10.3: a confidential record not yet registered never goes.
 What went is written in a `CullLog` that names every chain entry of every culled record
-with its hash: the tombstones left in the chain (domain.chain) are proved by it, and the
-log itself is never culled.
+with its hash, and the same is appended to the account's own chain as a culling fact
+(`culling_fact`): the tombstones left in the chain (domain.chain) are proved by both,
+and neither is ever culled. Holds are asked again just before each record goes: one set
+after the log was written spares its records, and the log says which and why (`spare`).
 """
 
 import hashlib
@@ -16,7 +18,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from services.archive.domain.records import Record
+from services.archive.domain.records import Fact, FactKind, Record, RecordKind, stored_time
 from shared.kommun import RetentionRule
 from shared.rules import Conflict, RuleViolations, Violation, violation
 
@@ -206,7 +208,21 @@ def matches(rule: RetentionRule, record: Record, now: datetime) -> bool:
 def may_go(record: Record, holds: Iterable[Hold]) -> bool:
     """Never what a hold protects (L6), never confidential content not yet registered
     (P10.3: it must be registered first, and the diarium decides its fate)."""
-    return not record.awaits_registration and not any(protects(h, record) for h in holds)
+    return why_kept(record, holds) is None
+
+
+class KeptBecause(StrEnum):
+    HOLD = "hold"  # a legal hold in force protects it (L6)
+    AWAITS_REGISTRATION = "awaits_registration"  # confidential, not yet registered (P10.3)
+
+
+def why_kept(record: Record, holds: Iterable[Hold]) -> tuple[KeptBecause, tuple[str, ...]] | None:
+    """Why the record may not go now, with the ids of the holds that protect it; None
+    when nothing keeps it (L6, P10.3)."""
+    if record.awaits_registration:
+        return KeptBecause.AWAITS_REGISTRATION, ()
+    protecting = tuple(h.id for h in holds if protects(h, record))
+    return (KeptBecause.HOLD, protecting) if protecting else None
 
 
 def rule_for(rules: Sequence[RetentionRule], record: Record, now: datetime) -> RetentionRule | None:
@@ -252,13 +268,28 @@ class CulledEntry:
 
 
 @dataclass(frozen=True)
+class Spared:
+    """A record the log named that did not go after all (L6): a hold set, or it became
+    confidential, between writing the log and finishing it. `entries` are its chain
+    entries the log named and left as they were."""
+
+    record_id: str
+    reason: KeptBecause
+    holds: tuple[str, ...]  # the holds in force that protect it
+    entries: tuple[str, ...]
+    at: datetime
+
+
+@dataclass(frozen=True)
 class CullLog:
     """What one rule culled of one account in one run, and why (P10.2, L6): the rule,
     the decision it rests on, when, how many, which records and every chain entry of
     them with its hash. Kept for ever: it is what proves the chain's tombstones.
 
     Written before anything goes; `finished_at` is set when the records are gone, so a
-    run after a crash finishes what an unfinished log lists."""
+    run after a crash finishes what an unfinished log lists. A record spared when the
+    log is finished leaves `record_ids`, `count` and `entries` for `spared`, so that the
+    finished log names exactly what went."""
 
     id: str
     kommun: str
@@ -270,6 +301,7 @@ class CullLog:
     record_ids: tuple[str, ...]
     entries: tuple[CulledEntry, ...]
     finished_at: datetime | None = None
+    spared: tuple[Spared, ...] = ()
 
     @property
     def hashes(self) -> dict[str, str]:
@@ -279,9 +311,65 @@ class CullLog:
     def fingerprint(self) -> str:
         """The same for the same work: two replicas planning one cull write one log.
         Entry ids are never reused, so a record kept again after it went is new work."""
-        listed = "\n".join(sorted(e.id for e in self.entries))
+        planned = [e.id for e in self.entries] + [e for s in self.spared for e in s.entries]
+        listed = "\n".join(sorted(planned))
         return hashlib.sha256(f"{self.rule_id}\n{listed}".encode()).hexdigest()
 
 
 def finished(log: CullLog, at: datetime) -> CullLog:
     return log if log.finished_at is not None else replace(log, finished_at=at)
+
+
+def spare(log: CullLog, spared: Iterable[Spared]) -> CullLog:
+    """The log with these records spared (L6): out of what it says went, into `spared`.
+    Its fingerprint stays: the work planned is the same."""
+    already = {s.record_id for s in log.spared}
+    new = [s for s in spared if s.record_id not in already and s.record_id in log.record_ids]
+    if not new:
+        return log
+    gone = {s.record_id for s in new}
+    left = {e for s in new for e in s.entries}
+    record_ids = tuple(r for r in log.record_ids if r not in gone)
+    return replace(
+        log,
+        record_ids=record_ids,
+        count=len(record_ids),
+        entries=tuple(e for e in log.entries if e.id not in left),
+        spared=(*log.spared, *new),
+    )
+
+
+CULLING_FACT = "archive.culled"
+
+
+def culling_record_id(log_id: str) -> str:
+    """The record id a culling fact's entry names: no record ever has it."""
+    return f"culling-{log_id}"
+
+
+def culling_fact(log: CullLog, record_ids: Iterable[str], at: datetime) -> Fact:
+    """What the log culls of these records, as a fact for the account's chain (P10.2,
+    L6): the chain then proves every tombstone on its own, so a culling log forged
+    beside the chain proves nothing. Kept once per log and set of records (its event id):
+    a run after a crash that spares more keeps a second, narrower one."""
+    going = sorted(set(record_ids))
+    entries = [e for e in log.entries if e.record_id in going]
+    digest = hashlib.sha256("\n".join(going).encode()).hexdigest()[:16]
+    return Fact(
+        event_id=f"culled-{log.id}-{digest}",
+        event_type=CULLING_FACT,
+        kind=FactKind.CULLED,
+        record_id=culling_record_id(log.id),
+        record_kind=RecordKind.ACCOUNT,  # of the account's chain, never a record's
+        account_id=log.account_id,
+        at=at,
+        data={
+            "log_id": log.id,
+            "rule_id": log.rule_id,
+            "decision": log.decision,
+            # Text, not a datetime: a fact's data hashes the same after the store reads it.
+            "culled_at": stored_time(log.culled_at).isoformat(timespec="milliseconds"),
+            "record_ids": going,
+            "entries": [{"id": e.id, "hash": e.hash, "record_id": e.record_id} for e in entries],
+        },
+    )

@@ -81,6 +81,9 @@ class FactKind(StrEnum):
     ACCOUNT = "account"  # account.created/approved/activated/updated/closed
     REGISTERED = "registered"  # the archive registered it in the diarium (P10.3)
     MARKED = "marked"  # a registrar marked a secret passage (L4, L7)
+    # The archive culled records of the account (P10.2, L6): kept in the account's chain
+    # so that the chain itself proves each tombstone, never folded into a record.
+    CULLED = "culled"
 
 
 @dataclass(frozen=True)
@@ -265,7 +268,10 @@ def empty(fact: Fact, kommun: str) -> Record:
 
 def fold(record: Record | None, fact: Fact, entry: str, kommun: str) -> Record:
     """The record with one more fact (kept in chain entry `entry`); the same facts in the
-    same order always fold to the same record, which is how `verify` re-checks it."""
+    same order always fold to the same record, which is how `verify` re-checks it. A
+    culling fact is of no record (`of_a_record`): it is never folded."""
+    if not of_a_record(fact):
+        raise ValueError(f"fact {fact.event_id}: a {fact.kind.value} fact is of no record")
     current = record or empty(fact, kommun)
     if entry in current.entries:
         return current
@@ -277,6 +283,12 @@ def fold(record: Record | None, fact: Fact, entry: str, kommun: str) -> Record:
         minor=current.minor or fact.minor,
     )
     return _FOLDS[fact.kind](current, fact, entry)
+
+
+def of_a_record(fact: Fact) -> bool:
+    """Whether the fact is folded into a record: every fact but a culling fact, which
+    belongs to the account's chain alone, so that searches and counts never see it."""
+    return fact.kind is not FactKind.CULLED
 
 
 def _sorted_versions(versions: tuple[Version, ...]) -> tuple[Version, ...]:

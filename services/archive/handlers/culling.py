@@ -7,13 +7,20 @@ transactions, culling is made safe against a crash by its order:
 
 1. the culling log is written first, naming every chain entry of every record that goes
    with its hash (the proof, kept for ever);
-2. each of those entries becomes a tombstone: its fact gone, its place and hashes kept,
-   so the chain still links and `verify` finds the tombstone in the log;
+2. the holds are asked again (L6): what one protects now is spared; a culling fact
+   naming what goes (entries and hashes) is appended to the account's own chain, so
+   that the chain proves its tombstones itself; then, each record asked once more just
+   before it goes, each of its entries becomes a tombstone: its fact gone, its place and
+   hashes kept, so the chain still links and `verify` finds the tombstone in the log
+   and in the chained culling fact;
 3. each record is deleted;
-4. the log is marked finished, and `record.culled` leaves with it (its outbox).
+4. the log is marked finished, naming what went and what was spared and why, and
+   `record.culled` leaves with it (its outbox).
 
-A run first finishes every unfinished log a crash left behind. A dry run plans the same
-and changes nothing.
+A run first finishes every unfinished log a crash left behind, and so does the periodic
+verification (handlers.verify). A dry run plans the same and changes nothing. Holds are
+asked per record just before it goes, but without transactions a hold set in the very
+moment between that read and the tombstone's write is not seen.
 """
 
 import logging
@@ -28,14 +35,19 @@ from services.archive.domain.culling import (
     CullLog,
     Hold,
     HoldScope,
+    Spared,
+    culling_fact,
     cutoff,
     finished,
     lift,
     may_go,
     plan,
     rule_for,
+    spare,
+    why_kept,
 )
 from services.archive.domain.records import Record
+from services.archive.handlers.records import keep_unfolded
 from services.archive.store import ArchiveStore
 from services.archive.store.culling import LOG_PART
 from shared.events import RecordCulled
@@ -190,34 +202,97 @@ async def finish_unfinished(deps: Deps) -> int:
 
 
 async def _finish(deps: Deps, culled: CullLog) -> CullLog:
-    for entry in culled.entries:
-        # An entry already a tombstone (a rerun), or no longer with this hash (tampered,
-        # which verify then reports), is left as it is.
-        await deps.store.culling.tombstone(entry.id, entry.hash, culled.id)
+    """Steps 2-4 of one log, heeding the holds as they are now (L6): a record a hold
+    protects (or that became confidential, P10.3) since the log was written is spared,
+    and the finished log names it, why and which holds, instead of what went."""
+    spared: list[Spared] = []
+    holds = await deps.store.culling.holds_in_force()
+    going = []
     for record_id in culled.record_ids:
+        if (kept := await _spared(deps, culled, record_id, holds)) is not None:
+            spared.append(kept)
+        else:
+            going.append(record_id)
+    if going:
+        # The chain's own proof first (P10.2): no tombstone is ever without it.
+        await keep_unfolded(deps, culling_fact(culled, going, deps.clock()))
+    listed: dict[str, list[CulledEntry]] = {}
+    for entry in culled.entries:
+        listed.setdefault(entry.record_id, []).append(entry)
+    for record_id in going:
+        # Asked again just before it goes: a hold set a moment ago counts too (L6).
+        holds = await deps.store.culling.holds_in_force()
+        if (kept := await _spared(deps, culled, record_id, holds)) is not None:
+            spared.append(kept)
+            continue
+        for entry in listed.get(record_id, ()):
+            # An entry already a tombstone (a rerun), or no longer with this hash
+            # (tampered, which verify then reports), is left as it is.
+            await deps.store.culling.tombstone(entry.id, entry.hash, culled.id)
         await _remove_record(deps, record_id)
+    for kept in spared:
+        if len(kept.entries) < len(listed.get(kept.record_id, ())):
+            # A crash had culled part of it before the hold: what is left stays, and
+            # the record becomes the fold of that (as verify expects).
+            await _remove_record(deps, kept.record_id)
+    for kept in spared:
+        log.warning(
+            "culling log %s: record %s spared (%s %s)",
+            culled.id,
+            kept.record_id,
+            kept.reason.value,
+            ", ".join(kept.holds),
+        )
     now = deps.clock()
-    event = RecordCulled.new(
+    finishing: list[CullLog] = []
+
+    def decide(current: CullLog) -> Decision[CullLog]:
+        if current.finished_at is not None:
+            return current, []  # another replica finished it
+        done = finished(spare(current, spared), now)
+        finishing.append(done)
+        return done, [_announcement(deps, done, now)] if done.count else []
+
+    done = await deps.uow.change(deps.store.culling.log, culled.id, decide, field="log_id")
+    if finishing:
+        metrics.CULLED.labels(deps.kommun.id, culled.rule_id).inc(done.count)
+    return done
+
+
+async def _spared(
+    deps: Deps, culled: CullLog, record_id: str, holds: Sequence[Hold]
+) -> Spared | None:
+    """The record spared, if something keeps it now (L6, P10.3); None if it goes (or is
+    gone, or nothing the log named of it is left to keep)."""
+    record = await deps.store.records.get(record_id)
+    if record is None or (why := why_kept(record, holds)) is None:
+        return None
+    named = {e.id for e in culled.entries if e.record_id == record_id}
+    intact = tuple(
+        e.id
+        for e in await deps.store.chain.of_record(record_id)
+        if e.fact is not None and e.id in named
+    )
+    if not intact:
+        return None
+    reason, by = why
+    return Spared(record_id, reason, by, intact, deps.clock())
+
+
+def _announcement(deps: Deps, done: CullLog, now: datetime) -> RecordCulled:
+    return RecordCulled.new(
         deps.kommun.id,
-        culled.id,
+        done.id,
         RecordCulledData(
-            log_id=culled.id,
-            rule_id=culled.rule_id,
-            decision=culled.decision,
-            culled_at=culled.culled_at,
-            count=culled.count,
-            record_ids=list(culled.record_ids),
+            log_id=done.id,
+            rule_id=done.rule_id,
+            decision=done.decision,
+            culled_at=done.culled_at,
+            count=done.count,
+            record_ids=list(done.record_ids),
         ),
         now,
     )
-    done = await deps.uow.change(
-        deps.store.culling.log,
-        culled.id,
-        lambda current: (finished(current, now), [event] if current.finished_at is None else []),
-        field="log_id",
-    )
-    metrics.CULLED.labels(deps.kommun.id, culled.rule_id).inc(culled.count)
-    return done
 
 
 async def _remove_record(deps: Deps, record_id: str) -> None:

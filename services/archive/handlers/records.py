@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from services.archive import metrics
 from services.archive.domain.chain import Entry, refold
-from services.archive.domain.records import Fact, Record, fold
+from services.archive.domain.records import Fact, Record, fold, of_a_record
 from services.archive.store import ArchiveStore
 from shared.service import Dependencies
 from shared.unit_of_work import ATTEMPTS, AlreadyExists, Decision, StaleWrite
@@ -32,6 +32,8 @@ class Culled(LookupError):
 async def keep(deps: Deps, fact: Fact) -> tuple[Record, bool]:
     """The fact kept and folded into its record: the record, and whether anything was new.
     Raises Culled for a fact whose entry a cull has emptied (an old event replayed)."""
+    if not of_a_record(fact):
+        raise ValueError(f"fact {fact.event_id} is of no record: keep_unfolded() keeps it")
     entry = await deps.store.chain.keep(fact, deps.clock())
     if entry.fact is None:
         raise Culled(fact.record_id)
@@ -39,6 +41,14 @@ async def keep(deps: Deps, fact: Fact) -> tuple[Record, bool]:
     if new:
         metrics.FACTS_KEPT.labels(deps.kommun.id, fact.record_kind.value).inc()
     return record, new
+
+
+async def keep_unfolded(deps: Deps, fact: Fact) -> Entry:
+    """A fact of no record (a culling fact, domain.records.of_a_record) kept in its
+    account's chain only: no record, so searches and counts never list it. Once."""
+    if of_a_record(fact):
+        raise ValueError(f"fact {fact.event_id} is of a record: keep() folds it")
+    return await deps.store.chain.keep(fact, deps.clock())
 
 
 async def _fold(deps: Deps, fact: Fact, entry: Entry) -> tuple[Record, bool]:

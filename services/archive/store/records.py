@@ -6,10 +6,16 @@ appending to one account race for the same id: the loser reads the new head and 
 the next place. A fact is kept once: (kommun, event_id) is unique, so a redelivered or
 concurrently handled event finds its entry instead of making a second.
 
+`chain_heads` holds each account's head anchor (domain.chain.Anchor): after an entry is
+inserted its place and hash are written there, only ever forward (a filter on a lower
+`seq`, upserted; a lost race is a duplicate key and is ignored). `verify` reads it before
+the chain and reports a chain that ends before it (entries deleted from the end).
+
 Every query shape used here is in tests/integration/test_store_conformance.py.
 """
 
 from collections.abc import AsyncIterator, Sequence
+from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +24,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.archive.domain import chain
-from services.archive.domain.chain import Entry
+from services.archive.domain.chain import Anchor, Entry
 from services.archive.domain.records import Fact, PlatformState, Record, RecordKind
 from services.archive.domain.search import UNKNOWN, record_fields
 from shared.outbox import Outbox
@@ -35,6 +41,7 @@ class ChainStore:
 
     def __init__(self, db: AsyncDatabase[Document], kommun: str) -> None:
         self.collection = db["entries"]
+        self.heads = db["chain_heads"]
         self.kommun = kommun
         self.mapper = Mapper(Entry)
 
@@ -45,6 +52,7 @@ class ChainStore:
         await self.collection.create_index(
             [("kommun", 1), ("account_id", 1), ("record_id", 1), ("seq", 1)]
         )
+        await self.heads.create_index([("kommun", 1), ("account_id", 1)])
 
     async def by_event(self, event_id: str) -> Entry | None:
         doc = await self.collection.find_one({"kommun": self.kommun, "event_id": event_id})
@@ -65,14 +73,39 @@ class ChainStore:
         before for the same event."""
         for _ in range(APPEND_ATTEMPTS):
             if (found := await self.by_event(fact.event_id)) is not None:
+                await self._anchor(found)  # a crash may have come before its anchor
                 return found
             entry = chain.append(self.kommun, await self.head(fact.account_id), fact, now)
             try:
                 await self.collection.insert_one(self.mapper.to_document(entry))
             except DuplicateKeyError:
                 continue  # another replica took this place, or kept this very fact
+            await self._anchor(entry)
             return entry
         raise RuntimeError(f"entries: could not append to account {fact.account_id}'s chain")
+
+    def _anchor_id(self, account_id: str) -> str:
+        return f"{self.kommun}:{account_id}"
+
+    async def _anchor(self, entry: Entry) -> None:
+        """The account's head anchor moved to `entry`, unless it is there or further."""
+        # A duplicate key: the anchor is at this entry or past it already.
+        with suppress(DuplicateKeyError):
+            await self.heads.update_one(
+                {
+                    "_id": self._anchor_id(entry.account_id),
+                    "kommun": self.kommun,
+                    "seq": {"$lt": entry.seq},
+                },
+                {"$set": {"account_id": entry.account_id, "seq": entry.seq, "hash": entry.hash}},
+                upsert=True,
+            )
+
+    async def anchor(self, account_id: str) -> Anchor | None:
+        doc = await self.heads.find_one({"_id": self._anchor_id(account_id), "kommun": self.kommun})
+        if doc is None:
+            return None
+        return Anchor(self.kommun, str(doc["account_id"]), int(doc["seq"]), str(doc["hash"]))
 
     async def of_account(self, account_id: str) -> AsyncIterator[Entry]:
         """One account's chain, in order."""
@@ -97,8 +130,11 @@ class ChainStore:
         return [self.mapper.from_document(doc) async for doc in cursor]
 
     async def accounts(self) -> list[str]:
-        """Every account with a chain."""
-        return sorted(await self.collection.distinct("account_id", {"kommun": self.kommun}))
+        """Every account with a chain or an anchor (a chain deleted whole has only that)."""
+        scope = {"kommun": self.kommun}
+        chains = await self.collection.distinct("account_id", scope)
+        anchored = await self.heads.distinct("account_id", scope)
+        return sorted({*chains, *anchored})
 
     async def count(self, account_id: str | None = None) -> int:
         query: dict[str, Any] = {"kommun": self.kommun}

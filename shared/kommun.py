@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     EmailStr,
@@ -20,6 +21,7 @@ from pydantic import (
     HttpUrl,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 Language = Literal["sv", "en"]
@@ -217,6 +219,157 @@ class Archive(_Config):
         return rules
 
 
+_CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+# Who is told, named by what the event and the kommun's directory say (issue 11):
+#   contact:<role>        the role's mailbox in `contacts` (informationsansvarig, …)
+#   department_head       the förvaltningschef of the account's department (organisation)
+#   unit_head             the enhetschef of the account's unit (organisation)
+#   administrators        the account's administrators (from registry events, B1 item 5)
+#   on_duty               the administrators present, a substitute for one away (P5.1)
+#   substitute            the absent administrator's substitute (admin.absent/returned)
+#   other_administrators  the absent administrator's fellow administrators
+#   escalation:<level>    the event's escalate_to of that level (account.unattended, P5.6)
+#   notify_list           the people the event names to tell (moderation.escalated, P5.8)
+#   case_owners           the case's owners (sla.*), the administrators (account.unsupervised)
+#   forwarded_to          the case officer a question was forwarded to (P5.4)
+SELECTORS = (
+    "department_head",
+    "unit_head",
+    "administrators",
+    "on_duty",
+    "substitute",
+    "other_administrators",
+    "notify_list",
+    "case_owners",
+    "forwarded_to",
+)
+SELECTOR_PREFIXES = ("contact:", "escalation:")
+
+
+def _check_selector(selector: str) -> str:
+    if selector in SELECTORS or any(
+        selector.startswith(p) and selector[len(p) :] for p in SELECTOR_PREFIXES
+    ):
+        return selector
+    raise ValueError(
+        f"unknown recipient {selector!r}: one of {', '.join(SELECTORS)}, contact:<role>, "
+        "escalation:<level>"
+    )
+
+
+Selector = Annotated[str, AfterValidator(_check_selector)]
+
+
+class Route(_Config):
+    """Who hears of one kind of event, and how."""
+
+    to: list[Selector] = Field(min_length=1)
+    then: list[list[Selector]] = Field(
+        default_factory=list,
+        description="Further levels, each told when the one before has not acknowledged "
+        "within `acknowledge_within_minutes` (P5.6).",
+    )
+    acknowledge: bool = Field(
+        default=False, description="Needs acknowledgement: the message carries a link."
+    )
+    urgent: bool = Field(
+        default=False, description="Sent at once, any hour: quiet hours do not hold it (P5.8)."
+    )
+    webhooks: list[str] = Field(
+        default_factory=list, description="Also posted to these webhooks (names in `webhooks`)."
+    )
+
+
+def _default_routes() -> dict[str, Route]:
+    def to(*selectors: str, **more: object) -> Route:
+        return Route.model_validate({"to": list(selectors)} | more)
+
+    administrators = to("administrators")
+    return {
+        "account.created": to("department_head", "contact:informationsansvarig"),  # P2.1, P3.6
+        "account.approved": administrators,
+        "account.activated": administrators,
+        "account.closed": administrators,
+        "account.noncompliant": to("contact:informationsansvarig", "administrators"),  # P3.5
+        "admin.absent": to("substitute", "other_administrators"),  # P5.1
+        "admin.returned": to("substitute", "other_administrators"),
+        "account.unattended": to(  # P3.3, P5.6: enhetschef, then förvaltningschef
+            "escalation:1", then=[["escalation:2"]], acknowledge=True
+        ),
+        "comment.flagged": to("on_duty"),  # P5.1
+        "moderation.escalated": to(  # P5.8: at once, any hour
+            "notify_list", then=[["department_head"]], acknowledge=True, urgent=True
+        ),
+        "sla.warning": to("case_owners"),
+        "sla.breached": to("case_owners", "unit_head"),
+        "account.unsupervised": to("case_owners"),  # P3.3
+        "moderation.decided": to("forwarded_to"),  # P5.4: only a forwarded question
+    }
+
+
+class QuietHours(_Config):
+    """Local time in Sweden; may pass midnight (22:00–07:00)."""
+
+    start: str = Field(pattern=_CLOCK, description="HH:MM")
+    end: str = Field(pattern=_CLOCK, description="HH:MM")
+
+
+class Recipient(_Config):
+    """One person's way of reading, by e-mail address."""
+
+    language: Language | None = Field(default=None, description="sv or en; else the kommun's.")
+    quiet_hours: QuietHours | None = Field(
+        default=None, description="Non-urgent messages wait, gathered into one digest."
+    )
+    email: bool = Field(default=True, description="Told by e-mail.")
+    webhook: str | None = Field(default=None, description="Also told on this webhook.")
+
+
+class Webhook(_Config):
+    url: HttpUrl
+    format: Literal["json", "teams"] = Field(
+        default="json", description="Kanalvakt's signed JSON, or a Microsoft Teams card."
+    )
+    secret: str = Field(
+        min_length=1,
+        description="Name of the signing key in the webhook secrets file (never the key).",
+    )
+
+
+class Retry(_Config):
+    max_attempts: int = Field(default=8, ge=1)
+    first_delay_seconds: float = Field(default=30, gt=0)
+    max_delay_seconds: float = Field(default=3600, gt=0)
+
+
+class Notify(_Config):
+    """Who hears what, and how (P3.3, P3.5, P3.6, P5.1, P5.4, P5.6, P5.8)."""
+
+    sender: str = Field(
+        default="", description="From: of e-mail, e.g. `Kanalvakt <kanalvakt@kommun.se>`."
+    )
+    links_base_url: HttpUrl | None = Field(
+        default=None, description="Where staff open Kanalvakt: links in messages start here."
+    )
+    acknowledge_within_minutes: int = Field(
+        default=60, gt=0, description="Then the next level is told (P5.6)."
+    )
+    acknowledge_link_valid_hours: int = Field(default=72, gt=0)
+    routes: dict[str, Route] = Field(default_factory=_default_routes)
+    recipients: dict[EmailStr, Recipient] = Field(default_factory=dict)
+    webhooks: dict[str, Webhook] = Field(default_factory=dict)
+    retry: Retry = Retry()
+
+    @model_validator(mode="after")
+    def _webhooks_named(self) -> "Notify":
+        named = [w for r in self.routes.values() for w in r.webhooks]
+        named += [r.webhook for r in self.recipients.values() if r.webhook]
+        if unknown := sorted(set(named) - set(self.webhooks)):
+            raise ValueError(f"webhooks not configured under notify.webhooks: {unknown}")
+        return self
+
+
 class KommunConfig(_Config):
     kommun: KommunIdentity
     language: Language = "sv"
@@ -231,6 +384,7 @@ class KommunConfig(_Config):
     registry: Registry = Registry()
     moderation: Moderation = Moderation()
     archive: Archive = Archive()
+    notify: Notify = Notify()
     # Departments (förvaltningar) and their units, with their heads: who signs a plan
     # for a department, and who takes over an unattended account (P5.6).
     organisation: dict[str, Department] = Field(default_factory=dict)

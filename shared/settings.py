@@ -140,6 +140,36 @@ class Settings(BaseSettings):
     connector_attempts: int = Field(
         default=4, ge=1, le=10, description="Tries of a platform call on 5xx or 429 (backoff)."
     )
+    smtp_host: str = Field(
+        default="", description="SMTP server notify sends e-mail through. Unset: none is sent."
+    )
+    smtp_port: int = Field(default=587, gt=0, lt=65536, description="SMTP port.")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description="`starttls` (port 587), `tls` (implicit TLS, port 465), `none` (a relay "
+        "on a trusted network or a test).",
+    )
+    smtp_username: str = Field(default="", description="SMTP login; empty: no AUTH.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_timeout_seconds: float = Field(default=15.0, gt=0, description="One SMTP session.")
+    notify_webhook_secrets_file: Path | None = Field(
+        default=None,
+        description="YAML file (a mounted secret) of webhook signing keys: `<kommun>: {<name>: "
+        "<key>}`, named by each webhook's `secret` in the kommun's configuration.",
+    )
+    notify_ack_secret: SecretStr | None = Field(
+        default=None,
+        description="Key that signs acknowledge links (P5.6, P5.8). Unset: a key is made at "
+        "start, so links die with the process (fine for one local replica only).",
+    )
+    notify_delivery_interval_seconds: float = Field(
+        default=5.0, gt=0, description="How often notify sends what is due (retries, digests)."
+    )
+    notify_ladder_interval_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often notify climbs the ladder of unacknowledged escalations (P5.6).",
+    )
     otel_exporter_otlp_endpoint: str = Field(
         default="",
         description="OpenTelemetry collector (OTLP over HTTP, e.g. `http://127.0.0.1:4318`): "

@@ -56,6 +56,7 @@ from shared.events.comment import (
     SlaBreached,
     SlaWarning,
 )
+from shared.events.notification import NotificationFailed, NotificationFailedData
 from shared.events.people import PersonRef
 from shared.events.record import (
     RecordCulled,
@@ -93,6 +94,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     RecordRegistered,
     RecordCulled,
     SnapshotCreated,
+    NotificationFailed,
 )
 BY_SUBJECT: dict[str, type[Event]] = {e.nats_subject: e for e in ALL_EVENTS}
 
@@ -156,6 +158,8 @@ __all__ = [
     "ModerationEscalated",
     "ModerationEscalatedData",
     "MonitoringRef",
+    "NotificationFailed",
+    "NotificationFailedData",
     "PersonRef",
     "PoliceReportDraft",
     "PostData",

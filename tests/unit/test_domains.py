@@ -4,11 +4,10 @@ from datetime import UTC, datetime
 
 from services.archive.domain.records import Origin, fact_of, fold
 from services.moderation.domain.accounts import watch
-from services.notify.domain import plan_submitted
 from services.registry.domain.account import State, create
 from services.registry.domain.plan import parse_plan
 from shared.events import AccountCreated
-from shared.kommun import Contact, KommunConfig, load_kommun_config
+from shared.kommun import load_kommun_config
 from shared.principal import Principal, Role
 from tests.conftest import ROOT
 from tests.helpers import account_created, plan_json
@@ -37,25 +36,6 @@ def test_plan_is_kept_as_a_record_drawn_up_by_the_kommun() -> None:
     assert record.id == f"account-{event.data.account_id}"
     assert record.origin is Origin.DRAWN_UP  # P10.4
     assert record.content["account_id"] == event.data.account_id
-
-
-def test_information_officer_is_told_in_swedish_by_default() -> None:
-    event = account_created()
-    note = plan_submitted(event, KOMMUN, NOW)
-    assert note.recipient_role == "informationsansvarig"
-    assert note.id == f"{event.id}:informationsansvarig"
-    assert note.subject.startswith("Ny verksamhetsplan")
-    assert KOMMUN.kommun.name in note.body
-
-
-def test_a_contact_may_read_english() -> None:
-    contacts = dict(KOMMUN.contacts)
-    contacts["informationsansvarig"] = Contact(
-        name="Information officer", email="info@kommun.example", language="en"
-    )
-    config = KommunConfig.model_validate(KOMMUN.model_dump() | {"contacts": contacts})
-    note = plan_submitted(account_created(), config, NOW)
-    assert note.subject.startswith("New social media activity plan")
 
 
 def test_moderation_watches_with_the_plans_deadlines() -> None:

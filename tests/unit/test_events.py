@@ -41,6 +41,7 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     "record.registered": ("se.kanalvakt.record.registered.v1", "/kanalvakt/archive"),
     "record.culled": ("se.kanalvakt.record.culled.v1", "/kanalvakt/archive"),
     "snapshot.created": ("se.kanalvakt.snapshot.created.v1", "/kanalvakt/archive"),
+    "notification.failed": ("se.kanalvakt.notification.failed.v1", "/kanalvakt/notify"),
 }
 ATTRIBUTES = ("specversion", "id", "source", "type", "subject", "kommun", "time", "data")
 

@@ -1,0 +1,9 @@
+"""Notify's use cases, one module per concern: routing events to people (routing),
+sending what is due (delivery), acknowledgements and the ladder (acks)."""
+
+from services.notify.handlers import routing
+from shared.bus import EventRouter
+from shared.settings import ServiceName
+
+events = EventRouter(ServiceName.NOTIFY)
+routing.subscribe(events)

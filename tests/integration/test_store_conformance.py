@@ -804,3 +804,33 @@ async def test_archive_search_query_shapes(db: AsyncDatabase[Document]) -> None:
     newest = log.find({"kommun": "nora", "at": {"$lt": base + timedelta(minutes=2)}})
     newest = newest.sort([("at", DESCENDING), ("_id", DESCENDING)]).limit(5)
     assert [d["_id"] async for d in newest] == ["l1", "l0"]
+
+
+async def test_archive_chain_head_anchor_shapes(db: AsyncDatabase[Document]) -> None:
+    # services.archive.store.records: each account's head anchor moved only forward by an
+    # upsert filtered on a lower seq (a lost race is a duplicate key on _id), read by _id
+    # and kommun, its accounts listed by distinct.
+    heads = db["chain_heads"]
+    await heads.create_index([("kommun", 1), ("account_id", 1)])
+
+    async def anchor(seq: int, entry_hash: str) -> bool:
+        try:
+            await heads.update_one(
+                {"_id": "nora:a1", "kommun": "nora", "seq": {"$lt": seq}},
+                {"$set": {"account_id": "a1", "seq": seq, "hash": entry_hash}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            return False
+        return True
+
+    assert await anchor(1, "h1")
+    assert await anchor(3, "h3")
+    assert not await anchor(2, "h2")  # behind: never back
+    assert not await anchor(3, "other")  # there already
+    await heads.insert_one({"_id": "vasterby:a9", "kommun": "vasterby", "account_id": "a9"})
+    doc = await heads.find_one({"_id": "nora:a1", "kommun": "nora"})
+    assert doc is not None
+    assert (doc["kommun"], doc["account_id"], doc["seq"], doc["hash"]) == ("nora", "a1", 3, "h3")
+    assert isinstance(doc["seq"], int)
+    assert await heads.distinct("account_id", {"kommun": "nora"}) == ["a1"]

@@ -14,11 +14,18 @@ import pytest
 import yaml
 
 from services.archive import metrics
-from services.archive.domain.culling import CulledEntry, CullLog
+from services.archive.domain.chain import Broken, Entry
+from services.archive.domain.culling import (
+    CulledEntry,
+    CullLog,
+    KeptBecause,
+    culling_fact,
+    finished,
+)
 from services.archive.domain.records import fact_of
 from services.archive.handlers.culling import cull
-from services.archive.handlers.records import keep
-from services.archive.handlers.verify import verify
+from services.archive.handlers.records import keep, keep_unfolded
+from services.archive.handlers.verify import _verify_kommun, verify
 from shared.events import AccountCreated, CommentReceived
 from shared.ids import new_id
 from tests.helpers import REFERENCE
@@ -388,3 +395,168 @@ async def test_L6_two_runs_at_once_cull_once(
         assert log["record_ids"] == sorted(c.subject for c in comments)
         assert len(await kept.events("record.culled", comments[0].subject)) == 1
         assert (await verify(kept.deps.store)).ok
+
+
+def crashed_log(
+    kept: Archive, rule_id: str, account: AccountCreated, entries: dict[str, list[Entry]]
+) -> CullLog:
+    """Step 1 of a run that then crashed: the log, naming these records' entries."""
+    return CullLog(
+        id=new_id(),
+        kommun="nora",
+        rule_id=rule_id,
+        decision=DECISION,
+        culled_at=kept.clock.now,
+        account_id=account.data.account_id,
+        count=len(entries),
+        record_ids=tuple(sorted(entries)),
+        entries=tuple(
+            CulledEntry(e.id, e.hash, record_id)
+            for record_id in sorted(entries)
+            for e in entries[record_id]
+        ),
+    )
+
+
+async def test_P10_2_a_hold_set_before_an_unfinished_cull_finishes_spares_its_records(
+    nats_url: str, mongodb_url: str, tmp_path: Path
+) -> None:
+    retention = rule()
+    async with culling_archive(nats_url, mongodb_url, tmp_path, retention) as kept:
+        deps = kept.deps
+        account = await kept.account()
+        goes = await old_comment(kept, account, "Köp solglasögon")
+        held_day = later(OLD, days=-20)
+        held = await old_comment(kept, account, "Bygglovet på Storgatan", held_day)
+        before = await kept.record(held.subject)
+        chain = deps.store.chain
+        entries = {c.subject: await chain.of_record(c.subject) for c in (goes, held)}
+        crashed = crashed_log(kept, retention["id"], account, entries)
+        await deps.uow.add(deps.store.culling.log, crashed)
+        # The crash, then a hold on one of the records the log names.
+        day = held_day.date().isoformat()
+        hold = await set_hold(kept, {"scope": "range", "from": day, "to": day, "reason": "Tvist"})
+
+        assert await cull(deps, kept.clock.now) == []
+
+        assert await gone(kept, goes.subject)
+        assert await kept.record(held.subject) == before
+        assert all(e.fact is not None for e in await chain.of_record(held.subject))
+        found = await deps.store.culling.log.get(crashed.id)
+        assert found is not None
+        log = found.item
+        assert log.finished_at is not None
+        # The finished log names what went, and what was spared and why.
+        assert (log.record_ids, log.count) == ((goes.subject,), 1)
+        assert {e.record_id for e in log.entries} == {goes.subject}
+        [spared] = log.spared
+        assert (spared.record_id, spared.reason, spared.holds) == (
+            held.subject,
+            KeptBecause.HOLD,
+            (hold["id"],),
+        )
+        assert spared.entries == tuple(e.id for e in entries[held.subject])
+        [announced] = await kept.events("record.culled", goes.subject)
+        assert announced["data"]["record_ids"] == [goes.subject]
+        assert announced["data"]["count"] == 1
+        assert (await verify(deps.store)).ok
+
+        # Lifted: the next run culls it under a log of its own.
+        await kept.client.post(
+            f"/holds/{hold['id']}/lift", json={"reason": "Målet avgjort"}, headers=ARCHIVIST
+        )
+        assert going(await run(kept)) == {retention["id"]: [held.subject]}
+        assert await gone(kept, held.subject)
+        assert (await verify(deps.store)).ok
+
+
+async def test_P10_2_L6_what_a_crash_had_culled_of_a_record_before_its_hold_stays_culled(
+    nats_url: str, mongodb_url: str, tmp_path: Path
+) -> None:
+    retention = rule()
+    async with culling_archive(nats_url, mongodb_url, tmp_path, retention) as kept:
+        deps = kept.deps
+        account = await kept.account()
+        comment = await old_comment(kept, account, "Första versionen")
+        await kept.publish(kept.edited(comment, "Andra versionen", later(OLD, minutes=1)))
+        await kept.kept(comment.subject, lambda r: len(r["versions"]) == 2)
+        written, edit = await deps.store.chain.of_record(comment.subject)
+        crashed = crashed_log(kept, retention["id"], account, {comment.subject: [written, edit]})
+        await deps.uow.add(deps.store.culling.log, crashed)
+        # The crash came after the chained proof and the first tombstone.
+        await keep_unfolded(deps, culling_fact(crashed, [comment.subject], kept.clock.now))
+        assert await deps.store.culling.tombstone(written.id, written.hash, crashed.id)
+        hold = await set_hold(
+            kept,
+            {"scope": "account", "account_id": account.data.account_id, "reason": "Tvist"},
+        )
+
+        await cull(deps, kept.clock.now)
+
+        # What is left of it stays, folded from what is left, and verify holds.
+        record = await kept.record(comment.subject)
+        assert [v["text"] for v in record["versions"]] == ["Andra versionen"]
+        found = await deps.store.culling.log.get(crashed.id)
+        assert found is not None
+        [spared] = found.item.spared
+        assert (spared.record_id, spared.holds, spared.entries) == (
+            comment.subject,
+            (hold["id"],),
+            (edit.id,),
+        )
+        assert [e.id for e in found.item.entries] == [written.id]
+        assert (await verify(deps.store)).ok
+
+
+async def test_P10_2_L6_a_half_finished_cull_is_being_culled_not_broken_and_the_check_finishes_it(
+    nats_url: str, mongodb_url: str, tmp_path: Path
+) -> None:
+    retention = rule()
+    async with culling_archive(nats_url, mongodb_url, tmp_path, retention) as kept:
+        deps = kept.deps
+        account = await kept.account()
+        comment = await old_comment(kept, account, "Halvvägs")
+        entries = await deps.store.chain.of_record(comment.subject)
+        crashed = crashed_log(kept, retention["id"], account, {comment.subject: entries})
+        await deps.uow.add(deps.store.culling.log, crashed)
+        # A run that stopped after its tombstones, before deleting the record.
+        await keep_unfolded(deps, culling_fact(crashed, [comment.subject], kept.clock.now))
+        for entry in entries:
+            assert await deps.store.culling.tombstone(entry.id, entry.hash, crashed.id)
+
+        report = await verify(deps.store)  # what `kanalvakt archive verify` sees
+
+        assert report.ok, report.broken
+        assert report.being_culled == [comment.subject]
+
+        await _verify_kommun(deps, kept.clock.now)  # the periodic check
+
+        assert metrics.VERIFY_FAILURES.labels("nora")._value.get() == 0
+        assert await gone(kept, comment.subject)
+        found = await deps.store.culling.log.get(crashed.id)
+        assert found is not None
+        assert found.item.finished_at is not None
+        report = await verify(deps.store)
+        assert (report.ok, report.being_culled) == (True, [])
+
+
+async def test_L6_a_forged_culling_log_and_tombstone_fail_verify(
+    nats_url: str, mongodb_url: str, tmp_path: Path
+) -> None:
+    async with culling_archive(nats_url, mongodb_url, tmp_path, rule(after_days=3650)) as kept:
+        deps = kept.deps
+        account = await kept.account()
+        comment = await old_comment(kept, account, "Obekväm fråga")
+        [entry] = await deps.store.chain.of_record(comment.subject)
+        # Someone writes a culling log of their own that lists the entry with its hash,
+        # makes the tombstone it proves and removes the record: no chained fact covers it.
+        forged = crashed_log(kept, "kommentarer-1ar", account, {comment.subject: [entry]})
+        await deps.uow.add(deps.store.culling.log, finished(forged, kept.clock.now))
+        assert await deps.store.culling.tombstone(entry.id, entry.hash, forged.id)
+        await deps.store.records.repo.collection.delete_one({"_id": comment.subject})
+
+        report = await verify(deps.store)
+
+        [(account_id, broken)] = report.broken
+        assert account_id == account.data.account_id
+        assert broken == Broken(entry.id, "content gone but no chained culling fact covers it")

@@ -47,6 +47,9 @@ def up(
     nats_port: int = 4222,
     nats_monitor_port: int = 8222,
     store_port: int = 27017,
+    smtp_port: Annotated[
+        int, typer.Option(help="the local mail sink's SMTP port (unless SMTP_HOST is set)")
+    ] = 2525,
     http_port: Annotated[
         int,
         typer.Option(help="first of four consecutive ports: registry, moderation, archive, notify"),
@@ -83,6 +86,7 @@ def up(
             nats_port=nats_port,
             nats_monitor_port=nats_monitor_port,
             store_port=store_port,
+            smtp_port=smtp_port,
             http_ports=ports,
             kommun_config=kommun_config or default_kommun_config(Path.cwd()),
             default_kommun=default_kommun,

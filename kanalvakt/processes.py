@@ -136,6 +136,26 @@ def start_store(
     return proc
 
 
+def start_mail_sink(
+    maildir: Path, host: str, port: int, timeout: float = 20.0
+) -> subprocess.Popen[bytes]:
+    """The local SMTP server `up` gives notify: every message kept in `maildir`."""
+    ensure_free("mail sink (SMTP)", host, port)
+    maildir.parent.mkdir(parents=True, exist_ok=True)
+    with (maildir.parent / "mailsink.log").open("ab") as log:
+        proc = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "kanalvakt.mailsink"),
+                *("--dir", str(maildir), "--host", host, "--port", str(port)),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    _ready_or_stopped("mail sink (SMTP)", host, port, proc, timeout)
+    return proc
+
+
 def stop(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> int:
     """SIGTERM, then SIGKILL if it does not stop in time."""
     if proc.poll() is None:

@@ -14,6 +14,7 @@ repository, `up` finds `config/` and serves each kommun there, the first the def
 """
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -26,7 +27,14 @@ from typing import TYPE_CHECKING
 import httpx
 
 from kanalvakt.localauth import NoSecret, signing_secret
-from kanalvakt.processes import StartError, ensure_free, start_nats, start_store, stop
+from kanalvakt.processes import (
+    StartError,
+    ensure_free,
+    start_mail_sink,
+    start_nats,
+    start_store,
+    stop,
+)
 from shared.reference import REFERENCE_KOMMUN_CONFIG
 from shared.settings import DEFAULT_HTTP_PORTS, ServiceName
 
@@ -46,6 +54,7 @@ class UpOptions:
     nats_port: int = 4222
     nats_monitor_port: int = 8222
     store_port: int = 27017
+    smtp_port: int = 2525  # the local mail sink, unless SMTP_HOST names a real server
     http_ports: dict[ServiceName, int] = field(default_factory=lambda: dict(DEFAULT_HTTP_PORTS))
     kommun_config: Path = field(default_factory=lambda: default_kommun_config(Path.cwd()))
     default_kommun: str = ""  # empty: chosen by `_check_config` once the config is read
@@ -71,7 +80,12 @@ def service_environment(opts: UpOptions, environ: Mapping[str, str]) -> dict[str
         secret = signing_secret(opts.data_dir.resolve(), environ, create=True)
     except NoSecret as exc:
         raise StartError(str(exc)) from None
-    return dict(environ) | {
+    env = dict(environ)
+    if not environ.get("SMTP_HOST"):  # notify sends to the local mail sink
+        env |= {"SMTP_HOST": host, "SMTP_PORT": str(opts.smtp_port), "SMTP_SECURITY": "none"}
+    if not environ.get("NOTIFY_ACK_SECRET"):  # acknowledge links survive a restart
+        env["NOTIFY_ACK_SECRET"] = _made_once(opts.data_dir.resolve() / "ack-secret")
+    return env | {
         "NATS_URL": f"nats://{host}:{opts.nats_port}",
         "MONGODB_URL": f"mongodb://{host}:{opts.store_port}",
         "HTTP_HOST": host,
@@ -79,6 +93,16 @@ def service_environment(opts: UpOptions, environ: Mapping[str, str]) -> dict[str
         "KOMMUN_CONFIG": str(opts.kommun_config.resolve()),
         "DEFAULT_KOMMUN": opts.default_kommun,
     }
+
+
+def _made_once(path: Path) -> str:
+    """A random key kept in `path`, made the first time, readable by its owner only."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as key_file:
+            key_file.write(secrets.token_urlsafe(48))
+    return path.read_text(encoding="utf-8").strip()
 
 
 @dataclass
@@ -193,6 +217,12 @@ def run_up(opts: UpOptions) -> int:
                 "store (nx-27017)", lambda: start_store(data / "store", host, opts.store_port)
             ),
         ]
+        if not os.environ.get("SMTP_HOST"):
+            infra.append(
+                Supervised(
+                    "mail sink", lambda: start_mail_sink(data / "mail", host, opts.smtp_port)
+                )
+            )
         for name in ServiceName:
             services[name] = Supervised(name.value, _service_starter(name, env, opts))
         progress = Progress(
@@ -268,6 +298,11 @@ def _print_table(opts: UpOptions, data: Path, env: Mapping[str, str], kommuner: 
         base = f"http://{host}:{opts.http_ports[name]}"
         table.add_row(f"{name.value} API docs", f"{base}/docs")
         table.add_row(f"{name.value} metrics", f"{base}/metrics")
+    if os.environ.get("SMTP_HOST"):
+        table.add_row("Mail", f"sent through {env['SMTP_HOST']}")
+    else:
+        sink = f"smtp://{host}:{opts.smtp_port} → {data / 'mail'}"
+        table.add_row("Mail (local sink, Maildir)", sink)
     table.add_row("Data", str(data))
     table.add_row("Kommun configuration", env["KOMMUN_CONFIG"])
     registry = f"http://{host}:{opts.http_ports[ServiceName.REGISTRY]}"

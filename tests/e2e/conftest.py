@@ -28,6 +28,7 @@ class System:
     secret: str
     proc: subprocess.Popen[str]
     printed: str = ""  # what `up` printed up to its table's last line
+    maildir: Path | None = None  # the local mail sink's: every message notify sent
 
     def token(
         self,
@@ -67,18 +68,18 @@ def _four_free_ports() -> int:
     raise RuntimeError("no four consecutive free ports")
 
 
-def _ports() -> tuple[int, int, int, int]:
-    """NATS, NATS monitoring, store and the first of four HTTP ports, none the same:
-    a free port asked for later may otherwise be one of the four not yet bound."""
+def _ports() -> tuple[int, int, int, int, int]:
+    """NATS, NATS monitoring, store, mail sink and the first of four HTTP ports, none the
+    same: a free port asked for later may otherwise be one of the four not yet bound."""
     base = _four_free_ports()
     taken = set(range(base, base + 4))
     others: list[int] = []
-    while len(others) < 3:
+    while len(others) < 4:
         port = free_port()
         if port not in taken:
             taken.add(port)
             others.append(port)
-    return others[0], others[1], others[2], base
+    return others[0], others[1], others[2], others[3], base
 
 
 class Output:
@@ -117,7 +118,7 @@ class Output:
 
 
 # What `up` would otherwise take from the test session's environment.
-_UP_CHOOSES = ("AUTH_SECRET", "KOMMUN_CONFIG", "DEFAULT_KOMMUN")
+_UP_CHOOSES = ("AUTH_SECRET", "KOMMUN_CONFIG", "DEFAULT_KOMMUN", "SMTP_HOST", "NOTIFY_ACK_SECRET")
 
 
 def start_up(
@@ -137,9 +138,11 @@ def start_up(
     )
 
 
-def port_args(ports: tuple[int, int, int, int]) -> list[str]:
-    nats_port, monitor_port, store_port, base = ports
+def port_args(ports: tuple[int, int, int, int, int]) -> list[str]:
+    nats_port, monitor_port, store_port, smtp_port, base = ports
     return [
+        "--smtp-port",
+        str(smtp_port),
         "--nats-port",
         str(nats_port),
         "--nats-monitor-port",
@@ -176,7 +179,7 @@ def stop_up(proc: subprocess.Popen[str]) -> int:
 
 def _run_system(data: Path, cwd: Path, extra_env: dict[str, str] | None = None) -> Iterator[System]:
     ports = _ports()
-    nats_port, _, _, base = ports
+    nats_port, _, _, _, base = ports
     proc = start_up(data, cwd, *port_args(ports), extra_env=extra_env)
     output = wait_until_up(proc)
     names = ("registry", "moderation", "archive", "notify")
@@ -186,6 +189,7 @@ def _run_system(data: Path, cwd: Path, extra_env: dict[str, str] | None = None) 
         secret=(data / "auth-secret").read_text().strip(),
         proc=proc,
         printed="".join(output.lines),
+        maildir=data / "mail",
     )
     yield system
     stop_up(proc)

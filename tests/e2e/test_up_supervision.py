@@ -86,7 +86,7 @@ def test_up_restarts_what_was_killed_and_stops_cleanly(tmp_path: Path) -> None:
     data, elsewhere = tmp_path / "data", tmp_path / "somewhere-else"
     elsewhere.mkdir()
     ports = _ports()
-    nats_port, monitor_port, store_port, base = ports
+    nats_port, monitor_port, store_port, _, base = ports
     registry = f"http://127.0.0.1:{base}"
     log_path = tmp_path / "up.err"
     with log_path.open("w") as log:

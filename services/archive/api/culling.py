@@ -155,6 +155,14 @@ async def run_culling(
     return RunView(dry_run=dry_run, at=now, rules=[RuleRunView(**vars(r)) for r in results])
 
 
+class SparedView(BaseModel):
+    record_id: str
+    reason: str
+    holds: list[str]
+    entries: list[str]
+    at: datetime
+
+
 class CullLogView(BaseModel):
     id: str
     rule_id: str
@@ -165,6 +173,11 @@ class CullLogView(BaseModel):
     count: int
     record_ids: list[str]
     entries: dict[str, str] = Field(description="Chain entry id → its SHA-256 link hash.")
+    spared: list[SparedView] = Field(
+        default_factory=list,
+        description="Records the log named that did not go: a hold, or awaiting "
+        "registration, when the cull was finished (L6).",
+    )
 
 
 def _log_view(log: CullLog) -> CullLogView:
@@ -178,6 +191,16 @@ def _log_view(log: CullLog) -> CullLogView:
         count=log.count,
         record_ids=list(log.record_ids),
         entries=log.hashes,
+        spared=[
+            SparedView(
+                record_id=s.record_id,
+                reason=s.reason.value,
+                holds=list(s.holds),
+                entries=list(s.entries),
+                at=s.at,
+            )
+            for s in log.spared
+        ],
     )
 
 

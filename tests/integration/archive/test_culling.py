@@ -456,6 +456,9 @@ async def test_P10_2_a_hold_set_before_an_unfinished_cull_finishes_spares_its_re
             (hold["id"],),
         )
         assert spared.entries == tuple(e.id for e in entries[held.subject])
+        answer = await kept.client.get("/culling/log", headers=ARCHIVIST)
+        [shown] = [v for v in answer.json() if v["id"] == crashed.id]
+        assert [(s["record_id"], s["reason"]) for s in shown["spared"]] == [(held.subject, "hold")]
         [announced] = await kept.events("record.culled", goes.subject)
         assert announced["data"]["record_ids"] == [goes.subject]
         assert announced["data"]["count"] == 1

@@ -834,3 +834,84 @@ async def test_archive_chain_head_anchor_shapes(db: AsyncDatabase[Document]) -> 
     assert (doc["kommun"], doc["account_id"], doc["seq"], doc["hash"]) == ("nora", "a1", 3, "h3")
     assert isinstance(doc["seq"], int)
     assert await heads.distinct("account_id", {"kommun": "nora"}) == ["a1"]
+
+
+async def test_notify_escalation_and_delivery_log_shapes(db: AsyncDatabase[Document]) -> None:
+    # services.notify.store.escalations: derived flags `climbs`/`waiting` (never a null
+    # comparison) with a range on `next_level_at`, top-level projections; and the delivery
+    # log (services.notify.api.log): equality on a nested subdocument's field (`$or` of
+    # recipient.email / recipient.name), top-level filters, a created_at range, newest
+    # first by (created_at, _id) with pages before a cursor by $or.
+    esc = db["escalations"]
+    await esc.create_index([("kommun", 1), ("climbs", 1), ("next_level_at", 1)])
+    await esc.create_index([("kommun", 1), ("waiting", 1), ("opened_at", 1)])
+    base = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    rows = [  # id, climbs, waiting, next_level_at
+        ("e1", True, True, base),
+        ("e2", True, True, base + timedelta(hours=2)),
+        ("e3", False, True, None),  # the last level told: nothing left to climb
+        ("e4", False, False, None),  # acknowledged
+    ]
+    for eid, climbs, waiting, at in rows:
+        doc = {"_id": eid, "kommun": "nora", "climbs": climbs, "waiting": waiting}
+        await esc.insert_one(doc | {"next_level_at": at, "event_type": "account.unattended"})
+        await esc.insert_one(doc | {"_id": f"v-{eid}", "kommun": "vasterby", "next_level_at": at})
+    due = {"kommun": "nora", "climbs": True, "next_level_at": {"$lte": base + timedelta(hours=1)}}
+    found = esc.find(due, {"_id": 1}).sort("next_level_at", ASCENDING).limit(10)
+    assert [d["_id"] async for d in found] == ["e1"]
+    waiting = esc.find({"kommun": "nora", "waiting": True}, {"event_type": 1, "opened_at": 1})
+    assert sorted([d["_id"] async for d in waiting]) == ["e1", "e2", "e3"]
+    # A save replaces the whole document (shared.store): the flags stay booleans.
+    await esc.replace_one(
+        {"_id": "e1", "kommun": "nora"},
+        {"kommun": "nora", "climbs": False, "waiting": False, "next_level_at": None},
+    )
+    assert [d["_id"] async for d in esc.find(due)] == []
+    listed = esc.find({"kommun": "nora", "waiting": True, "_id": {"$lt": "e3"}})
+    assert [d["_id"] async for d in listed.sort("_id", DESCENDING)] == ["e2"]
+
+    log = db["notifications"]
+    await log.create_index([("kommun", 1), ("event_id", 1)])
+    await log.create_index([("kommun", 1), ("created_at", 1)])
+    people = [("Enhetschef", "enhet@nora.example"), ("Förvaltningschef", "fc@nora.example")]
+    for i in range(6):
+        name, email = people[i % 2]
+        await log.insert_one(
+            {
+                "_id": f"ev{i // 2}:{1 + i % 2}:email:{email}",
+                "kommun": "nora",
+                "event_id": f"ev{i // 2}",
+                "event_type": "account.unattended" if i < 4 else "comment.flagged",
+                "level": 1 + i % 2,
+                "channel": "email",
+                "status": "sent" if i % 3 else "failed",
+                "recipient": {"name": name, "email": email, "language": "sv", "why": "x"},
+                "created_at": base + timedelta(minutes=i // 2),  # two at each minute: ties
+            }
+        )
+    order = [("created_at", DESCENDING), ("_id", DESCENDING)]
+
+    async def ids(query: Document, limit: int = 0) -> list[str]:
+        cursor = log.find({"kommun": "nora", **query}).sort(order).limit(limit)
+        return [d["_id"].split(":email:")[0] async for d in cursor]
+
+    who = {"$or": [{"recipient.email": "fc@nora.example"}, {"recipient.name": "fc@nora.example"}]}
+    assert await ids(who) == ["ev2:2", "ev1:2", "ev0:2"]
+    by_name = {"$or": [{"recipient.email": "Enhetschef"}, {"recipient.name": "Enhetschef"}]}
+    assert await ids(by_name) == ["ev2:1", "ev1:1", "ev0:1"]
+    assert await ids({"event_type": "account.unattended", "status": "failed"}) == ["ev1:2", "ev0:1"]
+    assert await ids({"level": 2, "channel": "email", "status": "sent"}) == ["ev2:2", "ev0:2"]
+    window = {"$gte": base + timedelta(minutes=1), "$lt": base + timedelta(minutes=2)}
+    assert await ids({"created_at": window}) == ["ev1:2", "ev1:1"]
+    before = {
+        "$or": [
+            {"created_at": {"$lt": base + timedelta(minutes=1)}},
+            {
+                "created_at": base + timedelta(minutes=1),
+                "_id": {"$lt": "ev1:2:email:fc@nora.example"},
+            },
+        ]
+    }
+    assert await ids(before, 2) == ["ev1:1", "ev0:2"]
+    assert await ids({"$and": [before, who]}) == ["ev0:2"]
+    assert await ids({"$and": [before, {"created_at": window}]}) == ["ev1:1"]

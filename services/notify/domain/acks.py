@@ -1,13 +1,25 @@
 """Escalations that need acknowledging (P5.6, P5.8): who is told at each level, the
 signed link that acknowledges without a login, and when the next level is told.
 
-Contract (issue 11). The helper building acknowledgements fills in the functions.
+The link's token is the authority to acknowledge: HMAC-SHA256 over a small payload
+(escalation id, e-mail address, expiry), URL-safe base64, compared in constant time.
+It names no kommun: escalation ids are event ids, unique across kommuner.
 """
 
-from dataclasses import dataclass
-from datetime import datetime
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
 from services.notify.domain.notifications import Person
+from shared.rules import NotPermitted, RuleViolations, Violation
+from shared.settings import Settings
+
+RULE = "P5.6"  # the link is the ladder's: P5.8's escalations climb the same one
 
 
 @dataclass(frozen=True)
@@ -27,3 +39,130 @@ class Escalation:
     next_level_at: datetime | None = None  # None: no level left to tell
     acknowledged_at: datetime | None = None
     acknowledged_by: str = ""  # the e-mail address the link was made for
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.acknowledged_at is not None
+
+
+# The token ------------------------------------------------------------------------------
+
+
+class LinkExpired(RuleViolations):
+    """A genuine link past its time (410: ask for a new one, nothing to retry)."""
+
+    status = 410
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _mac(secret: bytes, payload: str) -> str:
+    digest = hmac.new(secret, payload.encode("ascii"), hashlib.sha256).digest()
+    return _b64(digest)
+
+
+def sign(secret: bytes, escalation_id: str, email: str, expires: datetime) -> str:
+    """The token of an acknowledge link: `<payload>.<mac>`, both URL-safe base64."""
+    body = {"e": escalation_id, "m": email, "x": int(expires.timestamp())}
+    payload = _b64(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode())
+    return f"{payload}.{_mac(secret, payload)}"
+
+
+def _malformed(en: str) -> RuleViolations:
+    return RuleViolations(
+        [
+            Violation(
+                "token",
+                RULE,
+                "Länken är ofullständig eller felaktig; använd länken i meddelandet som den är.",
+                f"the link is incomplete or altered ({en}); use the link in the message as it is",
+            )
+        ]
+    )
+
+
+def read(secret: bytes, token: str, now: datetime) -> tuple[str, str]:
+    """The (escalation id, e-mail) a token was made for. A malformed token is 422, a
+    forged one 403 (NotPermitted), an expired one 410 (LinkExpired): each names the
+    field `token` and the rule."""
+    payload, dot, mac = token.partition(".")
+    if not dot or not payload or not mac or len(token) > 2048:
+        raise _malformed("not <payload>.<signature>")
+    if not hmac.compare_digest(mac.encode("ascii", "replace"), _mac(secret, payload).encode()):
+        raise NotPermitted(
+            [
+                Violation(
+                    "token",
+                    RULE,
+                    "Länken är inte utfärdad av Kanalvakt eller har ändrats.",
+                    "the link's signature does not match: not issued by Kanalvakt, or altered",
+                )
+            ]
+        )
+    try:
+        body = json.loads(_unb64(payload))
+        escalation_id, email, expires = str(body["e"]), str(body["m"]), int(body["x"])
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise _malformed("unreadable payload") from None
+    if now.timestamp() >= expires:
+        at = datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        raise LinkExpired(
+            [
+                Violation(
+                    "token",
+                    RULE,
+                    f"Länken gick ut {at}; kvittera i Kanalvakt eller be om en ny länk.",
+                    f"the link expired at {at}; acknowledge in Kanalvakt or ask for a new link",
+                )
+            ]
+        )
+    return escalation_id, email
+
+
+# A key made once per process when NOTIFY_ACK_SECRET is unset: links then die with the
+# process and are not honoured by another replica (fine for one local replica only).
+_PROCESS_KEY = secrets.token_bytes(32)
+
+
+def ack_secret(settings: Settings) -> bytes:
+    """The key that signs acknowledge links: NOTIFY_ACK_SECRET, else the process's own."""
+    if settings.notify_ack_secret is None:
+        return _PROCESS_KEY
+    return settings.notify_ack_secret.get_secret_value().encode()
+
+
+# The ladder (P5.6, P5.8) ------------------------------------------------------------------
+
+
+def acknowledge(escalation: Escalation, email: str, now: datetime) -> Escalation:
+    """The first acknowledgement wins and stops the ladder; later ones change nothing."""
+    if escalation.acknowledged:
+        return escalation
+    return replace(escalation, acknowledged_at=now, acknowledged_by=email, next_level_at=None)
+
+
+def climb(escalation: Escalation, now: datetime, within: timedelta) -> tuple[int | None, Escalation]:
+    """The next level to tell, if its time has come and nobody acknowledged, and the
+    escalation advanced to it: the level after gets `within` to acknowledge, the last
+    leaves nothing to climb (next_level_at None). (None, unchanged) when not due."""
+    due = escalation.next_level_at
+    if escalation.acknowledged or due is None or now < due:
+        return None, escalation
+    level = escalation.level + 1
+    if level > len(escalation.levels):  # nobody left above: the ladder ends here
+        return None, replace(escalation, next_level_at=None)
+    after = now + within if level < len(escalation.levels) else None
+    return level, replace(escalation, level=level, next_level_at=after)
+
+
+def waiting_since(escalation: Escalation, now: datetime) -> float:
+    """Seconds an unacknowledged escalation has waited (0 once acknowledged)."""
+    if escalation.acknowledged:
+        return 0.0
+    return max(0.0, (now - escalation.opened_at).total_seconds())

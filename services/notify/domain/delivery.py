@@ -1,9 +1,32 @@
-"""When a notification goes out: quiet hours, retries with backoff and jitter, digests."""
+"""When a notification goes out: quiet hours, retries with backoff and jitter, digests.
 
+Pure: the handler (handlers/delivery.py) claims what is due, sends it through a channel
+(channels.py) and hands the result here; what the notification becomes, and which event
+that causes, is decided here.
+"""
+
+import hashlib
+import html
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
+from enum import StrEnum
+from typing import Literal
 
+from services.notify.domain.notifications import (
+    Attempt,
+    Channel,
+    Message,
+    Notification,
+    Status,
+)
 from shared.clock import SWEDEN
-from shared.kommun import QuietHours
+from shared.events import NotificationFailed
+from shared.events.notification import NotificationFailedData
+from shared.kommun import Language, QuietHours, Retry
+
+# Quiet hours ---------------------------------------------------------------------------
 
 
 def _clock(hh_mm: str) -> time:
@@ -26,3 +49,193 @@ def quiet_until(quiet: QuietHours | None, now: datetime) -> datetime | None:
         return None
     day = local.date() if today < end else local.date() + timedelta(days=1)
     return datetime.combine(day, end, tzinfo=SWEDEN).astimezone(now.tzinfo)
+
+
+# Retries: exponential backoff with jitter ----------------------------------------------
+
+Jitter = Literal["full", "equal"]
+
+
+def backoff_cap(attempt_number: int, retry: Retry) -> float:
+    """The longest wait after failed attempt number `attempt_number` (1, 2, …):
+    first_delay · 2^(n-1), never more than max_delay."""
+    exponent = min(max(attempt_number, 1) - 1, 62)  # 2**62 s is past any max_delay
+    return float(min(retry.max_delay_seconds, retry.first_delay_seconds * 2.0**exponent))
+
+
+def retry_at(
+    attempt_number: int,
+    now: datetime,
+    retry: Retry,
+    rng: random.Random,
+    jitter: Jitter = "equal",
+) -> datetime:
+    """When to try again after failed attempt number `attempt_number`.
+
+    Jitter spreads the retries of many notifications that failed together (an SMTP
+    server back after an outage) so they do not all come back at once. `full` waits
+    anywhere in [0, cap]; `equal` (the default) in [cap/2, cap], so each wait is at
+    least the one before until the cap: a channel that is down is asked less and less
+    often, and never again at once.
+    """
+    cap = backoff_cap(attempt_number, retry)
+    delay = rng.uniform(0.0, cap) if jitter == "full" else cap / 2 + rng.uniform(0.0, cap / 2)
+    return now + timedelta(seconds=delay)
+
+
+# One attempt's outcome ------------------------------------------------------------------
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    RETRY = "retry"  # failed; tried again at due_at
+    FAILED = "failed"  # failed for the last time: notification.failed
+
+
+@dataclass(frozen=True)
+class Attempted:
+    notification: Notification
+    outcome: Outcome
+    failed: NotificationFailed | None = None  # the event, when outcome is FAILED
+
+
+def claimed(notification: Notification, now: datetime, lease: timedelta) -> Notification:
+    """Claimed by one replica until `now + lease`; another takes it only after that (a
+    replica that died while sending)."""
+    return replace(notification, claimed_until=now + lease)
+
+
+def claimable(notification: Notification, now: datetime) -> bool:
+    """Due and not being sent by someone else (the store's due query, in Python)."""
+    return (
+        notification.status in (Status.PENDING, Status.HELD)
+        and notification.due_at <= now
+        and (notification.claimed_until is None or notification.claimed_until <= now)
+    )
+
+
+def attempted(
+    notification: Notification,
+    ok: bool,
+    detail: str,
+    now: datetime,
+    retry: Retry,
+    rng: random.Random,
+    *,
+    digest_id: str = "",
+) -> Attempted:
+    """The notification after one attempt, its claim released. Sent (or digested, when it
+    went out inside digest `digest_id`); else retried at a later `due_at` (a held one
+    stays held, so it goes out in the recipient's next digest); else, after
+    `retry.max_attempts`, failed with the notification.failed event. The attempts are
+    kept: they are the delivery log."""
+    attempts = (*notification.attempts, Attempt(at=now, ok=ok, detail=detail[:500]))
+    base = replace(notification, attempts=attempts, claimed_until=None)
+    if ok:
+        if digest_id:
+            done = replace(base, status=Status.DIGESTED, digest_id=digest_id, sent_at=now)
+        else:
+            done = replace(base, status=Status.SENT, sent_at=now)
+        return Attempted(done, Outcome.SENT)
+    failures = sum(1 for a in attempts if not a.ok)
+    if failures < retry.max_attempts:
+        later = retry_at(failures, now, retry, rng)
+        return Attempted(replace(base, due_at=later), Outcome.RETRY)
+    gave_up = replace(base, status=Status.FAILED)
+    event = NotificationFailed.new(
+        notification.kommun,
+        subject=notification.id,
+        time=now,
+        data=NotificationFailedData(
+            notification_id=notification.id,
+            event_id=notification.event_id,
+            event_type=notification.event_type,
+            channel=notification.channel.value,
+            recipient=notification.recipient.name or notification.address,
+            address=notification.address,
+            attempts=len(attempts),
+            last_error=detail[:500] or "failed",
+            failed_at=now,
+        ),
+    )
+    return Attempted(gave_up, Outcome.FAILED, event)
+
+
+# Digests: what quiet hours held, in one message ----------------------------------------
+
+
+def digest_groups(due: Sequence[Notification]) -> dict[str, list[Notification]]:
+    """Held e-mail notifications by recipient address, each group oldest first. A
+    webhook is a machine's inbox and has no quiet hours to gather for: a held one is
+    sent on its own when due."""
+    groups: dict[str, list[Notification]] = {}
+    for n in sorted(due, key=lambda n: (n.due_at, n.created_at, n.id)):
+        if n.status is Status.HELD and n.channel is Channel.EMAIL:
+            groups.setdefault(n.address.lower(), []).append(n)
+    return groups
+
+
+def digest_due(notifications: Sequence[Notification]) -> datetime:
+    """When a group's digest first fell due (the end of the quiet hours): the earliest
+    first attempt, or due time of one not tried yet. A retry moves `due_at`, not this."""
+    return min(n.attempts[0].at if n.attempts else n.due_at for n in notifications)
+
+
+def digest_id(kommun: str, address: str, due: datetime) -> str:
+    """One digest per recipient and due time (`digest_due`): the same digest sent again,
+    after an attempt that failed, has the same id, and its e-mail the same Message-ID."""
+    key = f"{kommun}:{address.lower()}:{due.isoformat()}"
+    return "digest:" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+_DIGEST_WORDS: dict[Language, dict[str, str]] = {
+    "sv": {
+        "subject": "Kanalvakt: {count} meddelanden medan du hade tyst tid",
+        "one": "Kanalvakt: 1 meddelande medan du hade tyst tid",
+        "intro": "Det här kom medan du hade tyst tid:",
+        "open": "Öppna",
+        "acknowledge": "Kvittera",
+        "outro": "Varje rad har en länk till ärendet i Kanalvakt.",
+    },
+    "en": {
+        "subject": "Kanalvakt: {count} messages during your quiet hours",
+        "one": "Kanalvakt: 1 message during your quiet hours",
+        "intro": "This came while you had quiet hours:",
+        "open": "Open",
+        "acknowledge": "Acknowledge",
+        "outro": "Each line links to the item in Kanalvakt.",
+    },
+}
+
+
+def digest_message(notifications: Sequence[Notification], language: Language) -> Message:
+    """One message listing each held notification's subject with its links (the item,
+    and the acknowledge link of one that needs acknowledging), in the recipient's
+    language. Only the subjects and links the messages already carried: nothing new."""
+    words = _DIGEST_WORDS.get(language, _DIGEST_WORDS["sv"])
+    count = len(notifications)
+    subject = words["one"] if count == 1 else words["subject"].format(count=count)
+    lines = [words["intro"], ""]
+    items = []
+    for n in notifications:
+        m = n.message
+        lines.append(f"- {m.subject}")
+        links = []
+        if m.link:
+            lines.append(f"  {words['open']}: {m.link}")
+            links.append(f'<a href="{html.escape(m.link)}">{html.escape(words["open"])}</a>')
+        if m.acknowledge_url:
+            lines.append(f"  {words['acknowledge']}: {m.acknowledge_url}")
+            links.append(
+                f'<a href="{html.escape(m.acknowledge_url)}">'
+                f"{html.escape(words['acknowledge'])}</a>"
+            )
+        suffix = (" — " + " · ".join(links)) if links else ""
+        items.append(f"<li>{html.escape(m.subject)}{suffix}</li>")
+    lines += ["", words["outro"]]
+    body = (
+        f"<p>{html.escape(words['intro'])}</p>\n<ul>\n"
+        + "\n".join(items)
+        + f"\n</ul>\n<p>{html.escape(words['outro'])}</p>"
+    )
+    return Message(subject=subject, text="\n".join(lines) + "\n", html=body)

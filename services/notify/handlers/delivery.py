@@ -1,11 +1,173 @@
-"""Sending what is due (owned by delivery). Contract: `deliver_forever(deployment)` is
-the background task that sends due notifications, retries, digests."""
+"""Sending what is due (issue 11): every NOTIFY_DELIVERY_INTERVAL_SECONDS each kommun's
+due notifications are claimed, sent concurrently (each send bounded by a timeout, so one
+recipient's channel being down holds up nobody else), and each attempt recorded: sent,
+retried later with backoff and jitter, or finally failed with `notification.failed`
+published through the outbox. Held notifications whose quiet hours are over go out per
+recipient in one digest (P3.3, P5.1, P5.6; urgent ones, P5.8, are never held).
+"""
 
 import asyncio
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from shared.service import Deployment
+from services.notify import metrics
+from services.notify.channels import Channels, Result, bounded
+from services.notify.domain.delivery import (
+    Attempted,
+    Outcome,
+    attempted,
+    digest_due,
+    digest_groups,
+    digest_id,
+    digest_message,
+)
+from services.notify.domain.notifications import Notification
+from services.notify.store import NotifyStore
+from shared.events import Event
+from shared.service import Dependencies, Deployment, periodically
+from shared.unit_of_work import Decision, StaleWrite, Versioned
+
+log = logging.getLogger("kanalvakt.notify.delivery")
+
+
+@dataclass
+class _Pass:
+    """One kommun's delivery pass: what it needs, at the moment it started."""
+
+    deps: Dependencies[NotifyStore]
+    channels: Channels
+    now: datetime
+    rng: random.Random
+
+    @property
+    def lease(self) -> timedelta:
+        # Longer than any send may take (it is bounded by channels.timeout): a claim
+        # outlives its send, and runs out only when the replica holding it died.
+        return timedelta(seconds=self.channels.timeout * 2)
+
+
+def _jitter() -> random.Random:
+    # Spreads retries in time; nothing secret is drawn from it.
+    return random.Random()  # noqa: S311
+
+
+async def deliver_due(
+    deps: Dependencies[NotifyStore],
+    now: datetime,
+    *,
+    channels: Channels | None = None,
+    rng: random.Random | None = None,
+) -> None:
+    """Send every notification of the kommun due by `now`, all at once."""
+    due = await deps.store.notifications.due(now)
+    if not due:
+        return
+    own = channels is None
+    run = _Pass(deps, channels or Channels(deps.settings), now, rng or _jitter())
+    try:
+        groups = digest_groups([found.item for found in due])
+        digested = {n.id for group in groups.values() for n in group}
+        by_id = {found.item.id: found for found in due}
+        sends = [_send_one(run, found) for found in due if found.item.id not in digested]
+        sends += [_send_digest(run, [by_id[n.id] for n in group]) for group in groups.values()]
+        for failure in await asyncio.gather(*sends, return_exceptions=True):
+            if isinstance(failure, BaseException):  # a store outage mid-pass: next pass
+                log.warning("a delivery of kommun %s failed: %r", deps.kommun.id, failure)
+    finally:
+        if own:
+            await run.channels.aclose()
+
+
+async def _send_one(run: _Pass, found: Versioned[Notification]) -> None:
+    mine = await run.deps.store.notifications.claim(found, run.now, run.lease)
+    if mine is None:
+        return  # another replica is sending it
+    n = mine.item
+    result = await bounded(run.channels.send(run.deps.kommun, n, run.now), run.channels.timeout)
+    await _record(run, mine, result)
+
+
+async def _send_digest(run: _Pass, group: list[Versioned[Notification]]) -> None:
+    """One e-mail to the recipient listing every held notification due (quiet hours
+    over); each ends digested, or is retried together in the next digest."""
+    mine = []
+    for found in group:
+        claimed = await run.deps.store.notifications.claim(found, run.now, run.lease)
+        if claimed is not None:
+            mine.append(claimed)
+    if not mine:
+        return
+    items = [m.item for m in mine]
+    first = items[0]
+    digest = digest_id(first.kommun, first.address, digest_due(items))
+    message = digest_message(items, first.recipient.language)
+    send = run.channels.email(run.deps.kommun, first.recipient, message, digest, run.now)
+    result = await bounded(send, run.channels.timeout)
+    await asyncio.gather(*[_record(run, m, result, digest) for m in mine])
+
+
+async def _record(
+    run: _Pass, mine: Versioned[Notification], result: Result, digest: str = ""
+) -> None:
+    """The attempt in the notification's log and its new state, with notification.failed
+    in the same write when it was the last (the outbox announces it)."""
+    kommun = run.deps.kommun
+    outcome: list[Attempted] = []
+
+    def decide(n: Notification) -> Decision[Notification]:
+        step = attempted(
+            n,
+            result.ok,
+            result.detail,
+            run.now,
+            kommun.notify.retry,
+            run.rng,
+            digest_id=digest,
+        )
+        outcome[:] = [step]
+        events: list[Event] = [step.failed] if step.failed is not None else []
+        return step.notification, events
+
+    try:
+        await run.deps.uow.apply(run.deps.store.notifications.repo, mine, decide)
+    except StaleWrite:
+        # Our claim ran out while sending and another replica took it: its attempt is
+        # the one recorded. The message may have gone twice, with one Message-ID.
+        log.warning("notification %s: claim lost while sending; not recorded", mine.item.id)
+        return
+    _count(outcome[0], run.now)
+
+
+def _count(step: Attempted, now: datetime) -> None:
+    n = step.notification
+    labels = {"kommun": n.kommun, "event": n.event_type, "channel": n.channel.value}
+    if step.outcome is Outcome.SENT:
+        metrics.SENT.labels(**labels).inc()
+        metrics.LATENCY.labels(**labels).observe(max(0.0, (now - n.event_time).total_seconds()))
+    elif step.outcome is Outcome.RETRY:
+        metrics.ATTEMPTS_FAILED.labels(**labels).inc()
+    else:
+        metrics.FAILED.labels(**labels).inc()
 
 
 async def deliver_forever(deployment: Deployment[Any]) -> None:
-    await asyncio.Event().wait()
+    """The background task: `deliver_due` for every kommun, every
+    NOTIFY_DELIVERY_INTERVAL_SECONDS, with one HTTP client for the process."""
+    channels = Channels(deployment.settings)
+    rng = _jitter()
+
+    async def step(deps: Dependencies[NotifyStore], now: datetime) -> None:
+        await deliver_due(deps, now, channels=channels, rng=rng)
+
+    try:
+        await periodically(
+            deployment,
+            step,
+            "notify delivery",
+            deployment.settings.notify_delivery_interval_seconds,
+        )
+    finally:
+        await channels.aclose()

@@ -1,11 +1,17 @@
 """Notifications and their attempts: what is due, and the claim that lets one replica
 send each (owned by the delivery work)."""
 
+from datetime import datetime, timedelta
+
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.notify.domain.notifications import Notification
+from services.notify.domain.delivery import claimable, claimed
+from services.notify.domain.notifications import Notification, Status
 from shared.store import Document, MongoRepository
-from shared.unit_of_work import Mapper
+from shared.unit_of_work import Mapper, StaleWrite, Versioned
+
+# How many due notifications one delivery pass takes; the rest wait for the next pass.
+DUE_BATCH = 200
 
 
 class NotificationStore:
@@ -17,3 +23,38 @@ class NotificationStore:
         coll = self.repo.collection
         await coll.create_index([("kommun", 1), ("event_id", 1)])
         await coll.create_index([("kommun", 1), ("status", 1), ("due_at", 1)])
+
+    async def due(self, now: datetime, limit: int = DUE_BATCH) -> list[Versioned[Notification]]:
+        """Pending or held notifications due by `now` that no replica is sending (never
+        claimed, or its claim ran out), oldest due first.
+
+        An unclaimed notification stores `claimed_until` as null, matched by `$type`:
+        nx-27017 answers `{field: None}` wrongly next to other conditions (README,
+        "Store"); `$type: "null"` means the same to MongoDB, as the field is always
+        written."""
+        query = {
+            "status": {"$in": [Status.PENDING.value, Status.HELD.value]},
+            "due_at": {"$lte": now},
+            "$or": [
+                {"claimed_until": {"$type": "null"}},
+                {"claimed_until": {"$lte": now}},
+            ],
+        }
+        found = await self.repo.find(query, sort="due_at", limit=limit)
+        # The same rule again in Python: what the query answered is what may be claimed.
+        return [v for v in found if claimable(v.item, now)]
+
+    async def claim(
+        self, found: Versioned[Notification], now: datetime, lease: timedelta
+    ) -> Versioned[Notification] | None:
+        """This replica's to send until `now + lease`, or None when another replica
+        claimed (or changed) it since it was read: one conditional write on the version
+        read, so of two replicas racing exactly one wins (issue 11: sent once)."""
+        if not claimable(found.item, now):
+            return None
+        item = claimed(found.item, now, lease)
+        try:
+            version = await self.repo.save(item, found.version)
+        except StaleWrite:
+            return None
+        return Versioned(item, version, found.handled)

@@ -147,7 +147,9 @@ def acknowledge(escalation: Escalation, email: str, now: datetime) -> Escalation
     return replace(escalation, acknowledged_at=now, acknowledged_by=email, next_level_at=None)
 
 
-def climb(escalation: Escalation, now: datetime, within: timedelta) -> tuple[int | None, Escalation]:
+def climb(
+    escalation: Escalation, now: datetime, within: timedelta
+) -> tuple[int | None, Escalation]:
     """The next level to tell, if its time has come and nobody acknowledged, and the
     escalation advanced to it: the level after gets `within` to acknowledge, the last
     leaves nothing to climb (next_level_at None). (None, unchanged) when not due."""

@@ -92,11 +92,11 @@ def email_message(
     mail["Subject"] = message.subject
     mail["Date"] = format_datetime(now)
     mail["Message-ID"] = message_id(key, sender)
-    mail["Content-Language"] = to.language
     mail["Auto-Submitted"] = "auto-generated"
     mail["X-Kanalvakt-Notification"] = key
     mail.set_content(message.text)
     mail.add_alternative(message.html or message.text, subtype="html")
+    mail["Content-Language"] = to.language  # after the content, which resets Content-*
     return mail
 
 

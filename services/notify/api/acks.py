@@ -22,7 +22,7 @@ from services.notify.store import NotifyStore
 from services.notify.store.escalations import PAGE_LIMIT
 from shared.auth import require
 from shared.clock import SWEDEN
-from shared.http import PAGED, DepsDep, problems, violations_response
+from shared.http import PAGED, DepsDep, problem_response, violations_response
 from shared.principal import Principal, Role
 from shared.rules import RuleViolations, Violation
 from shared.service import Dependencies, Deployment
@@ -30,8 +30,15 @@ from shared.unit_of_work import NotFound
 
 router = APIRouter(tags=["acknowledgements"])
 
-# Acknowledge routes answer a page, or JSON to a client that asks for it.
-PAGE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/html": {}}}}
+# Acknowledge routes answer a page, or JSON to a client that asks for it; a bad link is
+# a page too, or a Problem to a client asking for JSON.
+LINK: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {}}},
+    403: problem_response(403, "The link's signature does not match (`token`, P5.6)."),
+    404: problem_response(404, "The escalation the link is for does not exist here."),
+    410: problem_response(410, "The link has expired (`token`, P5.6); it says when."),
+    422: problem_response(422, "Not a link Kanalvakt makes (`token`, P5.6)."),
+}
 
 Deps = Annotated[Dependencies[NotifyStore], DepsDep]
 # Who follows escalations: the informationsansvarig, operations, the säkerhetssamordnare.
@@ -184,7 +191,7 @@ def _unknown(request: Request, exc: NotFound) -> Response:
 @router.get(
     "/acknowledge/{token}",
     response_model=EscalationView,
-    responses=PAGE | problems(403, 404, 410, 422),
+    responses=LINK,
 )
 async def acknowledge_page(request: Request, token: str) -> Response:
     """What the link acknowledges, with a button that acknowledges (POST). Showing it
@@ -228,7 +235,7 @@ async def acknowledge_page(request: Request, token: str) -> Response:
 @router.post(
     "/acknowledge/{token}",
     response_model=Acknowledged,
-    responses=PAGE | problems(403, 404, 410, 422),
+    responses=LINK,
 )
 async def acknowledge(request: Request, token: str) -> Response:
     """Acknowledge: the first acknowledgement wins and stops the ladder (P5.6, P5.8);

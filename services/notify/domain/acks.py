@@ -11,6 +11,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -54,6 +55,9 @@ class LinkExpired(RuleViolations):
     status = 410
 
 
+_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
@@ -91,10 +95,10 @@ def read(secret: bytes, token: str, now: datetime) -> tuple[str, str]:
     """The (escalation id, e-mail) a token was made for. A malformed token is 422, a
     forged one 403 (NotPermitted), an expired one 410 (LinkExpired): each names the
     field `token` and the rule."""
-    payload, dot, mac = token.partition(".")
-    if not dot or not payload or not mac or len(token) > 2048:
-        raise _malformed("not <payload>.<signature>")
-    if not hmac.compare_digest(mac.encode("ascii", "replace"), _mac(secret, payload).encode()):
+    if len(token) > 2048 or not _SHAPE.fullmatch(token):
+        raise _malformed("not <payload>.<signature> in URL-safe base64")
+    payload, _, mac = token.partition(".")
+    if not hmac.compare_digest(mac.encode(), _mac(secret, payload).encode()):
         raise NotPermitted(
             [
                 Violation(

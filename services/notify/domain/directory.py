@@ -2,13 +2,19 @@
 from registry events (it never reads the registry's database), with the kommun's role
 directory (contacts, organisation) from configuration.
 
-Contract (issue 11). The helper building routing fills in the functions.
+Each registry event is applied by a pure function. The consumers of different event
+types run side by side, so an account's events may arrive in any order: an absence
+may come before its account.created (the account is then kept as a stub with no name,
+`known` False, until it does), and an older account.updated does not overwrite a newer
+one (`as_of`).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from services.notify.domain.notifications import Person
+from shared.events import AccountDeadlines, AccountRef, AdminAbsentData, PersonRef
+from shared.kommun import Person as Head
 
 
 @dataclass(frozen=True)
@@ -18,6 +24,9 @@ class Absence:
     substitute: Person | None
     starts_at: datetime
     ends_at: datetime
+
+    def covers(self, at: datetime) -> bool:
+        return self.starts_at <= at < self.ends_at
 
 
 @dataclass(frozen=True)
@@ -31,3 +40,107 @@ class Account:
     administrators: tuple[Person, ...] = ()
     absences: tuple[Absence, ...] = ()
     closed: bool = False
+    # The time of the newest account event applied: an older one arriving late (its
+    # consumer was slower) does not undo it.
+    as_of: datetime | None = None
+
+    @property
+    def known(self) -> bool:
+        """An account event has been seen, not only an absence (its name is known)."""
+        return bool(self.name)
+
+
+def person(ref: PersonRef | Head, why: str = "") -> Person:
+    """Someone an event or the organisation names, as notify tells them."""
+    return Person(name=ref.name, email=str(ref.email), why=why)
+
+
+def stub(account_id: str, kommun: str) -> Account:
+    """An account notify has heard of only through an absence so far."""
+    return Account(id=account_id, kommun=kommun, name="", platform="", department="", unit="")
+
+
+def account_of(data: AccountRef, kommun: str, at: datetime) -> Account:
+    """The account as an account event describes it."""
+    return apply_account(stub(data.account_id, kommun), data, at)
+
+
+def apply_account(account: Account, data: AccountRef, at: datetime) -> Account:
+    """account.created / approved / activated / updated / closed: name, platform,
+    department and unit; the administrators when the event carries the plan's (B1 item 5).
+    An event older than what the account already shows changes nothing."""
+    if account.as_of is not None and at < account.as_of:
+        return account
+    administrators = account.administrators
+    if isinstance(data, AccountDeadlines):
+        administrators = tuple(person(a) for a in data.administrators)
+    return replace(
+        account,
+        name=data.name,
+        platform=data.platform,
+        department=data.department,
+        unit=data.unit,
+        administrators=administrators,
+        as_of=at,
+    )
+
+
+def close(account: Account) -> Account:
+    """account.closed (P5.5): kept, so late events about it still find their people."""
+    return replace(account, closed=True)
+
+
+def away(account: Account, data: AdminAbsentData) -> Account:
+    """admin.absent: the administrator is away, with or without a substitute (P5.1)."""
+    absence = Absence(
+        id=data.absence_id,
+        person=person(data.administrator),
+        substitute=person(data.substitute) if data.substitute else None,
+        starts_at=data.starts_at,
+        ends_at=data.ends_at,
+    )
+    kept = tuple(a for a in account.absences if a.id != absence.id)
+    return replace(account, absences=(*kept, absence))
+
+
+def back(account: Account, data: AdminAbsentData) -> Account:
+    """admin.returned: the absence is over."""
+    return replace(account, absences=tuple(a for a in account.absences if a.id != data.absence_id))
+
+
+def _key(email: str) -> str:
+    return email.casefold()
+
+
+def on_duty(account: Account, now: datetime) -> tuple[Person, ...]:
+    """P5.1: who handles the account's comments now: its administrators who are present,
+    and for one who is away, their substitute if they have one. An absence counts only
+    within its times, so one whose admin.returned came first (the two consumers race)
+    is over all the same."""
+    people: list[Person] = []
+    for admin in account.administrators:
+        absence = next(
+            (
+                a
+                for a in account.absences
+                if _key(a.person.email) == _key(admin.email) and a.covers(now)
+            ),
+            None,
+        )
+        if absence is None:
+            people.append(admin)
+        elif absence.substitute is not None:
+            people.append(absence.substitute)
+    return unique(people)
+
+
+def unique(people: list[Person]) -> tuple[Person, ...]:
+    """Each e-mail address once, the first naming kept (one person named twice is told
+    once)."""
+    seen: set[str] = set()
+    kept: list[Person] = []
+    for p in people:
+        if _key(p.email) not in seen:
+            seen.add(_key(p.email))
+            kept.append(p)
+    return tuple(kept)

@@ -915,3 +915,70 @@ async def test_notify_escalation_and_delivery_log_shapes(db: AsyncDatabase[Docum
     assert await ids(before, 2) == ["ev1:1", "ev0:2"]
     assert await ids({"$and": [before, who]}) == ["ev0:2"]
     assert await ids({"$and": [before, {"created_at": window}]}) == ["ev1:1"]
+
+
+async def test_notify_due_and_claim_shapes(db: AsyncDatabase[Document]) -> None:
+    # services.notify.store.notifications: what is due (status $in, due_at $lte, and not
+    # claimed: claimed_until null by $type, as `{field: None}` beside other conditions
+    # matches nothing on nx-27017, or a claim run out), sorted by due_at, limited; the
+    # claim is a whole-document replace conditional on the version read.
+    coll = db["notifications"]
+    await coll.create_index([("kommun", 1), ("status", 1), ("due_at", 1)])
+    now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    rows = [  # id, status, due in minutes, claimed until (minutes) or None
+        ("a", "pending", -2, None),
+        ("b", "held", -4, None),
+        ("c", "pending", -3, 10),  # claimed by another replica
+        ("d", "pending", -1, -1),  # its claim ran out
+        ("e", "sent", -9, None),
+        ("f", "pending", 20, None),  # not yet due
+        ("g", "failed", -8, None),
+    ]
+    for i, status, due, claim in rows:
+        until = None if claim is None else now + timedelta(minutes=claim)
+        await coll.insert_one(
+            {
+                "_id": i,
+                "kommun": "nora",
+                "status": status,
+                "due_at": now + timedelta(minutes=due),
+                "claimed_until": until,
+                "version": 1,
+            }
+        )
+    await coll.insert_one(
+        {"_id": "x", "kommun": "vasterby", "status": "pending", "due_at": now, "version": 1}
+    )
+    due = {
+        "kommun": "nora",
+        "status": {"$in": ["pending", "held"]},
+        "due_at": {"$lte": now},
+        "$or": [{"claimed_until": {"$type": "null"}}, {"claimed_until": {"$lte": now}}],
+    }
+    assert [d["_id"] async for d in coll.find(due).sort("due_at", ASCENDING)] == ["b", "a", "d"]
+    assert [d["_id"] async for d in coll.find(due).sort("due_at", ASCENDING).limit(2)] == [
+        "b",
+        "a",
+    ]
+
+    async def claim(version: int) -> bool:
+        doc = await coll.find_one({"_id": "a", "kommun": "nora", "version": version})
+        if doc is None:
+            return False
+        doc |= {"claimed_until": now + timedelta(minutes=1), "version": version + 1}
+        result = await coll.replace_one({"_id": "a", "kommun": "nora", "version": version}, doc)
+        return result.matched_count == 1
+
+    assert await claim(1)
+    assert not await claim(1)  # the other replica read version 1 too: it lost
+    claimed = await coll.find_one({"_id": "a", "kommun": "nora"})
+    assert claimed is not None
+    assert claimed["claimed_until"] == now + timedelta(minutes=1)
+    assert [d["_id"] async for d in coll.find(due).sort("due_at", ASCENDING)] == ["b", "d"]
+    later = {**due, "due_at": {"$lte": now + timedelta(minutes=2)}}
+    later["$or"] = [
+        {"claimed_until": {"$type": "null"}},
+        {"claimed_until": {"$lte": now + timedelta(minutes=2)}},
+    ]
+    # a's claim ran out by then, c's has not
+    assert [d["_id"] async for d in coll.find(later).sort("due_at", ASCENDING)] == ["b", "a", "d"]

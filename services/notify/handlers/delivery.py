@@ -155,19 +155,34 @@ def _count(step: Attempted, now: datetime) -> None:
 
 async def deliver_forever(deployment: Deployment[Any]) -> None:
     """The background task: `deliver_due` for every kommun, every
-    NOTIFY_DELIVERY_INTERVAL_SECONDS, with one HTTP client for the process."""
+    NOTIFY_DELIVERY_INTERVAL_SECONDS, with one HTTP client for the process.
+
+    A pass is waited for one interval at most: sends still hanging then (a channel that
+    does not answer, until its timeout) go on in the background while the next pass
+    sends what came meanwhile. Their claims keep the next pass off them."""
     channels = Channels(deployment.settings)
     rng = _jitter()
+    interval = deployment.settings.notify_delivery_interval_seconds
+    running: set[asyncio.Task[None]] = set()
+
+    def finished(task: asyncio.Task[None]) -> None:
+        running.discard(task)
+        if not task.cancelled() and (failure := task.exception()) is not None:
+            log.warning("a delivery pass failed: %r", failure)
 
     async def step(deps: Dependencies[NotifyStore], now: datetime) -> None:
-        await deliver_due(deps, now, channels=channels, rng=rng)
+        task = asyncio.create_task(deliver_due(deps, now, channels=channels, rng=rng))
+        await asyncio.wait({task}, timeout=interval)
+        if task.done():
+            task.result()  # a failed pass is periodically's to log
+        else:
+            running.add(task)
+            task.add_done_callback(finished)
 
     try:
-        await periodically(
-            deployment,
-            step,
-            "notify delivery",
-            deployment.settings.notify_delivery_interval_seconds,
-        )
+        await periodically(deployment, step, "notify delivery", interval)
     finally:
+        for task in list(running):
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
         await channels.aclose()

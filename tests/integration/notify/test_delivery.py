@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from kanalvakt.processes import free_port
+from services.notify import channels
 from services.notify.channels import (
     NOTIFICATION_HEADER,
     SIGNATURE_HEADER,
@@ -345,3 +346,41 @@ async def test_P5_8_quiet_hours_hold_for_one_digest_but_urgent_goes_at_once(
         assert all(d.sent_at == ends for d in done)
         await asyncio.sleep(0.5)
         assert len(n.mailbox.to(ANNA.email)) == 2  # one digest, not one per notification
+
+
+async def test_issue_11_a_hanging_webhook_holds_up_no_other_recipient(
+    nats_url: str, mongodb_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A receiver that takes the request and never answers: its send waits for the
+    # webhook timeout (2 s here), while e-mail to others goes at once, in the same pass
+    # and in the passes after it.
+    monkeypatch.setattr(channels, "WEBHOOK_TIMEOUT_SECONDS", 2.0)
+    stuck, release = asyncio.Event(), asyncio.Event()
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1)
+        stuck.set()
+        await release.wait()
+        writer.close()
+
+    server = await asyncio.start_server(silent, harness.HOST, 0)
+    port = server.sockets[0].getsockname()[1]
+    config = {"webhooks": {"tyst": {"url": hook_url(port, "tyst"), "secret": "test"}}}
+    try:
+        async with notify(
+            nats_url, mongodb_url, tmp_path, config=config, smtp_timeout_seconds=0.5
+        ) as n:
+            hook = await add(n, a_notification(n, ANNA, channel=Channel.WEBHOOK, address="tyst"))
+            await add(n, a_notification(n, BO))
+            await n.mail_to(BO.email)
+            await asyncio.wait_for(stuck.wait(), 5)
+            later = await add(n, a_notification(n, ANNA, subject="Ännu ett meddelande"))
+            await n.mail_to(ANNA.email)
+            assert (await stored(n, hook.id)).attempts == ()  # still waiting for an answer
+            await until_status(n, later.id, Status.SENT)
+            failed = await until_status(n, hook.id, Status.PENDING, attempts=1)
+            assert not failed.attempts[0].ok
+            assert "Timeout" in failed.attempts[0].detail
+    finally:
+        release.set()
+        server.close()

@@ -37,7 +37,9 @@ LINK: dict[int | str, dict[str, Any]] = {
     403: problem_response(403, "The link's signature does not match (`token`, P5.6)."),
     404: problem_response(404, "The escalation the link is for does not exist here."),
     410: problem_response(410, "The link has expired (`token`, P5.6); it says when."),
+    409: problem_response(409),
     422: problem_response(422, "Not a link Kanalvakt makes (`token`, P5.6)."),
+    503: problem_response(503),
 }
 
 Deps = Annotated[Dependencies[NotifyStore], DepsDep]

@@ -37,12 +37,15 @@ from services.notify.domain.notifications import (
 from services.notify.handlers.delivery import deliver_due
 from shared.ids import new_id
 from shared.kommun import QuietHours
+from tests.helpers import account_created
 from tests.integration.notify import harness
 from tests.integration.notify.harness import WEBHOOK_KEY, Clock, Notify, notify
 
 SENDER = "kanalvakt@nora.example"  # the reference kommun's notify.sender
 ANNA = Person("Anna Andersson", "anna.andersson@nora.example", "sv", "administrators")
 BO = Person("Bo Berg", "bo.berg@nora.example", "en", "contact:informationsansvarig")
+INFORMATIONSANSVARIG = "kommunchef@nora.example"  # the reference kommun's contacts
+FORVALTNINGSCHEF = "fc.ks@nora.example"  # the head of account_created's department
 
 
 def receiver_port(monkeypatch: pytest.MonkeyPatch) -> int:
@@ -384,3 +387,45 @@ async def test_issue_11_a_hanging_webhook_holds_up_no_other_recipient(
     finally:
         release.set()
         server.close()
+
+
+async def test_P3_6_plans_submitted_at_night_reach_a_quiet_recipient_in_one_digest(
+    nats_url: str, mongodb_url: str, tmp_path: Path
+) -> None:
+    # From published events through routing: two plans submitted in the evening tell
+    # the department head at once and the informationsansvarig, in quiet hours, in one
+    # digest at 07:00 Swedish time.
+    evening = datetime(2026, 11, 23, 21, 30, tzinfo=UTC)  # 22:30 in Sweden
+    quiet = {"quiet_hours": {"start": "22:00", "end": "07:00"}}
+    config = {"recipients": {INFORMATIONSANSVARIG: quiet}}
+    async with notify(nats_url, mongodb_url, tmp_path, Clock(evening), config=config) as n:
+        plans = [account_created(f"noraplan{new_id().lower()[-8:]}") for _ in range(2)]
+        for plan in plans:
+            await n.publish(plan)
+        await n.mail_to(FORVALTNINGSCHEF, 2)  # no quiet hours: told at once
+
+        async def held() -> list[Notification]:
+            found = await n.deps.store.notifications.repo.find({"address": INFORMATIONSANSVARIG})
+            return [f.item for f in found]
+
+        async def both() -> bool:
+            return len(await held()) == 2
+
+        await n.until(both, "both plans held for the digest")
+        notes = await held()
+        morning = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
+        assert {(x.status, x.due_at) for x in notes} == {(Status.HELD, morning)}
+        await asyncio.sleep(0.5)
+        assert n.mailbox.to(INFORMATIONSANSVARIG) == []
+
+        n.clock.now = morning
+        (digest,) = await n.mail_to(INFORMATIONSANSVARIG)
+        text = digest.get_body(("plain",))
+        assert text is not None
+        body = text.get_content()
+        for plan in plans:
+            assert plan.data.name in body
+            assert f"/accounts/{plan.data.account_id}" in body
+        done = [await until_status(n, x.id, Status.DIGESTED) for x in notes]
+        assert len({d.digest_id for d in done}) == 1
+        assert digest["Message-ID"] == message_id(done[0].digest_id, SENDER)

@@ -308,6 +308,10 @@ def _default_routes() -> dict[str, Route]:
     }
 
 
+# The event types notify subscribes to and can route.
+ROUTED_EVENTS = tuple(_default_routes())
+
+
 class QuietHours(_Config):
     """Local time in Sweden; may pass midnight (22:00–07:00)."""
 
@@ -356,10 +360,31 @@ class Notify(_Config):
         default=60, gt=0, description="Then the next level is told (P5.6)."
     )
     acknowledge_link_valid_hours: int = Field(default=72, gt=0)
-    routes: dict[str, Route] = Field(default_factory=_default_routes)
+    routes: dict[str, Route] = Field(
+        default_factory=_default_routes,
+        description="Each event type's route, over the default table: a route given "
+        "replaces that event type's row; `null` tells nobody of it.",
+    )
     recipients: dict[EmailStr, Recipient] = Field(default_factory=dict)
     webhooks: dict[str, Webhook] = Field(default_factory=dict)
     retry: Retry = Retry()
+
+    @field_validator("routes", mode="before")
+    @classmethod
+    def _over_defaults(cls, given: object) -> object:
+        if not isinstance(given, dict):
+            return given
+        if unknown := sorted(set(given) - set(ROUTED_EVENTS)):
+            raise ValueError(
+                f"no route for {unknown}: notify routes only {', '.join(ROUTED_EVENTS)}"
+            )
+        merged: dict[str, object] = dict(_default_routes())
+        for event_type, route in given.items():
+            if route is None:
+                merged.pop(event_type, None)
+            else:
+                merged[event_type] = route
+        return merged
 
     @model_validator(mode="after")
     def _webhooks_named(self) -> "Notify":

@@ -7,9 +7,10 @@ from types import ModuleType, SimpleNamespace
 
 import pytest
 from faststream.nats.subscriber.usecases import stream_pull_subscriber
+from pydantic import ValidationError
 
 from shared.bus.compat import patch_pull_timeout
-from shared.kommun import KommunConfigError, load_kommun_config, load_kommuner
+from shared.kommun import KommunConfigError, Notify, load_kommun_config, load_kommuner
 from shared.settings import settings_table
 from tests.conftest import ROOT
 
@@ -142,3 +143,19 @@ async def test_patched_pull_loop_survives_an_idle_poll(monkeypatch: pytest.Monke
     monkeypatch.setattr(stream_pull_subscriber, "TimeoutError", shipped)
     patch_pull_timeout()
     assert await _idle_poll_then_stop(stream_pull_subscriber) == 2
+
+
+def test_issue_11_a_kommuns_routes_change_rows_of_the_default_table() -> None:
+    notify = Notify.model_validate(
+        {"routes": {"sla.warning": None, "comment.flagged": {"to": ["on_duty"], "urgent": True}}}
+    )
+    assert "sla.warning" not in notify.routes  # null: nobody is told
+    assert notify.routes["comment.flagged"].urgent
+    assert notify.routes["account.unattended"].then == [["escalation:2"]]  # the default
+
+
+def test_issue_11_a_route_for_an_event_notify_does_not_take_is_refused() -> None:
+    with pytest.raises(ValidationError, match=r"account\.attended"):
+        Notify.model_validate({"routes": {"account.attended": {"to": ["administrators"]}}})
+    with pytest.raises(ValidationError, match="unknown recipient"):
+        Notify.model_validate({"routes": {"comment.flagged": {"to": ["everyone"]}}})

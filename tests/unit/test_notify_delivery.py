@@ -225,8 +225,8 @@ def test_P3_3_digest_id_is_the_recipients_and_due_times_and_survives_a_retry() -
 NIGHT = QuietHours(start="22:00", end="07:00")
 
 
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SWEDEN)  # type: ignore[misc]
+def local(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=SWEDEN)
 
 
 def test_P5_1_quiet_hours_across_midnight() -> None:

@@ -130,7 +130,7 @@ async def test_issue_11_email_is_multipart_with_a_message_id_from_the_notificati
         assert SENDER in str(mail["From"])
         assert mail["Date"] is not None
         assert mail.is_multipart()
-        kinds = [part.get_content_type() for part in mail.iter_parts()]  # type: ignore[attr-defined]
+        kinds = [part.get_content_type() for part in mail.iter_parts()]
         assert kinds == ["text/plain", "text/html"]
         text = mail.get_body(("plain",))
         assert text is not None

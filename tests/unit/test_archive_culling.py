@@ -8,18 +8,22 @@ from typing import Any
 import pytest
 
 from services.archive.domain.culling import (
+    CLAIM,
     CulledEntry,
     CullLog,
     Hold,
     HoldScope,
     KeptBecause,
     Spared,
+    claim,
+    claimed,
     culling_fact,
     lift,
     matches,
     new_hold,
     plan,
     protects,
+    restore,
     spare,
     why_kept,
 )
@@ -209,7 +213,7 @@ def test_P10_2_L6_why_a_record_is_kept_names_its_holds() -> None:
     assert why_kept(secret, []) == (KeptBecause.AWAITS_REGISTRATION, ())
 
 
-def test_P10_2_L6_a_spared_record_leaves_what_the_log_says_went_and_its_fingerprint_stays() -> None:
+def test_P10_2_L6_a_spared_record_leaves_what_the_log_says_went_and_frees_its_fingerprint() -> None:
     log = _log()
     kept = Spared("r2", KeptBecause.HOLD, ("h1",), ("nora:a1:000000000004",), NOW)
 
@@ -218,8 +222,54 @@ def test_P10_2_L6_a_spared_record_leaves_what_the_log_says_went_and_its_fingerpr
     assert (spared.record_ids, spared.count, spared.spared) == (("r1",), 1, (kept,))
     # Its entry culled before the hold (a crash) stays listed: its tombstone's proof.
     assert [e.id for e in spared.entries] == ["nora:a1:000000000002", "nora:a1:000000000003"]
-    assert spared.fingerprint == log.fingerprint
     assert spare(spared, [kept]) == spared  # once
+    # The spared record may be planned again once the hold is lifted: the planned
+    # work's fingerprint is free, the log's own is unique to it (L6, L7).
+    assert spared.fingerprint != log.fingerprint
+    assert spared.fingerprint.endswith(":log1")
+    again = CullLog("log2", "nora", "reklam-1ar", "DHP", NOW, "a1", 1, ("r2",), log.entries[1:])
+    assert again.fingerprint not in {spared.fingerprint, log.fingerprint}
+    assert replace(log, id="log3").fingerprint == log.fingerprint  # identical plans: one log
+
+
+def test_P10_2_L6_entries_spared_by_one_finisher_and_culled_by_another_go_back_to_the_log() -> None:
+    log = _log()
+    both = ("nora:a1:000000000003", "nora:a1:000000000004")
+    spared = spare(log, [Spared("r2", KeptBecause.HOLD, ("h1",), both, NOW)])
+    third, fourth = log.entries[1:]
+
+    # A second finisher tombstoned one entry of r2 so far: it is listed again, r2
+    # stays spared with the other.
+    part = restore(spared, [third])
+    assert [e.id for e in part.entries] == [log.entries[0].id, third.id]
+    assert [s.entries for s in part.spared] == [(fourth.id,)]
+    assert (part.record_ids, part.restored) == (("r1",), ())
+    # Then the other: r2 went after all, and the log says so.
+    whole = restore(part, [fourth])
+    assert (whole.record_ids, whole.count, whole.spared, whole.restored) == (
+        ("r1", "r2"),
+        2,
+        (),
+        ("r2",),
+    )
+    assert whole.entries == log.entries
+    assert whole.fingerprint != log.fingerprint  # still its own
+    assert restore(whole, [third, fourth]) == whole  # once
+    assert restore(log, [third]) == log  # nothing spared: nothing to restore
+
+
+def test_P10_2_L6_one_task_at_a_time_finishes_a_log_until_its_claim_runs_out() -> None:
+    mine = claim(_log(), "task-a", NOW)
+
+    assert (mine.claimed_by, mine.claimed_until) == ("task-a", NOW + CLAIM)
+    assert claimed(mine, NOW + CLAIM - timedelta(seconds=1))
+    assert claim(mine, "task-b", NOW + timedelta(minutes=1)) == mine  # live: refused
+    assert not claimed(mine, NOW + CLAIM)
+    taken = claim(mine, "task-b", NOW + CLAIM)  # run out (a crash): another may finish it
+    assert taken.claimed_by == "task-b"
+    done = replace(_log(), finished_at=NOW)
+    assert claim(done, "task-b", NOW) == done
+    assert not claimed(_log(), NOW)  # a log without a claim (written before claims)
 
 
 def test_P10_2_L6_the_culling_fact_names_what_goes_with_its_hashes() -> None:

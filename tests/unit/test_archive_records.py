@@ -170,6 +170,39 @@ def test_P10_2_L6_a_tombstone_only_a_forged_culling_log_lists_breaks_the_chain()
     assert chain.check([tombstone, second, right], listed) is None
 
 
+def test_P10_2_L6_two_culling_logs_naming_one_entry_either_proves_its_tombstone() -> None:
+    # Two replicas planned overlapping work ({r1} and {r1, r2}): both logs, and both
+    # chained culling facts, name the first entry; one of them made its tombstone.
+    first = chain.append("nora", None, WRITTEN, T0)
+    second = chain.append("nora", first, EDITED, T0)
+    by_a = chain.append("nora", second, _culling_fact("logA", first), T0)
+    by_b = chain.append("nora", by_a, replace(_culling_fact("logB", first), event_id="b"), T0)
+    listed = {first.id: first.hash}
+
+    for log_id in ("logA", "logB"):
+        tombstone = replace(first, fact=None, culled_by=log_id)
+        assert chain.check([tombstone, second, by_a, by_b], listed) is None
+    stranger = replace(first, fact=None, culled_by="logC")
+    assert chain.check([stranger, second, by_a, by_b], listed) == chain.Broken(
+        first.id, "content gone but no chained culling fact covers it"
+    )
+
+
+def test_P10_2_L6_the_culling_logs_may_be_read_after_the_chain() -> None:
+    # verify reads the logs after the chain: a cull that wrote its log while the chain
+    # was read is then listed (the log comes before its tombstones).
+    first = chain.append("nora", None, WRITTEN, T0)
+    second = chain.append("nora", first, EDITED, T0)
+    proof = chain.append("nora", second, _culling_fact("log1", first), T0)
+    checking = chain.ChainCheck()
+    for entry in (replace(first, fact=None, culled_by="log1"), second, proof):
+        checking.add(entry)
+
+    assert checking.finish({first.id: first.hash}) is None
+    unlisted = checking.finish({})
+    assert unlisted == chain.Broken(first.id, "content gone but no culling log lists this entry")
+
+
 def test_P10_2_a_culling_fact_is_of_no_record() -> None:
     first = chain.append("nora", None, WRITTEN, T0)
     proof = chain.append("nora", first, _culling_fact("log1", first), T0)

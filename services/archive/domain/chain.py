@@ -153,19 +153,25 @@ class ChainCheck:
     link. Feed the whole chain, past a break too: a tombstone is proved only by a
     culling fact kept later in the same chain (P10.2, L6).
 
-    `culled`: entry id → hash, as the culling log lists them; a tombstone must be there,
-    and a chained culling fact of that log must name it with that hash. `anchor`: the
-    account's head anchor, read before the entries; the chain may not end before it.
+    `culled`: entry id → hash, as the culling logs list them; a tombstone must be there,
+    and a chained culling fact of the log that made it (`culled_by`) must name it with
+    that hash. It may be given to `finish` instead, read after the chain: a culling log
+    is written before its tombstones, so every tombstone fed is then listed. Two logs
+    may name one entry (two replicas planning overlapping work): either proves it.
+    `anchor`: the account's head anchor, read before the entries; the chain may not end
+    before it.
     """
 
-    def __init__(self, culled: Mapping[str, str], anchor: Anchor | None = None) -> None:
+    def __init__(
+        self, culled: Mapping[str, str] | None = None, anchor: Anchor | None = None
+    ) -> None:
         self._culled = culled
         self._anchor = anchor
         self._prev = GENESIS
         self._next_seq = 1
         self._structural: Broken | None = None
-        self._tombstones: list[Entry] = []  # waiting for a culling fact that covers them
-        self._covers: dict[str, tuple[str, str]] = {}
+        self._tombstones: list[Entry] = []  # checked against the logs and facts at the end
+        self._covers: dict[str, set[tuple[str, str]]] = {}
         self._last: Entry | None = None
         self._at_anchor: Entry | None = None
 
@@ -176,7 +182,8 @@ class ChainCheck:
                 self._tombstones.append(entry)
             self._prev, self._next_seq = entry.hash, entry.seq + 1
         if entry.fact is not None and content_hash(entry.fact) == entry.content_sha256:
-            self._covers |= culling_covers(entry.fact)
+            for covered, proof in culling_covers(entry.fact).items():
+                self._covers.setdefault(covered, set()).add(proof)
         if self._anchor is not None and entry.seq == self._anchor.seq:
             self._at_anchor = entry
         self._last = entry
@@ -186,14 +193,18 @@ class ChainCheck:
         """No link broken yet (tombstones are judged at the end)."""
         return self._structural is None
 
-    def finish(self) -> Broken | None:
-        """The earliest broken link of the chain fed, or None."""
-        found = [b for b in (self._structural, self._uncovered(), self._short()) if b]
+    def finish(self, culled: Mapping[str, str] | None = None) -> Broken | None:
+        """The earliest broken link of the chain fed, or None. `culled`: as for the
+        constructor, read after the chain (it replaces the one given there)."""
+        listed = culled if culled is not None else self._culled or {}
+        found = [b for b in (self._structural, self._uncovered(listed), self._short()) if b]
         return min(found, key=lambda b: b.entry) if found else None
 
-    def _uncovered(self) -> Broken | None:
+    def _uncovered(self, culled: Mapping[str, str]) -> Broken | None:
         for entry in self._tombstones:
-            if self._covers.get(entry.id) != (entry.hash, entry.culled_by):
+            if culled.get(entry.id) != entry.hash:
+                return Broken(entry.id, "content gone but no culling log lists this entry")
+            if (entry.hash, entry.culled_by or "") not in self._covers.get(entry.id, ()):
                 return Broken(entry.id, "content gone but no chained culling fact covers it")
         return None
 
@@ -219,10 +230,7 @@ class ChainCheck:
             return Broken(entry.id, "its id does not name its place in the chain")
         if entry.prev != self._prev:
             return Broken(entry.id, "prev does not match the previous entry's hash")
-        if entry.fact is None:
-            if self._culled.get(entry.id) != entry.hash:
-                return Broken(entry.id, "content gone but no culling log lists this entry")
-        else:
+        if entry.fact is not None:
             if content_hash(entry.fact) != entry.content_sha256:
                 return Broken(entry.id, "content changed: its SHA-256 no longer matches")
             if entry.fact.event_id != entry.event_id or entry.fact.record_id != entry.record_id:

@@ -9,6 +9,8 @@ with its hash, and the same is appended to the account's own chain as a culling 
 (`culling_fact`): the tombstones left in the chain (domain.chain) are proved by both,
 and neither is ever culled. Holds are asked again just before each record goes: one set
 after the log was written spares its records, and the log says which and why (`spare`).
+A log is finished by the task that wrote it, or, once that task's claim has run out (a
+crash), by whichever replica claims it next (`claim`).
 """
 
 import hashlib
@@ -289,7 +291,11 @@ class CullLog:
     Written before anything goes; `finished_at` is set when the records are gone, so a
     run after a crash finishes what an unfinished log lists. A record spared when the
     log is finished leaves `record_ids`, `count` and `entries` for `spared`, so that the
-    finished log names exactly what went."""
+    finished log names exactly what went; one spared by one finisher but culled by
+    another (`restore`) is named again among what went, and under `restored`.
+
+    `claimed_by`/`claimed_until`: the task finishing it, and until when no other may
+    start to (`claim`); written with the log by the run that writes it."""
 
     id: str
     kommun: str
@@ -302,6 +308,9 @@ class CullLog:
     entries: tuple[CulledEntry, ...]
     finished_at: datetime | None = None
     spared: tuple[Spared, ...] = ()
+    restored: tuple[str, ...] = ()  # record ids spared once, then culled after all
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
 
     @property
     def hashes(self) -> dict[str, str]:
@@ -309,20 +318,43 @@ class CullLog:
 
     @property
     def fingerprint(self) -> str:
-        """The same for the same work: two replicas planning one cull write one log.
-        Entry ids are never reused, so a record kept again after it went is new work."""
+        """The same for the same work: two replicas planning one cull write one log (a
+        unique key in the store). Entry ids are never reused, so a record kept again
+        after it went is new work. A log that spared anything no longer holds the work
+        it planned: its fingerprint becomes its own (its id added), so that a spared
+        record can be planned, and culled, again once nothing keeps it (L6, L7)."""
         planned = [e.id for e in self.entries] + [e for s in self.spared for e in s.entries]
         listed = "\n".join(sorted(planned))
-        return hashlib.sha256(f"{self.rule_id}\n{listed}".encode()).hexdigest()
+        digest = hashlib.sha256(f"{self.rule_id}\n{listed}".encode()).hexdigest()
+        return f"{digest}:{self.id}" if self.spared or self.restored else digest
 
 
 def finished(log: CullLog, at: datetime) -> CullLog:
     return log if log.finished_at is not None else replace(log, finished_at=at)
 
 
+# How long the task that claimed a log has to finish it before another may (a crash).
+CLAIM = timedelta(minutes=10)
+
+
+def claimed(log: CullLog, now: datetime) -> bool:
+    """Whether a live task is finishing the log: its claim has not run out."""
+    return log.claimed_until is not None and log.claimed_until > now
+
+
+def claim(log: CullLog, by: str, now: datetime) -> CullLog:
+    """The log claimed by `by` until `now + CLAIM`, unless it is finished or another
+    task's claim is still live (then unchanged): one finisher at a time."""
+    if log.finished_at is not None or (claimed(log, now) and log.claimed_by != by):
+        return log
+    return replace(log, claimed_by=by, claimed_until=now + CLAIM)
+
+
 def spare(log: CullLog, spared: Iterable[Spared]) -> CullLog:
     """The log with these records spared (L6): out of what it says went, into `spared`.
-    Its fingerprint stays: the work planned is the same."""
+    `entries` of each must be the entries of it that still hold their facts: an entry
+    that is a tombstone of this log stays listed, the proof of its tombstone. The
+    fingerprint becomes the log's own (`CullLog.fingerprint`)."""
     already = {s.record_id for s in log.spared}
     new = [s for s in spared if s.record_id not in already and s.record_id in log.record_ids]
     if not new:
@@ -336,6 +368,34 @@ def spare(log: CullLog, spared: Iterable[Spared]) -> CullLog:
         count=len(record_ids),
         entries=tuple(e for e in log.entries if e.id not in left),
         spared=(*log.spared, *new),
+    )
+
+
+def restore(log: CullLog, tombstones: Iterable[CulledEntry]) -> CullLog:
+    """The log with these entries, named as spared but found tombstones of this log
+    (a second finisher, which saw no hold, culled them meanwhile), back among what
+    went: a tombstone no log lists would break the chain for ever (L6). A record none
+    of whose spared entries is left is no longer spared: it went, and `restored` says so."""
+    named = {e for s in log.spared for e in s.entries}
+    back = {e.id: e for e in tombstones if e.id in named}
+    if not back:
+        return log
+    spared: list[Spared] = []
+    went: list[str] = []
+    for kept in log.spared:
+        left = tuple(e for e in kept.entries if e not in back)
+        if left:
+            spared.append(kept if left == kept.entries else replace(kept, entries=left))
+        else:
+            went.append(kept.record_id)
+    record_ids = tuple(sorted({*log.record_ids, *went}))
+    return replace(
+        log,
+        record_ids=record_ids,
+        count=len(record_ids),
+        entries=tuple(sorted((*log.entries, *back.values()), key=lambda e: e.id)),
+        spared=tuple(spared),
+        restored=(*log.restored, *went),
     )
 
 

@@ -14,13 +14,17 @@ transactions, culling is made safe against a crash by its order:
    hashes kept, so the chain still links and `verify` finds the tombstone in the log
    and in the chained culling fact;
 3. each record is deleted;
-4. the log is marked finished, naming what went and what was spared and why, and
-   `record.culled` leaves with it (its outbox).
+4. the log is marked finished, naming what went and what was spared and why (decided
+   from what still stands after step 2), and `record.culled` leaves with it (its outbox).
 
-A run first finishes every unfinished log a crash left behind, and so does the periodic
-verification (handlers.verify). A dry run plans the same and changes nothing. Holds are
-asked per record just before it goes, but without transactions a hold set in the very
-moment between that read and the tombstone's write is not seen.
+The run that writes a log claims it (domain.culling.claim) for `CLAIM`. A run first
+finishes every unfinished log a crash left behind once its claim has run out, and so does
+the periodic verification (handlers.verify); each claims the log first by a
+version-conditional write, so two never finish one log at once unless a claim runs out
+mid-way. Should that happen, the finished log is mended: a tombstone of this log is never
+dropped from it (L6). A dry run plans the same and changes nothing. Holds are asked per
+record just before it goes, but without transactions a hold set in the very moment
+between that read and the tombstone's write is not seen.
 """
 
 import logging
@@ -35,13 +39,17 @@ from services.archive.domain.culling import (
     CullLog,
     Hold,
     HoldScope,
+    KeptBecause,
     Spared,
+    claim,
+    claimed,
     culling_fact,
     cutoff,
     finished,
     lift,
     may_go,
     plan,
+    restore,
     rule_for,
     spare,
     why_kept,
@@ -174,16 +182,20 @@ async def _cull(
     for record_id in record_ids:
         for entry in await deps.store.chain.of_record(record_id):
             entries.append(CulledEntry(entry.id, entry.hash, record_id))
-    written = CullLog(
-        id=new_id(),
-        kommun=deps.kommun.id,
-        rule_id=rule.id,
-        decision=rule.decision,
-        culled_at=now,
-        account_id=account_id,
-        count=len(record_ids),
-        record_ids=tuple(record_ids),
-        entries=tuple(entries),
+    written = claim(
+        CullLog(
+            id=new_id(),
+            kommun=deps.kommun.id,
+            rule_id=rule.id,
+            decision=rule.decision,
+            culled_at=now,
+            account_id=account_id,
+            count=len(record_ids),
+            record_ids=tuple(record_ids),
+            entries=tuple(entries),
+        ),
+        new_id(),
+        deps.clock(),
     )
     try:
         await deps.uow.add(deps.store.culling.log, written)
@@ -193,93 +205,156 @@ async def _cull(
 
 
 async def finish_unfinished(deps: Deps) -> int:
-    """Finish what a crash left: every log not yet marked finished (steps 2-4 again)."""
-    unfinished = await deps.store.culling.unfinished()
-    for culled in unfinished:
+    """Finish what a crash left: every log not yet marked finished (steps 2-4 again)
+    whose writer's claim has run out, claimed first (a version-conditional write), so
+    that a log a live task is finishing, here or on another replica, is left to it."""
+    finishing = 0
+    for culled in await deps.store.culling.unfinished():
+        now, me = deps.clock(), new_id()
+        if claimed(culled, now):
+            continue
+        mine = await deps.uow.change(
+            deps.store.culling.log, culled.id, _claiming(me, now), field="log_id"
+        )
+        if mine.finished_at is not None or mine.claimed_by != me:
+            continue  # finished, or claimed by another replica, meanwhile
         log.warning("culling log %s was left unfinished; finishing it", culled.id)
-        await _finish(deps, culled)
-    return len(unfinished)
+        await _finish(deps, mine)
+        finishing += 1
+    return finishing
+
+
+def _claiming(me: str, now: datetime) -> Callable[[CullLog], Decision[CullLog]]:
+    return lambda current: (claim(current, me, now), [])
 
 
 async def _finish(deps: Deps, culled: CullLog) -> CullLog:
     """Steps 2-4 of one log, heeding the holds as they are now (L6): a record a hold
     protects (or that became confidential, P10.3) since the log was written is spared,
-    and the finished log names it, why and which holds, instead of what went."""
-    spared: list[Spared] = []
+    and the finished log names it, why and which holds, instead of what went.
+
+    Holds are read once for the log and again just before each record's tombstones.
+    What was spared is decided after the tombstones from what still stands: an entry
+    that is a tombstone of this log is never dropped from it (its proof), and one a
+    second finisher culled after this one read the chain is put back (`_reconcile`)."""
+    listed: dict[str, list[CulledEntry]] = {}
+    for entry in culled.entries:
+        listed.setdefault(entry.record_id, []).append(entry)
+    kept: dict[str, tuple[KeptBecause, tuple[str, ...]]] = {}
     holds = await deps.store.culling.holds_in_force()
     going = []
     for record_id in culled.record_ids:
-        if (kept := await _spared(deps, culled, record_id, holds)) is not None:
-            spared.append(kept)
+        if (why := await _kept(deps, record_id, holds)) is not None:
+            kept[record_id] = why
         else:
             going.append(record_id)
     if going:
         # The chain's own proof first (P10.2): no tombstone is ever without it.
         await keep_unfolded(deps, culling_fact(culled, going, deps.clock()))
-    listed: dict[str, list[CulledEntry]] = {}
-    for entry in culled.entries:
-        listed.setdefault(entry.record_id, []).append(entry)
     for record_id in going:
         # Asked again just before it goes: a hold set a moment ago counts too (L6).
         holds = await deps.store.culling.holds_in_force()
-        if (kept := await _spared(deps, culled, record_id, holds)) is not None:
-            spared.append(kept)
+        if (why := await _kept(deps, record_id, holds)) is not None:
+            kept[record_id] = why
             continue
         for entry in listed.get(record_id, ()):
             # An entry already a tombstone (a rerun), or no longer with this hash
             # (tampered, which verify then reports), is left as it is.
             await deps.store.culling.tombstone(entry.id, entry.hash, culled.id)
         await _remove_record(deps, record_id)
-    for kept in spared:
-        if len(kept.entries) < len(listed.get(kept.record_id, ())):
-            # A crash had culled part of it before the hold: what is left stays, and
-            # the record becomes the fold of that (as verify expects).
-            await _remove_record(deps, kept.record_id)
-    for kept in spared:
+    spared = [
+        s
+        for record_id, why in kept.items()
+        if (s := await _standing(deps, culled, record_id, listed, why)) is not None
+    ]
+    for s in spared:
         log.warning(
             "culling log %s: record %s spared (%s %s)",
             culled.id,
-            kept.record_id,
-            kept.reason.value,
-            ", ".join(kept.holds),
+            s.record_id,
+            s.reason.value,
+            ", ".join(s.holds),
         )
     now = deps.clock()
-    finishing: list[CullLog] = []
+    wrote: list[CullLog] = []
 
     def decide(current: CullLog) -> Decision[CullLog]:
+        wrote.clear()  # run again after a stale write: only the write that lands counts
         if current.finished_at is not None:
             return current, []  # another replica finished it
         done = finished(spare(current, spared), now)
-        finishing.append(done)
-        return done, [_announcement(deps, done, now)] if done.count else []
+        wrote.append(done)
+        return done, [_announcement(deps, done, done.record_ids, now)] if done.count else []
 
     done = await deps.uow.change(deps.store.culling.log, culled.id, decide, field="log_id")
-    if finishing:
+    if wrote:
         metrics.CULLED.labels(deps.kommun.id, culled.rule_id).inc(done.count)
-    return done
+    return await _reconcile(deps, done)
 
 
-async def _spared(
-    deps: Deps, culled: CullLog, record_id: str, holds: Sequence[Hold]
-) -> Spared | None:
-    """The record spared, if something keeps it now (L6, P10.3); None if it goes (or is
-    gone, or nothing the log named of it is left to keep)."""
+async def _kept(
+    deps: Deps, record_id: str, holds: Sequence[Hold]
+) -> tuple[KeptBecause, tuple[str, ...]] | None:
+    """Why the record may not go now (L6, P10.3); None if it goes (or is gone)."""
     record = await deps.store.records.get(record_id)
-    if record is None or (why := why_kept(record, holds)) is None:
-        return None
-    named = {e.id for e in culled.entries if e.record_id == record_id}
-    intact = tuple(
-        e.id
-        for e in await deps.store.chain.of_record(record_id)
-        if e.fact is not None and e.id in named
-    )
+    return None if record is None else why_kept(record, holds)
+
+
+async def _standing(
+    deps: Deps,
+    culled: CullLog,
+    record_id: str,
+    listed: dict[str, list[CulledEntry]],
+    why: tuple[KeptBecause, tuple[str, ...]],
+) -> Spared | None:
+    """A record kept from this cull, as it stands after the tombstones: spared with the
+    entries the log named that still hold their facts, or None when none does (a crash,
+    or another finisher, culled them: it went). Part of it culled (a crash before the
+    hold), it becomes the fold of what is left, as verify expects."""
+    named = {e.id for e in listed.get(record_id, ())}
+    entries = [e for e in await deps.store.chain.of_record(record_id) if e.id in named]
+    intact = tuple(e.id for e in entries if e.fact is not None)
+    if len(intact) < len(named):
+        await _remove_record(deps, record_id)
     if not intact:
         return None
     reason, by = why
     return Spared(record_id, reason, by, intact, deps.clock())
 
 
-def _announcement(deps: Deps, done: CullLog, now: datetime) -> RecordCulled:
+async def _reconcile(deps: Deps, done: CullLog) -> CullLog:
+    """Entries the finished log names as spared that are tombstones of it all the same
+    (two finishers: one saw a hold, the other, a moment earlier, none) back among what
+    went (domain.culling.restore), announced and counted once."""
+    back = [
+        CulledEntry(e.id, e.hash, kept.record_id)
+        for kept in done.spared
+        for e in await deps.store.chain.of_record(kept.record_id)
+        if e.fact is None and e.culled_by == done.id and e.id in kept.entries
+    ]
+    if not back:
+        return done
+    now = deps.clock()
+    went: list[str] = []
+
+    def decide(current: CullLog) -> Decision[CullLog]:
+        went.clear()
+        mended = restore(current, back)
+        went.extend(r for r in mended.restored if r not in current.restored)
+        if not went:
+            return mended, []
+        return mended, [_announcement(deps, mended, went, now)]
+
+    mended = await deps.uow.change(deps.store.culling.log, done.id, decide, field="log_id")
+    if went:
+        log.warning("culling log %s: records %s culled after all", done.id, ", ".join(went))
+        metrics.CULLED.labels(deps.kommun.id, done.rule_id).inc(len(went))
+    return mended
+
+
+def _announcement(
+    deps: Deps, done: CullLog, record_ids: Sequence[str], now: datetime
+) -> RecordCulled:
     return RecordCulled.new(
         deps.kommun.id,
         done.id,
@@ -288,8 +363,8 @@ def _announcement(deps: Deps, done: CullLog, now: datetime) -> RecordCulled:
             rule_id=done.rule_id,
             decision=done.decision,
             culled_at=done.culled_at,
-            count=done.count,
-            record_ids=list(done.record_ids),
+            count=len(record_ids),
+            record_ids=list(record_ids),
         ),
         now,
     )

@@ -6,11 +6,14 @@ periodically by the service (the metric `kanalvakt_archive_verify_failures`), wh
 finishes any cull a crash left half done (P10.2).
 
 A record a cull has begun to remove (its log unfinished, some of its entries already
-tombstones of that log) is reported as being culled, not as broken: the next cull run,
-or the periodic check, finishes it."""
+tombstones of that log) is reported as being culled, not as broken: the cull under way,
+the next cull run or the periodic check finishes it. A cull may run while verify reads,
+so nothing is reported broken on what verify read first: the culling logs are read after
+the account's chain (a log is written before its tombstones), and a record that differs
+from its entries is read again with its entries and the logs its tombstones name."""
 
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -49,16 +52,9 @@ async def verify(
     With `mend` (the service's unit of work), facts kept but never folded into their
     record (a crash between the two writes) are folded in; without, they are reported."""
     report = Report(store.kommun)
-    unfinished = await store.culling.unfinished()
     for account_id in await store.chain.accounts():
         report.accounts += 1
-        culling = {
-            record_id: log.id
-            for log in unfinished
-            if log.account_id == account_id
-            for record_id in log.record_ids
-        }
-        broken = await verify_account(store, account_id, report, progress, mend, culling)
+        broken = await verify_account(store, account_id, report, progress, mend)
         if broken is not None:
             report.broken.append((account_id, broken))
     return report
@@ -70,22 +66,22 @@ async def verify_account(
     report: Report,
     progress: Progress | None = None,
     mend: UnitOfWork | None = None,
-    culling: Mapping[str, str] | None = None,
 ) -> Broken | None:
-    """`culling`: record id → id of the unfinished culling log that names it."""
     # The anchor before the chain: an entry kept meanwhile only lengthens the chain.
     anchor = await store.chain.anchor(account_id)
-    culled = await store.culling.culled_entries(account_id)
-    checking = ChainCheck(culled, anchor)
+    checking = ChainCheck(anchor=anchor)
     # The whole chain, past a break too: a tombstone's proof comes later in it.
     async for entry in store.chain.of_account(account_id):
         report.entries += 1
         if progress is not None:
             progress(1)
         checking.add(entry)
-    if (broken := checking.finish()) is not None:
+    # The logs after the chain: each is written before its tombstones (and its chained
+    # fact before them too), so every tombstone read above is listed by now.
+    culled = await store.culling.culled_entries(account_id)
+    if (broken := checking.finish(culled)) is not None:
         return broken
-    return await _records_match(store, account_id, report, mend, culling or {})
+    return await _records_match(store, account_id, report, mend)
 
 
 async def _records_match(
@@ -93,7 +89,6 @@ async def _records_match(
     account_id: str,
     report: Report,
     uow: UnitOfWork | None,
-    culling: Mapping[str, str],
 ) -> Broken | None:
     """Merges the account's records (by id) with its entries (by record): each record must
     be exactly what its entries fold to, and no record may be without entries."""
@@ -107,9 +102,7 @@ async def _records_match(
         if here is not None:
             report.records += 1
             record = await anext(stored, None)
-        if here != expected and (
-            broken := await _settled(store, record_id, report, uow, culling.get(record_id))
-        ):
+        if here != expected and (broken := await _settled(store, record_id, report, uow)):
             return broken
     if record is not None:
         return Broken(f"record {record.id}", "a record no chain entry keeps")
@@ -121,24 +114,21 @@ async def _settled(
     record_id: str,
     report: Report,
     uow: UnitOfWork | None,
-    culling_log: str | None = None,
 ) -> Broken | None:
     """A record that differed from its entries, read again: facts kept while this run read
     the store are no change, nor are facts kept but not yet folded into it (a handler that
     stopped between the two writes), which `uow` (the service's periodic check) folds in,
-    nor a record an unfinished cull (`culling_log`) has begun to remove. Anything else is
-    a change."""
+    nor a record a cull not yet finished (its log read now) has begun to remove. Anything
+    else is a change."""
     entries = await store.chain.of_record(record_id)
     found = await store.records.repo.get(record_id)
     expected = refold(entries, store.kommun)
     record = found.item if found else None
     if record == expected:
         return None
-    if culling_log is not None and any(
-        e.fact is None and e.culled_by == culling_log for e in entries
-    ):
-        # Its tombstones were proved by the chain check; the record goes when the cull
-        # finishes (P10.2).
+    if await _being_culled(store, entries):
+        # Its tombstones were proved by the chain check; the record goes (or becomes the
+        # fold of what is left) when the cull finishes (P10.2).
         report.being_culled.append(record_id)
         return None
     if record is not None and expected is not None:
@@ -157,6 +147,15 @@ async def _settled(
     report.mended.append(record_id)
     log.warning("archive of kommun %s: record %s mended from its chain", store.kommun, record_id)
     return None
+
+
+async def _being_culled(store: ArchiveStore, entries: list[Entry]) -> bool:
+    """Whether a culling log that made one of these tombstones is unfinished now."""
+    for log_id in sorted({e.culled_by for e in entries if e.fact is None and e.culled_by}):
+        found = await store.culling.log.get(log_id)
+        if found is not None and found.item.finished_at is None:
+            return True
+    return False
 
 
 async def _by_record(entries: AsyncIterator[Entry]) -> AsyncIterator[tuple[str, list[Entry]]]:
@@ -182,9 +181,13 @@ def _difference(expected: Record | None, stored: Record) -> str:
 
 
 async def _verify_kommun(deps: Dependencies[ArchiveStore], now: datetime) -> None:
-    # A cull a crash left half done would show as broken until the next cull run:
-    # finished first (P10.2, L6), so the metric counts only what was changed.
-    await finish_unfinished(deps)
+    # A cull a crash left half done would show as being culled until the next cull
+    # run: finished first (P10.2, L6). Should that fail, the archive is verified all
+    # the same: a failed finish must not hide a change from the metric.
+    try:
+        await finish_unfinished(deps)
+    except Exception:
+        log.exception("archive of kommun %s: finishing unfinished culls failed", deps.kommun.id)
     report = await verify(deps.store, mend=deps.uow)
     metrics.VERIFY_FAILURES.labels(deps.kommun.id).set(len(report.broken))
     metrics.VERIFIED_AT.labels(deps.kommun.id).set(now.timestamp())

@@ -194,7 +194,7 @@ def test_P5_4_a_decision_that_forwarded_nothing_tells_nobody() -> None:
 
 def test_P3_3_an_event_type_the_kommun_routes_nowhere_tells_nobody() -> None:
     event = created(ANNA)
-    cfg = config(routes={"account.created": {"to": ["administrators"]}})
+    cfg = config(routes={"comment.flagged": None})
     assert routed(flagged(event), [known(event)], cfg) is None
 
 

@@ -550,9 +550,10 @@ async def test_P3_3_the_kommuns_routes_decide_who_hears_and_which_webhooks(
     routes = {
         "comment.flagged": {"to": ["administrators", "administrators"], "webhooks": ["team"]},
         "account.created": {"to": ["contact:sakerhetssamordnare"]},
+        "account.approved": None,  # routed nowhere; the rest as the default table
     }
     config = {
-        "routes": routes,  # account.approved and the rest: routed nowhere
+        "routes": routes,
         "webhooks": {"team": {"url": "http://127.0.0.1:9/team", "secret": "test"}},
         "recipients": {BERTIL.email: {"email": False, "webhook": "team"}},
     }

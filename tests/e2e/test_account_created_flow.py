@@ -6,9 +6,12 @@ delivered twice changes nothing; a malformed event lands on `dlq.account.created
 reason and the services keep working; Ctrl-C stops everything cleanly.
 """
 
+import email
+import email.policy
 import json
 import signal
 import socket
+from email.message import EmailMessage
 
 import httpx
 import nats
@@ -96,6 +99,25 @@ async def test_one_event_through_all_four_services(system: System) -> None:
         [note] = [n for n in notes if n["recipient_role"] == "informationsansvarig"]
         assert note["language"] == "sv"
         assert "norakommunnaringsliv" in note["subject"]
+
+        # ... and the e-mail reaches `up`'s local mail sink (a Maildir).
+        def mailed() -> list[EmailMessage]:
+            assert system.maildir is not None
+            found = []
+            for path in system.maildir.glob("new/*"):
+                message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+                assert isinstance(message, EmailMessage)
+                if note["recipient_email"] in str(message["To"]):
+                    found.append(message)
+            return found
+
+        async def in_sink() -> bool:
+            return bool(mailed())
+
+        await eventually(in_sink, what="the e-mail in the mail sink")
+        [mail] = mailed()
+        assert mail["Subject"] == note["subject"]
+        assert mail["Message-ID"]
 
         async def watched() -> bool:
             answer = await client.get(

@@ -16,14 +16,16 @@ import yaml
 from services.archive import metrics
 from services.archive.domain.chain import Broken, Entry
 from services.archive.domain.culling import (
+    CLAIM,
     CulledEntry,
     CullLog,
     KeptBecause,
+    claim,
     culling_fact,
     finished,
 )
 from services.archive.domain.records import fact_of
-from services.archive.handlers.culling import cull
+from services.archive.handlers.culling import _finish, cull, finish_unfinished
 from services.archive.handlers.records import keep, keep_unfolded
 from services.archive.handlers.verify import _verify_kommun, verify
 from shared.events import AccountCreated, CommentReceived
@@ -563,3 +565,220 @@ async def test_L6_a_forged_culling_log_and_tombstone_fail_verify(
         [(account_id, broken)] = report.broken
         assert account_id == account.data.account_id
         assert broken == Broken(entry.id, "content gone but no chained culling fact covers it")
+
+
+async def test_P10_2_L7_a_record_spared_alone_is_culled_once_its_hold_is_lifted(
+    nats_url: str, mongodb_url: str, tmp_path: Path
+) -> None:
+    retention = rule()
+    async with culling_archive(nats_url, mongodb_url, tmp_path, retention) as kept:
+        deps = kept.deps
+        account = await kept.account()
+        held = await old_comment(kept, account, "Bygglovet på Storgatan")
+        entries = {held.subject: await deps.store.chain.of_record(held.subject)}
+        crashed = crashed_log(kept, retention["id"], account, entries)
+        await deps.uow.add(deps.store.culling.log, crashed)
+        body = {"scope": "account", "account_id": account.data.account_id, "reason": "Tvist"}
+        hold = await set_hold(kept, body)
+
+        assert await cull(deps, kept.clock.now) == []  # the log finished, the record spared
+
+        found = await deps.store.culling.log.get(crashed.id)
+        assert found is not None
+        assert (found.item.count, [s.record_id for s in found.item.spared]) == (0, [held.subject])
+        assert not await gone(kept, held.subject)
+
+        # Lifted: the same plan as the spared log's ({the record}) is new work (L7: kept
+        # no longer than the rule says), not "another replica's".
+        await kept.client.post(
+            f"/holds/{hold['id']}/lift", json={"reason": "Målet avgjort"}, headers=ARCHIVIST
+        )
+        kept.clock.advance(days=1)
+        assert going(await run(kept)) == {retention["id"]: [held.subject]}
+        assert await gone(kept, held.subject)
+        assert (await verify(deps.store)).ok
+
+
+async def test_L6_two_culling_logs_naming_one_record_leave_a_verifiable_chain(
+    nats_url: str, mongodb_url: str, tmp_path: Path
+) -> None:
+    retention = rule()
+    async with culling_archive(nats_url, mongodb_url, tmp_path, retention) as kept:
+        deps = kept.deps
+        account = await kept.account()
+        first = await old_comment(kept, account, "Fråga 1")
+        second = await old_comment(kept, account, "Fråga 2")
+        of_first = {first.subject: await deps.store.chain.of_record(first.subject)}
+        both = of_first | {second.subject: await deps.store.chain.of_record(second.subject)}
+        # One replica planned {first}, another a moment later {first, second}: two
+        # pieces of work, two logs, both naming the first record's entries.
+        by_a = crashed_log(kept, retention["id"], account, of_first)
+        by_b = crashed_log(kept, retention["id"], account, both)
+        await deps.uow.add(deps.store.culling.log, by_a)
+        await deps.uow.add(deps.store.culling.log, by_b)
+
+        assert await finish_unfinished(deps) == 2
+
+        assert await gone(kept, first.subject)
+        assert await gone(kept, second.subject)
+        culled_by = {e.culled_by for e in await deps.store.chain.of_record(first.subject)}
+        assert len(culled_by) == 1
+        assert culled_by <= {by_a.id, by_b.id}
+        report = await verify(deps.store)
+        assert report.ok, report.broken
+
+
+async def test_P10_2_two_tasks_finishing_one_log_count_its_records_once(
+    nats_url: str, mongodb_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    retention = rule()
+    async with culling_archive(nats_url, mongodb_url, tmp_path, retention) as kept:
+        deps = kept.deps
+        account = await kept.account()
+        comment = await old_comment(kept, account, "Fråga")
+        entries = {comment.subject: await deps.store.chain.of_record(comment.subject)}
+        crashed = crashed_log(kept, retention["id"], account, entries)
+        await deps.uow.add(deps.store.culling.log, crashed)
+        repo = deps.store.culling.log
+        save = repo.save
+
+        async def slow_save(*args: Any, **kwargs: Any) -> int:
+            await asyncio.sleep(0.2)  # both read the log before either writes it
+            return await save(*args, **kwargs)
+
+        monkeypatch.setattr(repo, "save", slow_save)
+        culled = metrics.CULLED.labels("nora", retention["id"])
+        before = culled._value.get()
+
+        # The finishing write is run again after the other's landed: counted once.
+        await asyncio.gather(_finish(deps, crashed), _finish(deps, crashed))
+
+        assert culled._value.get() - before == 1
+        assert len(await kept.events("record.culled", comment.subject)) == 1
+        assert (await verify(deps.store)).ok
+
+
+@pytest.mark.parametrize(
+    "when", ["after_the_anchor_is_read", "before_the_chain_is_read", "after_the_chain_is_read"]
+)
+async def test_P10_2_L6_a_cull_running_while_verify_reads_is_being_culled_not_broken(
+    nats_url: str, mongodb_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: str
+) -> None:
+    retention = rule()
+    async with culling_archive(nats_url, mongodb_url, tmp_path, retention) as kept:
+        deps, store = kept.deps, kept.deps.store
+        account = await kept.account()
+        comment = await old_comment(kept, account, "Fråga")
+        entries = {comment.subject: await store.chain.of_record(comment.subject)}
+        live = crashed_log(kept, retention["id"], account, entries)
+
+        async def another_replica_culls() -> None:
+            # Steps 1-2 of a live cull elsewhere: its log, its chained fact, its tombstones.
+            await deps.uow.add(store.culling.log, live)
+            await keep_unfolded(deps, culling_fact(live, [comment.subject], kept.clock.now))
+            for entry in entries[comment.subject]:
+                assert await store.culling.tombstone(entry.id, entry.hash, live.id)
+
+        if when == "after_the_anchor_is_read":
+            anchor = store.chain.anchor
+
+            async def anchor_then_cull(account_id: str) -> Any:
+                found = await anchor(account_id)
+                await another_replica_culls()
+                return found
+
+            monkeypatch.setattr(store.chain, "anchor", anchor_then_cull)
+        else:
+            of_account = store.chain.of_account
+
+            async def chain_with_a_cull(account_id: str) -> AsyncIterator[Entry]:
+                if when == "before_the_chain_is_read":
+                    await another_replica_culls()
+                read = [e async for e in of_account(account_id)]
+                if when == "after_the_chain_is_read":
+                    await another_replica_culls()
+                for entry in read:
+                    yield entry
+
+            monkeypatch.setattr(store.chain, "of_account", chain_with_a_cull)
+
+        report = await verify(store)
+
+        assert report.ok, report.broken
+        assert report.being_culled == [comment.subject]
+
+
+async def test_P10_2_L6_a_record_one_finisher_spares_and_another_culls_is_listed_as_gone(
+    nats_url: str, mongodb_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    retention = rule()
+    async with culling_archive(nats_url, mongodb_url, tmp_path, retention) as kept:
+        deps, store = kept.deps, kept.deps.store
+        account = await kept.account()
+        comment = await old_comment(kept, account, "Fråga")
+        entries = {comment.subject: await store.chain.of_record(comment.subject)}
+        log = crashed_log(kept, retention["id"], account, entries)
+        await deps.uow.add(store.culling.log, log)
+        # Another finisher asked the holds (none) and kept its chained fact; then a hold.
+        await keep_unfolded(deps, culling_fact(log, [comment.subject], kept.clock.now))
+        body = {"scope": "account", "account_id": account.data.account_id, "reason": "Tvist"}
+        await set_hold(kept, body)
+        change = deps.uow.change
+        other_done = False
+
+        async def other_finisher_culls_first(*args: Any, **kwargs: Any) -> Any:
+            # After this finisher saw the hold and read what stands, before it writes
+            # the log: the other one tombstones the record and removes it.
+            nonlocal other_done
+            if not other_done:
+                other_done = True
+                for entry in entries[comment.subject]:
+                    await store.culling.tombstone(entry.id, entry.hash, log.id)
+                await store.records.repo.collection.delete_one({"_id": comment.subject})
+            return await change(*args, **kwargs)
+
+        monkeypatch.setattr(deps.uow, "change", other_finisher_culls_first)
+
+        done = await _finish(deps, log)  # this finisher sees the hold
+
+        # The log lists every tombstone it made: the record went after all, and says so.
+        assert await gone(kept, comment.subject)
+        assert (done.record_ids, done.spared, done.restored) == (
+            (comment.subject,),
+            (),
+            (comment.subject,),
+        )
+        assert {e.id for e in done.entries} == {e.id for e in entries[comment.subject]}
+        [announced] = await kept.events("record.culled", comment.subject)
+        assert announced["data"]["record_ids"] == [comment.subject]
+        report = await verify(store)
+        assert report.ok, report.broken
+
+
+async def test_P10_2_L6_a_log_a_live_task_has_claimed_is_left_to_it_until_the_claim_runs_out(
+    nats_url: str, mongodb_url: str, tmp_path: Path
+) -> None:
+    retention = rule()
+    async with culling_archive(nats_url, mongodb_url, tmp_path, retention) as kept:
+        deps = kept.deps
+        account = await kept.account()
+        comment = await old_comment(kept, account, "Fråga")
+        entries = {comment.subject: await deps.store.chain.of_record(comment.subject)}
+        written = crashed_log(kept, retention["id"], account, entries)
+        await deps.uow.add(deps.store.culling.log, claim(written, "a-live-run", kept.clock.now))
+
+        # The periodic check (and another replica's run) leave it to the run finishing it.
+        assert await finish_unfinished(deps) == 0
+        assert not await gone(kept, comment.subject)
+        assert (await verify(deps.store)).ok
+
+        # That run crashed: once its claim has run out, one of two others finishes it.
+        kept.clock.advance(seconds=CLAIM.total_seconds())
+        culled = metrics.CULLED.labels("nora", retention["id"])
+        before = culled._value.get()
+        finishing = await asyncio.gather(finish_unfinished(deps), finish_unfinished(deps))
+
+        assert sorted(finishing) == [0, 1]
+        assert culled._value.get() - before == 1
+        assert await gone(kept, comment.subject)
+        assert (await verify(deps.store)).ok

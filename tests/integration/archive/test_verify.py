@@ -10,6 +10,7 @@ import pytest
 from kanalvakt.cli import main
 from services.archive import metrics
 from services.archive.domain import chain
+from services.archive.handlers import verify as verify_module
 from services.archive.handlers.verify import _verify_kommun, verify
 from tests.helpers import REFERENCE
 from tests.integration.archive.harness import MONDAY, Archive, archive, later
@@ -110,3 +111,23 @@ async def test_P3_7b_the_periodic_check_exports_the_failures(
         await entries.delete_one({"account_id": account_id, "seq": 1})
         await _verify_kommun(kept.deps, kept.clock.now)
         assert failures._value.get() == 1
+
+
+async def test_P3_7b_P10_2_the_periodic_check_verifies_even_when_finishing_a_cull_fails(
+    nats_url: str, mongodb_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with archive(nats_url, mongodb_url) as kept:
+        account_id, _ = await _three_facts(kept)
+        await kept.deps.store.chain.collection.delete_one({"account_id": account_id, "seq": 1})
+
+        async def fails(_: Any) -> int:
+            raise ConnectionError("the store went away while finishing a cull")
+
+        monkeypatch.setattr(verify_module, "finish_unfinished", fails)
+        kept.clock.advance(minutes=1)
+
+        await _verify_kommun(kept.deps, kept.clock.now)  # logged, not raised
+
+        assert metrics.VERIFY_FAILURES.labels("nora")._value.get() == 1
+        verified = metrics.VERIFIED_AT.labels("nora")._value.get()
+        assert verified == kept.clock.now.timestamp()

@@ -178,6 +178,10 @@ class CullLogView(BaseModel):
         description="Records the log named that did not go: a hold, or awaiting "
         "registration, when the cull was finished (L6).",
     )
+    restored: list[str] = Field(
+        default_factory=list,
+        description="Records one finisher spared that another culled after all: they went.",
+    )
 
 
 def _log_view(log: CullLog) -> CullLogView:
@@ -201,6 +205,7 @@ def _log_view(log: CullLog) -> CullLogView:
             )
             for s in log.spared
         ],
+        restored=list(log.restored),
     )
 
 

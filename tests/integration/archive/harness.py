@@ -2,7 +2,6 @@
 moderation and the registry would, people to act as, a clock the test sets, and a view
 of what it published and kept."""
 
-import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -11,12 +10,9 @@ from typing import Any
 
 import httpx
 import nats
-from fastapi import FastAPI
-from nats.js import JetStreamContext
 
 from kanalvakt.catalog import parts_of
 from services.archive.store import ArchiveStore
-from shared.bus.streams import DLQ_STREAM, EVENTS_STREAM
 from shared.events import (
     AccountClosed,
     AccountCreated,
@@ -34,7 +30,6 @@ from shared.events import (
     CommentReceived,
     CommentRemoved,
     CommentRemovedData,
-    Event,
     ItemData,
     ModerationDecided,
     ModerationDecidedData,
@@ -45,9 +40,10 @@ from shared.ids import new_id
 from shared.principal import Role
 from shared.service import Dependencies, build_service
 from shared.settings import ServiceName
-from tests.helpers import account_created, eventually, read_to_end, service_settings
+from tests.helpers import account_created, eventually, service_settings
 from tests.integration.moderation.harness import MONDAY, Clock
 from tests.integration.registry.harness import headers
+from tests.integration.running import Running
 
 __all__ = ["MONDAY", "Clock"]
 
@@ -58,10 +54,7 @@ MODERATOR = Actor(subject="cecilia", name="Cecilia Kommunikatör")
 
 
 @dataclass
-class Archive:
-    client: httpx.AsyncClient
-    app: FastAPI
-    js: JetStreamContext
+class Archive(Running):
     clock: Clock
 
     @property
@@ -69,18 +62,6 @@ class Archive:
         """Nora's dependencies: its store, configuration and clock."""
         deps: Dependencies[ArchiveStore] = self.app.state.deployment.of("nora")
         return deps
-
-    async def publish(self, event: Event) -> Event:
-        """Publish an event as its producer would (acknowledged, with its Nats-Msg-Id)."""
-        await self.js.publish(
-            event.address,
-            event.model_dump_json().encode(),
-            stream=EVENTS_STREAM,
-            headers={"Nats-Msg-Id": event.id},
-        )
-        return event
-
-    # Events as their producers make them
 
     async def account(self, name: str = "") -> AccountCreated:
         """An account's plan submitted (account.created), kept by the archive."""
@@ -222,21 +203,6 @@ class Archive:
 
         await eventually(ready, what=what or f"record {record_id} kept")
         return found
-
-    async def drain(self) -> None:
-        for deps in self.app.state.deployment:
-            for outbox in deps.store.outboxes():
-                await outbox.sweep(deps.uow.publisher)
-
-    async def events(self, subject: str, about: str) -> list[dict[str, Any]]:
-        """Every event on `subject` of nora whose data names `about` (outboxes sent first)."""
-        await self.drain()
-        messages = await read_to_end(self.js, f"{subject}.nora", EVENTS_STREAM)
-        return [json.loads(m.data) for m in messages if about.encode() in m.data]
-
-    async def dead_letters(self, subject: str, about: bytes) -> list[tuple[dict[str, str], bytes]]:
-        messages = await read_to_end(self.js, f"dlq.{subject}.nora", DLQ_STREAM)
-        return [(dict(m.headers or {}), m.data) for m in messages if about in m.data]
 
 
 def later(at: datetime, **delta: float) -> datetime:

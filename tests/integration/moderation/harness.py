@@ -2,7 +2,6 @@
 the registry would, comments delivered as a connector would, people to act as, a clock
 the test sets, and a view of what it published."""
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -11,19 +10,17 @@ from typing import Any
 
 import httpx
 import nats
-from fastapi import FastAPI
-from nats.js import JetStreamContext
 
 from kanalvakt.catalog import parts_of
 from services.moderation import sweep
-from shared.bus.streams import DLQ_STREAM, EVENTS_STREAM
 from shared.events import AccountCreated, AccountCreatedData, Event, MonitoringRef, PersonRef
 from shared.ids import new_id
 from shared.principal import Role
 from shared.service import build_service
 from shared.settings import ServiceName
-from tests.helpers import eventually, read_to_end, service_settings
+from tests.helpers import eventually, service_settings
 from tests.integration.registry.harness import headers
+from tests.integration.running import Running
 
 # A Monday morning in Sweden (UTC+1), inside the monitoring window below.
 MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -53,21 +50,12 @@ class Clock:
 
 
 @dataclass
-class Moderation:
-    client: httpx.AsyncClient
-    app: FastAPI
-    js: JetStreamContext
+class Moderation(Running):
     clock: Clock
     accounts: dict[str, str] = field(default_factory=dict)  # name -> account id
 
     async def announce(self, event: Event) -> None:
-        """Publish an event as its producer would (acknowledged, with its Nats-Msg-Id)."""
-        await self.js.publish(
-            event.address,
-            event.model_dump_json().encode(),
-            stream=EVENTS_STREAM,
-            headers={"Nats-Msg-Id": event.id},
-        )
+        await self.publish(event)
 
     async def account(
         self,
@@ -161,22 +149,6 @@ class Moderation:
 
     async def sweep(self) -> None:
         await sweep.sweep(self.app.state.deployment, self.clock.now)
-
-    async def drain(self) -> None:
-        for deps in self.app.state.deployment:
-            for outbox in deps.store.outboxes():
-                await outbox.sweep(deps.uow.publisher)
-
-    async def events(self, subject: str, about: str) -> list[dict[str, Any]]:
-        """Every event on `subject` of nora whose data names `about` (none means none
-        was caused: the outboxes are sent first, then the stream read to its end)."""
-        await self.drain()
-        messages = await read_to_end(self.js, f"{subject}.nora", EVENTS_STREAM)
-        return [json.loads(m.data) for m in messages if about.encode() in m.data]
-
-    async def dead_letters(self, subject: str, about: bytes) -> list[tuple[dict[str, str], bytes]]:
-        messages = await read_to_end(self.js, f"dlq.{subject}.nora", DLQ_STREAM)
-        return [(dict(m.headers or {}), m.data) for m in messages if about in m.data]
 
 
 @asynccontextmanager

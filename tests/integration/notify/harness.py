@@ -23,22 +23,20 @@ import yaml
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from fastapi import FastAPI
-from nats.js import JetStreamContext
 from starlette.requests import Request
 from starlette.responses import Response
 
 from kanalvakt.catalog import parts_of
 from kanalvakt.processes import free_port
 from services.notify.store import NotifyStore
-from shared.bus.streams import DLQ_STREAM, EVENTS_STREAM
-from shared.events import Event
 from shared.kommun import KommunConfig
 from shared.principal import Role
 from shared.service import Dependencies, build_service
 from shared.settings import ServiceName
-from tests.helpers import eventually, kommun_config, read_to_end, service_settings
+from tests.helpers import eventually, kommun_config, service_settings
 from tests.integration.moderation.harness import MONDAY, Clock
 from tests.integration.registry.harness import headers
+from tests.integration.running import Running
 
 __all__ = ["MONDAY", "Clock"]
 
@@ -111,10 +109,7 @@ class WebhookReceiver:
 
 
 @dataclass
-class Notify:
-    client: httpx.AsyncClient
-    app: FastAPI
-    js: JetStreamContext
+class Notify(Running):
     clock: Clock
     mailbox: Mailbox
     webhooks: WebhookReceiver
@@ -123,16 +118,6 @@ class Notify:
     def deps(self) -> Dependencies[NotifyStore]:
         deps: Dependencies[NotifyStore] = self.app.state.deployment.of("nora")
         return deps
-
-    async def publish(self, event: Event) -> Event:
-        """Publish an event as its producer would (acknowledged, with its Nats-Msg-Id)."""
-        await self.js.publish(
-            event.address,
-            event.model_dump_json().encode(),
-            stream=EVENTS_STREAM,
-            headers={"Nats-Msg-Id": event.id},
-        )
-        return event
 
     async def mail_to(self, address: str, count: int = 1, what: str = "") -> list[EmailMessage]:
         """The messages delivered to `address` once there are at least `count`."""
@@ -151,21 +136,6 @@ class Notify:
             return bool(result)
 
         await eventually(ready, what=what)
-
-    async def drain(self) -> None:
-        for deps in self.app.state.deployment:
-            for outbox in deps.store.outboxes():
-                await outbox.sweep(deps.uow.publisher)
-
-    async def events(self, subject: str, about: str) -> list[dict[str, Any]]:
-        """Every event on `subject` of nora whose data names `about` (outboxes sent first)."""
-        await self.drain()
-        messages = await read_to_end(self.js, f"{subject}.nora", EVENTS_STREAM)
-        return [json.loads(m.data) for m in messages if about.encode() in m.data]
-
-    async def dead_letters(self, subject: str, about: bytes) -> list[tuple[dict[str, str], bytes]]:
-        messages = await read_to_end(self.js, f"dlq.{subject}.nora", DLQ_STREAM)
-        return [(dict(m.headers or {}), m.data) for m in messages if about in m.data]
 
 
 def _config(tmp: Path, notify: dict[str, Any] | None) -> Path:
@@ -232,8 +202,8 @@ async def notify(
     app = build_service(parts_of(ServiceName.NOTIFY), settings, clock)
     nc = await nats.connect(nats_url)
     try:
-        while not server.started:  # uvicorn offers no event to wait on
-            await asyncio.sleep(0.01)  # noqa: ASYNC110
+        while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
+            await asyncio.sleep(0.01)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://notify") as client:

@@ -152,6 +152,11 @@ class Settings(BaseSettings):
     smtp_username: str = Field(default="", description="SMTP login; empty: no AUTH.")
     smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
     smtp_timeout_seconds: float = Field(default=15.0, gt=0, description="One SMTP session.")
+    smtp_ca_file: Path | None = Field(
+        default=None,
+        description="CA certificates (PEM) the SMTP server's certificate must chain to, e.g. "
+        "the kommun's internal CA. Unset: the system's trusted CAs.",
+    )
     notify_webhook_secrets_file: Path | None = Field(
         default=None,
         description="YAML file (a mounted secret) of webhook signing keys: `<kommun>: {<name>: "

@@ -115,6 +115,7 @@ async def send_email(settings: Settings, mail: EmailMessage) -> Result:
             password=password if settings.smtp_username else None,
             use_tls=settings.smtp_security == "tls",
             start_tls=settings.smtp_security == "starttls",
+            cert_bundle=str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
             timeout=settings.smtp_timeout_seconds,
         )
     except Exception as exc:  # the adapter's promise: a result, never a raise

@@ -10,8 +10,10 @@ from services.notify.domain.directory import Account
 from services.notify.domain.messages import context_of, render
 from services.notify.domain.notifications import Person, Status
 from shared.events import (
+    AccountApprovedData,
     AccountCreated,
     AccountCreatedData,
+    AccountRef,
     AccountUnattended,
     AccountUnattendedData,
     AccountUpdatedData,
@@ -123,6 +125,51 @@ def test_P5_1_an_older_account_event_arriving_late_changes_nothing() -> None:
     assert [p.email for p in newer.administrators] == [BERTIL.email]
     late = directory.apply_account(newer, event.data, event.time)
     assert late == newer
+
+
+def test_P5_1_an_account_created_after_its_approval_or_closing_still_gives_the_administrators() -> (
+    None
+):
+    """account.approved and account.closed carry no administrators: seen first, they
+    must not make the older account.created's administrators look old (each part of
+    the account is judged by the time of the event that set it)."""
+    event = created(ANNA, BERTIL)
+    ref = {k: getattr(event.data, k) for k in AccountRef.model_fields}
+    approved = AccountApprovedData.model_validate(ref | {"signatures": []})
+    for first in (approved, AccountRef.model_validate(ref)):
+        account = directory.stub(event.data.account_id, "nora")
+        account = directory.apply_account(account, first, event.time + timedelta(days=1))
+        assert account.known
+        assert not account.administrators_known
+        account = directory.apply_account(account, event.data, event.time)  # arrives late
+        assert [p.email for p in account.administrators] == [ANNA.email, BERTIL.email]
+        assert account.administrators_known
+        assert account.details_as_of == event.time + timedelta(days=1)
+        assert [p.email for p in directory.on_duty(account, NOW)] == [ANNA.email, BERTIL.email]
+        routed_to = emails(routed(flagged(event), [account]))
+        assert routed_to == [ANNA.email, BERTIL.email]  # not the fallback
+
+
+def test_P5_1_an_older_account_event_with_administrators_does_not_undo_newer_ones() -> None:
+    event = created(ANNA)
+    update = AccountUpdatedData.model_validate(
+        event.data.model_dump()
+        | {
+            "administrators": [BERTIL.model_dump()],
+            "state": "active",
+            "changes": ["plan.administrators"],
+            "reapproval_required": True,
+        }
+    )
+    ref = {k: getattr(event.data, k) for k in AccountRef.model_fields}
+    account = directory.stub(event.data.account_id, "nora")
+    account = directory.apply_account(
+        account, AccountRef.model_validate(ref), NOW + timedelta(hours=2)
+    )
+    account = directory.apply_account(account, update, NOW + timedelta(hours=1))
+    account = directory.apply_account(account, event.data, event.time)  # oldest, last
+    assert [p.email for p in account.administrators] == [BERTIL.email]
+    assert account.administrators_as_of == NOW + timedelta(hours=1)
 
 
 def test_P5_1_an_absence_before_its_account_keeps_a_stub_that_is_not_known() -> None:

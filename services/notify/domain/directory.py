@@ -5,8 +5,11 @@ directory (contacts, organisation) from configuration.
 Each registry event is applied by a pure function. The consumers of different event
 types run side by side, so an account's events may arrive in any order: an absence
 may come before its account.created (the account is then kept as a stub with no name,
-`known` False, until it does), and an older account.updated does not overwrite a newer
-one (`as_of`).
+`known` False, until it does), and an older account event does not overwrite a newer
+one. Each part of the account keeps the time of the event that set it: only
+account.created, .activated and .updated carry the administrators, so an
+account.approved or .closed seen first must not make a late account.created's
+administrators look old (`details_as_of`, `administrators_as_of`).
 """
 
 from dataclasses import dataclass, replace
@@ -40,14 +43,26 @@ class Account:
     administrators: tuple[Person, ...] = ()
     absences: tuple[Absence, ...] = ()
     closed: bool = False
-    # The time of the newest account event applied: an older one arriving late (its
-    # consumer was slower) does not undo it.
-    as_of: datetime | None = None
+    # The time of the newest account event that set name, platform, department and unit,
+    # and of the newest that carried the administrators: an older one arriving late (its
+    # consumer was slower) does not undo either, and each is judged by its own time.
+    details_as_of: datetime | None = None
+    administrators_as_of: datetime | None = None
+    # The newest account.attended (P3.3): an account.unattended older than it is over.
+    attended_at: datetime | None = None
+    # Routing waited in vain for this account's events (never seen, e.g. created before
+    # the stream's retention): later events about it go to the fallback at once.
+    missing_since: datetime | None = None
 
     @property
     def known(self) -> bool:
         """An account event has been seen, not only an absence (its name is known)."""
         return bool(self.name)
+
+    @property
+    def administrators_known(self) -> bool:
+        """An event carrying the plan's administrators has been seen (B1 item 5)."""
+        return self.administrators_as_of is not None
 
 
 def person(ref: PersonRef | Head, why: str = "") -> Person:
@@ -68,26 +83,46 @@ def account_of(data: AccountRef, kommun: str, at: datetime) -> Account:
 def apply_account(account: Account, data: AccountRef, at: datetime) -> Account:
     """account.created / approved / activated / updated / closed: name, platform,
     department and unit; the administrators when the event carries the plan's (B1 item 5).
-    An event older than what the account already shows changes nothing."""
-    if account.as_of is not None and at < account.as_of:
-        return account
-    administrators = account.administrators
-    if isinstance(data, AccountDeadlines):
-        administrators = tuple(person(a) for a in data.administrators)
-    return replace(
-        account,
-        name=data.name,
-        platform=data.platform,
-        department=data.department,
-        unit=data.unit,
-        administrators=administrators,
-        as_of=at,
-    )
+    Each part changes only for an event at least as new as the one that set it, so an
+    account.created arriving after its account.approved still gives the administrators."""
+    if account.details_as_of is None or at >= account.details_as_of:
+        account = replace(
+            account,
+            name=data.name,
+            platform=data.platform,
+            department=data.department,
+            unit=data.unit,
+            details_as_of=at,
+        )
+    if isinstance(data, AccountDeadlines) and (
+        account.administrators_as_of is None or at >= account.administrators_as_of
+    ):
+        account = replace(
+            account,
+            administrators=tuple(person(a) for a in data.administrators),
+            administrators_as_of=at,
+        )
+    return account
 
 
 def close(account: Account) -> Account:
     """account.closed (P5.5): kept, so late events about it still find their people."""
     return replace(account, closed=True)
+
+
+def attended(account: Account, at: datetime) -> Account:
+    """account.attended (P3.3): someone is there again since `at`."""
+    if account.attended_at is not None and at <= account.attended_at:
+        return account
+    return replace(account, attended_at=at)
+
+
+def missing(account: Account, now: datetime) -> Account:
+    """Routing waited for this account's events in vain: remember it, so the next event
+    about it is routed at once rather than waiting too."""
+    if account.missing_since is not None:
+        return account
+    return replace(account, missing_since=now)
 
 
 def away(account: Account, data: AdminAbsentData) -> Account:

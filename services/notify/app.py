@@ -4,6 +4,7 @@ from services.notify.api import router
 from services.notify.handlers import events
 from services.notify.handlers.acks import climb_forever
 from services.notify.handlers.delivery import deliver_forever
+from services.notify.handlers.routing import route_waiting_forever
 from services.notify.store import NotifyStore
 from shared.service import ServiceParts
 
@@ -12,5 +13,5 @@ PARTS = ServiceParts(
     events=events,
     make_store=NotifyStore,
     api=router,
-    background=[deliver_forever, climb_forever],
+    background=[deliver_forever, climb_forever, route_waiting_forever],
 )

@@ -11,10 +11,15 @@ Nothing is lost: a level whose selectors find nobody (no administrators; the acc
 yet in the directory) goes to the informationsansvarig instead, and the message says so.
 The one deliberate silence: a moderation.decided that forwarded nothing has nobody to
 tell (`forwarded_to`, P5.4).
+
+An event whose route needs what the directory does not know yet (its account's events
+are on their way on another consumer) is not routed with a guess: it is kept `Waiting`
+and routed as soon as the directory knows, or with the fallback after a short grace
+(`waits_for`, handlers.routing).
 """
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from services.notify.domain.acks import Escalation, sign
@@ -44,11 +49,14 @@ from shared.kommun import KommunConfig, Language, Recipient, Route
 
 FALLBACK_ROLE = "informationsansvarig"
 FALLBACK = f"contact:{FALLBACK_ROLE}"
-# Selectors answered from the directory (the account's people, or its department when
-# the event does not carry it): routing waits a moment for an account not yet known.
-DIRECTORY_SELECTORS = frozenset(
-    {"administrators", "on_duty", "other_administrators", "department_head", "unit_head"}
-)
+# Selectors answered from the directory: the account's people (known once an event
+# carrying the plan's administrators came), or its department (known once any account
+# event came) when the event does not carry it. Routing waits briefly for what is missing.
+PEOPLE_SELECTORS = frozenset({"administrators", "on_duty", "other_administrators"})
+ORGANISATION_SELECTORS = frozenset({"department_head", "unit_head"})
+DIRECTORY_SELECTORS = PEOPLE_SELECTORS | ORGANISATION_SELECTORS
+# Who acknowledged an account.unattended escalation that account.attended closed (P3.3).
+ATTENDED = "account.attended"
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,101 @@ def account_ids(event: Event) -> list[str]:
 
 def needs_directory(route: Route) -> bool:
     return any(s in DIRECTORY_SELECTORS for level in (route.to, *route.then) for s in level)
+
+
+def waits_for(event: Event, rule: Route | None, accounts: Mapping[str, Account]) -> list[str]:
+    """The ids of the accounts the event's route needs from the directory (`accounts`,
+    by id, as found) that it cannot answer yet: never seen, or seen only through events
+    without the administrators (account.approved before its account.created). An account
+    routing already waited for in vain (`missing_since`) is not waited for again: its
+    events go to the fallback at once (P3.3)."""
+    if rule is None:
+        return []
+    selectors = {s for level in (rule.to, *rule.then) for s in level}
+    people = bool(selectors & PEOPLE_SELECTORS)
+    organisation = bool(selectors & ORGANISATION_SELECTORS) and not isinstance(
+        event.data, AccountRef
+    )
+    if not people and not organisation:
+        return []
+    missing: list[str] = []
+    for account_id in account_ids(event):
+        account = accounts.get(account_id)
+        if account is not None and account.missing_since is not None:
+            continue
+        if (
+            account is None
+            or (people and not account.administrators_known)
+            or (organisation and not account.known)
+        ):
+            missing.append(account_id)
+    return missing
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """An event whose routing waits for the directory (one per event: its id). Routed
+    once: by whoever claims it first (a conditional save), the claim running out if that
+    router dies, so another takes it over."""
+
+    id: str  # the event's id
+    kommun: str
+    event_type: str
+    account_ids: tuple[str, ...]
+    since: datetime  # when notify took the event: the grace counts from here
+    # The event as received, until routed; then "" (its values are kept no longer).
+    event: str = ""
+    claimed_until: datetime | None = None
+    routed_at: datetime | None = None
+    routed_by: str = ""  # "directory", "fallback" or "unrouted" (no route any more)
+
+    @property
+    def open(self) -> bool:
+        return self.routed_at is None
+
+
+def waiting(event: Event, now: datetime) -> Waiting:
+    return Waiting(
+        id=event.id,
+        kommun=event.kommun,
+        event_type=event.nats_subject,
+        account_ids=tuple(account_ids(event)),
+        since=now,
+        event=event.model_dump_json(),
+    )
+
+
+def gave_up(item: Waiting, now: datetime, grace: timedelta) -> bool:
+    """The grace is over: the event goes to whom the directory gives, the fallback for
+    the rest (P3.3)."""
+    return now - item.since >= grace
+
+
+def claimable(item: Waiting, now: datetime) -> bool:
+    return item.open and (item.claimed_until is None or item.claimed_until <= now)
+
+
+def claim(item: Waiting, now: datetime, lease: timedelta) -> Waiting:
+    return replace(item, claimed_until=now + lease)
+
+
+def routed_waiting(item: Waiting, now: datetime, how: str) -> Waiting:
+    return replace(item, event="", routed_at=now, routed_by=how, claimed_until=None)
+
+
+def closed_by_attendance(
+    escalation: Escalation, account_id: str, attended_at: datetime | None
+) -> bool:
+    """P3.3, P5.6: an open account.unattended escalation of this account that began no
+    later than someone attended the account again needs no acknowledgement: the ladder
+    stops (account.attended, whichever of the two notify hears first)."""
+    return (
+        attended_at is not None
+        and not escalation.acknowledged
+        and escalation.event_type == "account.unattended"
+        and escalation.context.get("account_id") == account_id
+        and escalation.opened_at <= attended_at
+    )
 
 
 # Resolving selectors ------------------------------------------------------------------

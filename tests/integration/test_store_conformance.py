@@ -982,3 +982,78 @@ async def test_notify_due_and_claim_shapes(db: AsyncDatabase[Document]) -> None:
     ]
     # a's claim ran out by then, c's has not
     assert [d["_id"] async for d in coll.find(later).sort("due_at", ASCENDING)] == ["b", "a", "d"]
+
+
+async def test_notify_waiting_routing_and_attended_shapes(db: AsyncDatabase[Document]) -> None:
+    """Notify's events waiting for its directory (open ones oldest first, limited; the
+    claim and the routed mark as version-conditional replaces flipping the derived
+    `open`), and account.attended's look-up of open account.unattended escalations by
+    two scalar equalities beside the derived `waiting` (issue 11, P3.3, P5.6)."""
+    waits = db["routing_waits"]
+    await waits.create_index([("kommun", 1), ("open", 1), ("since", 1)])
+    now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    for i, seconds, is_open in (("w1", -3, True), ("w2", -9, True), ("w3", -20, False)):
+        await waits.insert_one(
+            {
+                "_id": i,
+                "kommun": "nora",
+                "open": is_open,
+                "since": now + timedelta(seconds=seconds),
+                "account_ids": ["acc-1"],
+                "claimed_until": None,
+                "routed_at": None if is_open else now,
+                "version": 1,
+            }
+        )
+    await waits.insert_one(
+        {"_id": "w4", "kommun": "vasterby", "open": True, "since": now, "version": 1}
+    )
+    query = {"open": True, "kommun": "nora"}
+    assert [d["_id"] async for d in waits.find(query).sort("since", ASCENDING)] == ["w2", "w1"]
+    assert [d["_id"] async for d in waits.find(query).sort("since", ASCENDING).limit(1)] == ["w2"]
+
+    async def replace(i: str, version: int, changes: Document) -> bool:
+        doc = await waits.find_one({"_id": i, "kommun": "nora", "version": version})
+        if doc is None:
+            return False
+        doc |= changes | {"version": version + 1}
+        result = await waits.replace_one({"_id": i, "kommun": "nora", "version": version}, doc)
+        return result.matched_count == 1
+
+    claim = {"claimed_until": now + timedelta(seconds=60)}
+    assert await replace("w2", 1, claim)
+    assert not await replace("w2", 1, claim)  # another router read version 1: it lost
+    claimed = await waits.find_one({"_id": "w2", "kommun": "nora"})
+    assert claimed is not None
+    assert claimed["claimed_until"] == now + timedelta(seconds=60)
+    assert claimed["since"] == now - timedelta(seconds=9)
+    routed = {"open": False, "routed_at": now, "claimed_until": None, "event": ""}
+    assert await replace("w2", 2, routed)
+    assert [d["_id"] async for d in waits.find(query).sort("since", ASCENDING)] == ["w1"]
+
+    escalations = db["escalations"]
+    await escalations.create_index([("kommun", 1), ("waiting", 1), ("opened_at", 1)])
+    rows = [  # id, kommun, event type, waiting
+        ("e1", "nora", "account.unattended", True),
+        ("e2", "nora", "account.unattended", False),  # acknowledged
+        ("e3", "nora", "moderation.escalated", True),
+        ("e4", "vasterby", "account.unattended", True),
+        ("e5", "nora", "account.unattended", True),
+    ]
+    for i, kommun, event_type, waiting in rows:
+        await escalations.insert_one(
+            {
+                "_id": i,
+                "kommun": kommun,
+                "event_type": event_type,
+                "waiting": waiting,
+                "opened_at": now,
+                "context": {"account_id": "acc-1"},
+                "version": 1,
+            }
+        )
+    unattended = {"waiting": True, "event_type": "account.unattended", "kommun": "nora"}
+    assert [d["_id"] async for d in escalations.find(unattended).sort("_id", ASCENDING)] == [
+        "e1",
+        "e5",
+    ]

@@ -4,6 +4,7 @@ in which language, which channel, when; and that a message holds named values on
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from services.notify.domain import acks as ladder
 from services.notify.domain import directory, routing
 from services.notify.domain.acks import read
 from services.notify.domain.directory import Account
@@ -261,6 +262,83 @@ def test_issue_11_language_is_the_recipients_then_the_contacts_then_the_kommuns(
     assert routing.language_of(cfg, "Anna@nora.example") == "en"
     assert routing.language_of(cfg, "kommunchef@nora.example") == "en"
     assert routing.language_of(cfg, BERTIL.email) == "sv"
+
+
+# Waiting for the directory --------------------------------------------------------------
+
+
+def test_P5_1_a_route_waits_for_what_the_directory_does_not_know_yet() -> None:
+    cfg = config()
+    event = created(ANNA)
+    account_id = event.data.account_id
+    comment = flagged(event)
+    rule = cfg.notify.routes["comment.flagged"]  # on_duty: the account's people
+    assert routing.waits_for(comment, rule, {}) == [account_id]  # never seen
+    ref = AccountRef.model_validate(event.data.model_dump())
+    approved_only = directory.apply_account(directory.stub(account_id, "nora"), ref, NOW)
+    assert routing.waits_for(comment, rule, {account_id: approved_only}) == [account_id]
+    assert routing.waits_for(comment, rule, {account_id: known(event)}) == []
+    # Waited for in vain once: not again (the fallback at once, P3.3).
+    gone = directory.missing(directory.stub(account_id, "nora"), NOW)
+    assert routing.waits_for(comment, rule, {account_id: gone}) == []
+    # The plan's own event names its department: the heads need no directory.
+    plan_rule = cfg.notify.routes["account.created"]
+    assert routing.waits_for(event, plan_rule, {}) == []
+    # A route naming nobody from the directory never waits.
+    assert routing.waits_for(comment, Route(to=["contact:informationsansvarig"]), {}) == []
+    assert routing.waits_for(comment, None, {}) == []
+
+
+def test_P3_3_a_waiting_event_is_claimed_once_and_gives_up_after_the_grace() -> None:
+    item = routing.waiting(flagged(created(ANNA)), NOW)
+    assert item.open
+    assert len(item.account_ids) == 1
+    grace = timedelta(seconds=5)
+    assert not routing.gave_up(item, NOW + timedelta(seconds=4), grace)
+    assert routing.gave_up(item, NOW + timedelta(seconds=5), grace)
+    assert routing.claimable(item, NOW)
+    claimed = routing.claim(item, NOW, timedelta(seconds=60))
+    assert not routing.claimable(claimed, NOW + timedelta(seconds=59))
+    assert routing.claimable(claimed, NOW + timedelta(seconds=60))  # its router died
+    done = routing.routed_waiting(claimed, NOW, "fallback")
+    assert not done.open
+    assert not routing.claimable(done, NOW + timedelta(days=1))
+    assert done.event == ""  # the event's values are not kept once routed
+    assert (done.routed_at, done.routed_by) == (NOW, "fallback")
+
+
+def test_P3_3_account_attended_closes_only_its_accounts_older_unattended_escalation() -> None:
+    event = created(ANNA)
+    unattended = AccountUnattended.new(
+        "nora",
+        event.subject,
+        AccountUnattendedData.model_validate(
+            event.data.model_dump()
+            | {
+                "since": NOW,
+                "absent": [ANNA.model_dump()],
+                "escalate_to": [
+                    {"level": 1, "role": "enhetschef", "person": BERTIL.model_dump()},
+                    {"level": 2, "role": "förvaltningschef", "person": CECILIA.model_dump()},
+                ],
+            }
+        ),
+        NOW,
+    )
+    cfg = config()
+    r = routing.route(unattended, cfg.notify.routes["account.unattended"], [known(event)], cfg, NOW)
+    assert r is not None
+    escalation = routing.escalation_of(r, NOW, cfg)
+    account_id = event.data.account_id
+    assert routing.closed_by_attendance(escalation, account_id, NOW)
+    assert routing.closed_by_attendance(escalation, account_id, NOW + timedelta(hours=1))
+    assert not routing.closed_by_attendance(escalation, account_id, NOW - timedelta(minutes=1))
+    assert not routing.closed_by_attendance(escalation, "another-account", NOW)
+    assert not routing.closed_by_attendance(escalation, account_id, None)
+    acknowledged = ladder.acknowledge(escalation, routing.ATTENDED, NOW)
+    assert not routing.closed_by_attendance(acknowledged, account_id, NOW)
+    later = directory.attended(known(event), NOW)
+    assert directory.attended(later, NOW - timedelta(hours=1)).attended_at == NOW
 
 
 # Notifications -------------------------------------------------------------------------

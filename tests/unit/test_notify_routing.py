@@ -287,6 +287,8 @@ def test_P5_1_a_route_waits_for_what_the_directory_does_not_know_yet() -> None:
     # A route naming nobody from the directory never waits.
     assert routing.waits_for(comment, Route(to=["contact:informationsansvarig"]), {}) == []
     assert routing.waits_for(comment, None, {}) == []
+    # P5.8: an urgent route is told at once, whatever the directory knows.
+    assert routing.waits_for(comment, Route(to=["on_duty"], urgent=True), {}) == []
 
 
 def test_P3_3_a_waiting_event_is_claimed_once_and_gives_up_after_the_grace() -> None:

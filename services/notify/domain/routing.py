@@ -93,8 +93,9 @@ def waits_for(event: Event, rule: Route | None, accounts: Mapping[str, Account])
     by id, as found) that it cannot answer yet: never seen, or seen only through events
     without the administrators (account.approved before its account.created). An account
     routing already waited for in vain (`missing_since`) is not waited for again: its
-    events go to the fallback at once (P3.3)."""
-    if rule is None:
+    events go to the fallback at once (P3.3). An urgent route (P5.8) never waits: told
+    at once with what the directory has, the fallback for what it has not."""
+    if rule is None or rule.urgent:
         return []
     selectors = {s for level in (rule.to, *rule.then) for s in level}
     people = bool(selectors & PEOPLE_SELECTORS)

@@ -27,7 +27,8 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Awaitable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -228,17 +229,39 @@ def body_of(payload: dict[str, Any]) -> bytes:
 
 class WebhookKeys:
     """The signing keys of NOTIFY_WEBHOOK_SECRETS_FILE, read again when the file changes
-    (a rotated secret takes effect without a restart)."""
+    (a rotated secret takes effect without a restart, within CHECK_SECONDS). The file is
+    looked at (a stat, blocking) at most once per CHECK_SECONDS, not on every send."""
 
-    def __init__(self, path: Path | None) -> None:
+    CHECK_SECONDS = 5.0
+
+    def __init__(self, path: Path | None, clock: Callable[[], float] = time.monotonic) -> None:
         self.path = path
+        self._clock = clock
         self._stamp: float | None = None
+        self._checked: float | None = None  # when the file was last looked at
         self._keys: dict[str, dict[str, str]] = {}
 
     def key(self, kommun: str, name: str) -> str | Result:
         """The key, or the failed Result saying why there is none."""
         if self.path is None:
             return Result(False, "NOTIFY_WEBHOOK_SECRETS_FILE is not set: no webhook is signed")
+        now = self._clock()
+        if self._checked is None or now - self._checked >= self.CHECK_SECONDS:
+            failed = self._load()
+            if failed is not None:
+                return failed
+            self._checked = now
+        found = self._keys.get(kommun, {}).get(name)
+        if not found:
+            return Result(
+                False, f"no webhook key {name!r} for kommun {kommun!r} in the webhook secrets file"
+            )
+        return found
+
+    def _load(self) -> Result | None:
+        """Read the file again if it changed; the failed Result when it cannot be read
+        (looked at again on the next send, not after CHECK_SECONDS)."""
+        assert self.path is not None
         try:
             stamp = self.path.stat().st_mtime
             if stamp != self._stamp:
@@ -253,12 +276,7 @@ class WebhookKeys:
                 self._stamp = stamp
         except (OSError, yaml.YAMLError, AttributeError) as exc:
             return Result(False, f"webhook secrets file unreadable: {type(exc).__name__}")
-        found = self._keys.get(kommun, {}).get(name)
-        if not found:
-            return Result(
-                False, f"no webhook key {name!r} for kommun {kommun!r} in the webhook secrets file"
-            )
-        return found
+        return None
 
 
 async def post_webhook(

@@ -2,13 +2,17 @@
 the outcome of an attempt, digests, quiet hours across midnight and DST, the e-mail and
 the webhook signature."""
 
+import os
 import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from services.notify.channels import (
+    Result,
+    WebhookKeys,
     body_of,
     email_message,
     json_payload,
@@ -18,15 +22,17 @@ from services.notify.channels import (
     teams_payload,
     verify_signature,
 )
+from services.notify.domain import messages
 from services.notify.domain.delivery import (
     Outcome,
     attempted,
     backoff_cap,
+    cancelled,
     claimable,
-    digest_due,
     digest_groups,
     digest_id,
     digest_message,
+    digest_retry_at,
     quiet_until,
     retry_at,
 )
@@ -45,6 +51,7 @@ from tests.helpers import kommun_config
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 RETRY = Retry(max_attempts=4, first_delay_seconds=10, max_delay_seconds=60)
+HOUR = timedelta(hours=1)
 
 
 def rng(seed: int = 1) -> random.Random:
@@ -209,15 +216,42 @@ def test_P3_3_digest_lists_subjects_and_links_in_the_recipients_language() -> No
     assert "Open: https://kanalvakt.nora.example/accounts/a1" in en.text
 
 
-def test_P3_3_digest_id_is_the_recipients_and_due_times_and_survives_a_retry() -> None:
+def test_issue_11_digest_id_is_its_members_and_survives_a_retry() -> None:
     held = [note("e1", status=Status.HELD), note("e2", status=Status.HELD)]
-    first = digest_id("nora", "anna@nora.example", digest_due(held))
-    assert first == digest_id("nora", "ANNA@nora.example", NOW)
-    assert first != digest_id("nora", "bo@nora.example", NOW)
-    assert first != digest_id("nora", "anna@nora.example", NOW + timedelta(days=1))
-    retried = [attempted(n, False, "421", NOW, RETRY, rng()).notification for n in held]
-    assert all(n.due_at > NOW for n in retried)
-    assert digest_id("nora", "anna@nora.example", digest_due(retried)) == first
+    ids = [n.id for n in held]
+    first = digest_id("nora", "anna@nora.example", ids)
+    assert first == digest_id("nora", "ANNA@nora.example", list(reversed(ids)))
+    assert first != digest_id("nora", "bo@nora.example", ids)
+    assert first != digest_id("sala", "anna@nora.example", ids)
+    # A group split (a batch limit, a member retried apart, one more due): other ids.
+    assert first != digest_id("nora", "anna@nora.example", ids[:1])
+    assert digest_id("nora", "anna@nora.example", ids[:1]) != digest_id(
+        "nora", "anna@nora.example", ids[1:]
+    )
+    assert first != digest_id("nora", "anna@nora.example", [*ids, "e3"])
+
+
+def test_issue_11_a_failed_digest_retries_every_member_at_one_time() -> None:
+    held = [note(f"e{i}", status=Status.HELD) for i in range(5)]
+    held[0] = attempted(held[0], False, "421", NOW - HOUR, RETRY, rng()).notification
+    later = digest_retry_at(held, NOW, RETRY, rng(7))
+    # The backoff of the member tried most often: its second failure.
+    assert NOW + timedelta(seconds=10) <= later <= NOW + timedelta(seconds=20)
+    retried = [
+        attempted(n, False, "421", NOW, RETRY, rng(i), retry_due=later).notification
+        for i, n in enumerate(held)
+    ]
+    assert {n.due_at for n in retried} == {later}
+    assert all(n.status is Status.HELD for n in retried)
+
+
+def test_P5_6_cancelled_only_what_has_not_gone_out() -> None:
+    for status in (Status.PENDING, Status.HELD):
+        n = replace(note(status=status), claimed_until=NOW)
+        gone = cancelled(n)
+        assert (gone.status, gone.claimed_until, gone.sent_at) == (Status.CANCELLED, None, None)
+    for status in (Status.SENT, Status.DIGESTED, Status.FAILED):
+        assert cancelled(note(status=status)) == note(status=status)
 
 
 # Quiet hours -----------------------------------------------------------------------------
@@ -321,3 +355,29 @@ def test_issue_11_teams_payload_is_an_adaptive_card_message() -> None:
     assert card["body"][0]["text"] == n.message.subject
     assert [a["title"] for a in card["actions"]] == ["Open in Kanalvakt", "Acknowledge"]
     assert json_payload(n)["notification_id"] == n.id
+
+
+def test_issue_11_webhook_keys_look_at_the_file_once_per_interval(tmp_path: Path) -> None:
+    path = tmp_path / "webhooks.yaml"
+    path.write_text("nora: {teams: k1}\n", encoding="utf-8")
+    ticks = [100.0]
+    keys = WebhookKeys(path, clock=lambda: ticks[0])
+    assert keys.key("nora", "teams") == "k1"
+    path.write_text("nora: {teams: k2}\n", encoding="utf-8")
+    os.utime(path, (1, 1))  # a changed stamp, however coarse the file system's clock
+    ticks[0] += WebhookKeys.CHECK_SECONDS / 2
+    assert keys.key("nora", "teams") == "k1"  # not looked at again yet: no stat
+    ticks[0] += WebhookKeys.CHECK_SECONDS
+    assert keys.key("nora", "teams") == "k2"  # the rotated key, without a restart
+    missing = keys.key("nora", "other")
+    assert isinstance(missing, Result)
+    assert not missing.ok
+    path.unlink()
+    ticks[0] += WebhookKeys.CHECK_SECONDS
+    gone = keys.key("nora", "teams")
+    assert isinstance(gone, Result)
+    assert "unreadable" in gone.detail
+
+
+def test_issue_11_templates_are_not_reloaded_on_every_render() -> None:
+    assert all(not env.auto_reload for env in messages._environments())

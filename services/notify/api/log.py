@@ -198,7 +198,13 @@ async def list_notifications(
         str | None, Query(min_length=1, description="The recipient's e-mail or name, exactly.")
     ] = None,
     channel: Annotated[Channel | None, Query(description="How they were told.")] = None,
-    status: Annotated[Status | None, Query(description="Where delivery stands.")] = None,
+    status: Annotated[
+        Status | None,
+        Query(
+            description="Where delivery stands; `cancelled`: not sent, as its escalation "
+            "was acknowledged first (P5.6)."
+        ),
+    ] = None,
     since: Annotated[
         AwareDatetime | None, Query(description="Created at or after (with a time zone).")
     ] = None,

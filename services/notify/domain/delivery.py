@@ -8,7 +8,7 @@ that causes, is decided here.
 import hashlib
 import html
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from enum import StrEnum
@@ -123,10 +123,12 @@ def attempted(
     rng: random.Random,
     *,
     digest_id: str = "",
+    retry_due: datetime | None = None,
 ) -> Attempted:
     """The notification after one attempt, its claim released. Sent (or digested, when it
     went out inside digest `digest_id`); else retried at a later `due_at` (a held one
-    stays held, so it goes out in the recipient's next digest); else, after
+    stays held, so it goes out in the recipient's next digest) — `retry_due` when given,
+    the one time a failed digest's members all share (`digest_retry_at`); else, after
     `retry.max_attempts`, failed with the notification.failed event. The attempts are
     kept: they are the delivery log."""
     attempts = (*notification.attempts, Attempt(at=now, ok=ok, detail=detail[:500]))
@@ -139,7 +141,7 @@ def attempted(
         return Attempted(done, Outcome.SENT)
     failures = sum(1 for a in attempts if not a.ok)
     if failures < retry.max_attempts:
-        later = retry_at(failures, now, retry, rng)
+        later = retry_due or retry_at(failures, now, retry, rng)
         return Attempted(replace(base, due_at=later), Outcome.RETRY)
     gave_up = replace(base, status=Status.FAILED)
     event = NotificationFailed.new(
@@ -175,17 +177,33 @@ def digest_groups(due: Sequence[Notification]) -> dict[str, list[Notification]]:
     return groups
 
 
-def digest_due(notifications: Sequence[Notification]) -> datetime:
-    """When a group's digest first fell due (the end of the quiet hours): the earliest
-    first attempt, or due time of one not tried yet. A retry moves `due_at`, not this."""
-    return min(n.attempts[0].at if n.attempts else n.due_at for n in notifications)
-
-
-def digest_id(kommun: str, address: str, due: datetime) -> str:
-    """One digest per recipient and due time (`digest_due`): the same digest sent again,
-    after an attempt that failed, has the same id, and its e-mail the same Message-ID."""
-    key = f"{kommun}:{address.lower()}:{due.isoformat()}"
+def digest_id(kommun: str, address: str, members: Iterable[str]) -> str:
+    """The digest of exactly these notifications (their ids) to this address: the same
+    digest sent again after a failed attempt has the same id, and its e-mail the same
+    Message-ID; any other set of notifications (some of a group went in an earlier
+    pass, a batch limit split it, one more fell due meanwhile) is another digest with
+    another id, so a mail system never drops it as a copy (issue 11)."""
+    key = "\n".join([kommun, address.lower(), *sorted(members)])
     return "digest:" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def digest_retry_at(
+    members: Sequence[Notification], now: datetime, retry: Retry, rng: random.Random
+) -> datetime:
+    """One retry time for a whole digest whose attempt failed, written to every member so
+    they fall due together and go out again as the same digest. Its backoff is that of
+    the member tried most often (this attempt included)."""
+    failures = 1 + max((sum(1 for a in n.attempts if not a.ok) for n in members), default=0)
+    return retry_at(failures, now, retry, rng)
+
+
+def cancelled(notification: Notification) -> Notification:
+    """Not to be sent: the escalation it belongs to was acknowledged before it went out
+    (P5.6: the first acknowledgement stops the ladder; nobody else need hear). Kept in
+    the delivery log as `cancelled`, with whatever attempts it had."""
+    if notification.status not in (Status.PENDING, Status.HELD):
+        return notification
+    return replace(notification, status=Status.CANCELLED, claimed_until=None)
 
 
 _DIGEST_WORDS: dict[Language, dict[str, str]] = {

@@ -216,12 +216,21 @@ def _environments() -> tuple[Environment, Environment]:
     """Text (no escaping) and HTML (every value escaped) over the same templates."""
     loader = FileSystemLoader(TEMPLATES)
     # Plain text is never read as markup: nothing to escape (the HTML part escapes).
-    text = Environment(loader=loader, autoescape=False, trim_blocks=True, lstrip_blocks=True)  # noqa: S701
+    # auto_reload off: the templates ship with the code and change only with a new
+    # release, so no file is stat()ed (blocking the event loop) on every render.
+    text = Environment(
+        loader=loader,
+        autoescape=False,  # noqa: S701
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
     html = Environment(
         loader=loader,
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,
     )
     return text, html
 

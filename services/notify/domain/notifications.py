@@ -23,6 +23,8 @@ class Status(StrEnum):
     SENT = "sent"
     DIGESTED = "digested"  # went out inside a digest (`digest_id`)
     FAILED = "failed"  # every attempt failed: notification.failed was published
+    # Not sent: its escalation was acknowledged before it went out (P5.6).
+    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True)

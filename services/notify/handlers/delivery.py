@@ -4,6 +4,12 @@ recipient's channel being down holds up nobody else), and each attempt recorded:
 retried later with backoff and jitter, or finally failed with `notification.failed`
 published through the outbox. Held notifications whose quiet hours are over go out per
 recipient in one digest (P3.3, P5.1, P5.6; urgent ones, P5.8, are never held).
+
+A notification of an escalation (any level) that was acknowledged before it went out is
+not sent but closed as `cancelled`: the first acknowledgement stops the ladder, and the
+one who acknowledged is handling it, so nobody else need hear (P5.6, P5.8). It is checked
+after the claim, right before the send: an acknowledgement landing during the send
+itself cannot stop that message.
 """
 
 import asyncio
@@ -19,10 +25,11 @@ from services.notify.domain.delivery import (
     Attempted,
     Outcome,
     attempted,
-    digest_due,
+    cancelled,
     digest_groups,
     digest_id,
     digest_message,
+    digest_retry_at,
 )
 from services.notify.domain.notifications import Notification
 from services.notify.store import NotifyStore
@@ -85,32 +92,66 @@ async def _send_one(run: _Pass, found: Versioned[Notification]) -> None:
     mine = await run.deps.store.notifications.claim(found, run.now, run.lease)
     if mine is None:
         return  # another replica is sending it
+    if await _acknowledged(run, mine):
+        return
     n = mine.item
     result = await bounded(run.channels.send(run.deps.kommun, n, run.now), run.channels.timeout)
     await _record(run, mine, result)
 
 
+async def _acknowledged(run: _Pass, mine: Versioned[Notification]) -> bool:
+    """True, and the notification closed as cancelled, when its escalation has been
+    acknowledged (P5.6): read after the claim, so as late as it can be before sending."""
+    n = mine.item
+    if not n.escalation_id:
+        return False
+    found = await run.deps.store.escalations.repo.get(n.escalation_id)
+    if found is None or not found.item.acknowledged:
+        return False
+    try:
+        await run.deps.uow.apply(
+            run.deps.store.notifications.repo, mine, lambda item: (cancelled(item), [])
+        )
+    except StaleWrite:  # our claim ran out meanwhile: whoever took it decides
+        return True
+    log.info(
+        "notification %s not sent: escalation %s acknowledged by %s (P5.6)",
+        n.id,
+        n.escalation_id,
+        found.item.acknowledged_by,
+    )
+    return True
+
+
 async def _send_digest(run: _Pass, group: list[Versioned[Notification]]) -> None:
     """One e-mail to the recipient listing every held notification due (quiet hours
-    over); each ends digested, or is retried together in the next digest."""
+    over); each ends digested, or all are retried together at one time, so they fall
+    due together and go out again as the same digest (same id, same Message-ID)."""
     mine = []
     for found in group:
         claimed = await run.deps.store.notifications.claim(found, run.now, run.lease)
-        if claimed is not None:
+        if claimed is not None and not await _acknowledged(run, claimed):
             mine.append(claimed)
     if not mine:
         return
     items = [m.item for m in mine]
     first = items[0]
-    digest = digest_id(first.kommun, first.address, digest_due(items))
+    digest = digest_id(first.kommun, first.address, [n.id for n in items])
     message = digest_message(items, first.recipient.language)
     send = run.channels.email(run.deps.kommun, first.recipient, message, digest, run.now)
     result = await bounded(send, run.channels.timeout)
-    await asyncio.gather(*[_record(run, m, result, digest) for m in mine])
+    later = None
+    if not result.ok:
+        later = digest_retry_at(items, run.now, run.deps.kommun.notify.retry, run.rng)
+    await asyncio.gather(*[_record(run, m, result, digest, later) for m in mine])
 
 
 async def _record(
-    run: _Pass, mine: Versioned[Notification], result: Result, digest: str = ""
+    run: _Pass,
+    mine: Versioned[Notification],
+    result: Result,
+    digest: str = "",
+    retry_due: datetime | None = None,
 ) -> None:
     """The attempt in the notification's log and its new state, with notification.failed
     in the same write when it was the last (the outbox announces it)."""
@@ -126,6 +167,7 @@ async def _record(
             kommun.notify.retry,
             run.rng,
             digest_id=digest,
+            retry_due=retry_due,
         )
         outcome[:] = [step]
         events: list[Event] = [step.failed] if step.failed is not None else []
@@ -170,7 +212,10 @@ async def deliver_forever(deployment: Deployment[Any]) -> None:
         if not task.cancelled() and (failure := task.exception()) is not None:
             log.warning("a delivery pass failed: %r", failure)
 
-    async def step(deps: Dependencies[NotifyStore], now: datetime) -> None:
+    async def step(deps: Dependencies[NotifyStore], _: datetime) -> None:
+        # Each kommun's own reading of the clock: one taken before the first kommun's
+        # pass would be late for the last one's (a slow store, many kommuner).
+        now = deps.clock()
         task = asyncio.create_task(deliver_due(deps, now, channels=channels, rng=rng))
         await asyncio.wait({task}, timeout=interval)
         if task.done():

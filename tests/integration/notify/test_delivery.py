@@ -10,6 +10,7 @@ configuration can name its URL (`receiver_port`).
 """
 
 import asyncio
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -429,3 +430,60 @@ async def test_P3_6_plans_submitted_at_night_reach_a_quiet_recipient_in_one_dige
         done = [await until_status(n, x.id, Status.DIGESTED) for x in notes]
         assert len({d.digest_id for d in done}) == 1
         assert digest["Message-ID"] == message_id(done[0].digest_id, SENDER)
+
+
+class _FailFirstDigest:
+    """A Channels stand-in: the first digest e-mail fails, later ones go; it records each
+    digest's key (its Message-ID's source) and the subjects it listed."""
+
+    timeout = 5.0
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []  # every digest tried, failed or not
+        self.sent: list[tuple[str, list[str]]] = []
+        self.fail_next = True
+
+    async def send(self, kommun: object, n: Notification, now: datetime) -> channels.Result:
+        return channels.Result(True, "250")
+
+    async def email(
+        self, kommun: object, to: Person, message: Message, key: str, now: datetime
+    ) -> channels.Result:
+        self.keys.append(key)
+        if self.fail_next:
+            self.fail_next = False
+            return channels.Result(False, "421 try later")
+        lines = [line for line in message.text.splitlines() if line.startswith("- ")]
+        self.sent.append((key, lines))
+        return channels.Result(True, "250")
+
+
+async def test_issue_11_a_failed_digest_goes_again_whole_and_another_digest_gets_another_id(
+    nats_url: str, mongodb_url: str, tmp_path: Path
+) -> None:
+    async with notify(nats_url, mongodb_url, tmp_path) as n:
+        at = n.clock.now + timedelta(hours=1)  # the service's own loop never reaches it
+        a, b = [
+            await add(n, a_notification(n, ANNA, subject=s, due_at=at, status=Status.HELD))
+            for s in ("A", "B")
+        ]
+        stub = _FailFirstDigest()
+        rng = random.Random(3)  # noqa: S311 - reproducible jitter
+        await deliver_due(n.deps, at, channels=stub, rng=rng)  # type: ignore[arg-type]
+        a1, b1 = await stored(n, a.id), await stored(n, b.id)
+        assert (a1.status, b1.status) == (Status.HELD, Status.HELD)
+        assert a1.due_at == b1.due_at > at  # one retry time for the whole digest
+        await deliver_due(n.deps, a1.due_at, channels=stub, rng=rng)  # type: ignore[arg-type]
+        [(key, lines)] = stub.sent
+        assert sorted(lines) == ["- A", "- B"]  # together again
+        assert key == stub.keys[0]  # the same digest again: the same Message-ID
+        a2, b2 = await stored(n, a.id), await stored(n, b.id)
+        assert a2.status is b2.status is Status.DIGESTED
+        assert a2.digest_id == b2.digest_id == key
+
+        # Another digest to the same person later: another id, another Message-ID.
+        c = await add(n, a_notification(n, ANNA, subject="C", due_at=at, status=Status.HELD))
+        await deliver_due(n.deps, a1.due_at, channels=stub, rng=rng)  # type: ignore[arg-type]
+        assert [lines for _, lines in stub.sent[1:]] == [["- C"]]
+        assert stub.sent[1][0] != key
+        assert (await stored(n, c.id)).digest_id == stub.sent[1][0]

@@ -6,19 +6,28 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import SecretStr
 
+from services.notify.domain import acks
 from services.notify.domain.acks import (
     Escalation,
     LinkExpired,
     ack_secret,
     acknowledge,
     climb,
+    due_level,
+    first_told,
     read,
     sign,
     waiting_since,
+    warn_if_unsigned,
 )
+from services.notify.domain.delivery import quiet_until
 from services.notify.domain.notifications import Person
+from services.notify.domain.routing import Routed, escalation_of
+from shared.clock import SWEDEN
+from shared.kommun import KommunConfig, QuietHours, Recipient
 from shared.rules import NotPermitted, RuleViolations
 from shared.settings import Settings
+from tests.helpers import kommun_config
 
 KEY = b"k" * 32
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -152,3 +161,78 @@ def test_P3_3_waiting_since_counts_until_acknowledged() -> None:
     e = _escalation()
     assert waiting_since(e, NOW + HOUR) == 3600.0
     assert waiting_since(acknowledge(e, "x@nora.example", NOW), NOW + HOUR) == 0.0
+
+
+def test_P5_6_unset_ack_secret_warns_once_that_links_die_with_the_process(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(acks, "_warned", [])
+    assert not warn_if_unsigned(Settings(notify_ack_secret=SecretStr("s3cret")))
+    with caplog.at_level("WARNING", logger="kanalvakt.notify.acks"):
+        ack_secret(Settings(notify_ack_secret=None))  # first use warns
+        assert not warn_if_unsigned(Settings(notify_ack_secret=None))  # once only
+        ack_secret(Settings(notify_ack_secret=None))
+    [warning] = [r for r in caplog.records if "NOTIFY_ACK_SECRET" in r.getMessage()]
+    assert "other replica" in warning.getMessage()
+    assert "dies when it stops" in warning.getMessage()
+
+
+def test_P5_6_due_level_and_first_told() -> None:
+    e = _escalation()
+    assert due_level(e, NOW) is None
+    assert due_level(e, NOW + HOUR) == 2
+    assert due_level(acknowledge(e, "enhet@nora.example", NOW), NOW + HOUR) is None
+    assert due_level(_escalation(level=2), NOW + HOUR) is None
+    assert first_told([], NOW) == NOW
+    assert first_told([NOW + 3 * HOUR, NOW + HOUR], NOW) == NOW + HOUR
+    assert first_told([NOW - HOUR], NOW) == NOW  # a retry long due: told now
+
+
+def test_P5_6_P5_1_climb_counts_the_next_level_from_when_this_one_is_told() -> None:
+    third = Person("Kommundirektör", "kd@nora.example")
+    e = _escalation(levels=((ENHETSCHEF,), (FORVALTNINGSCHEF,), (third,)))
+    # The förvaltningschef has quiet hours until 3 hours from now: level 3 waits for
+    # an hour after they are told, not an hour after their message was held.
+    told = NOW + HOUR + 3 * HOUR
+    level, advanced = climb(e, NOW + HOUR, HOUR, told)
+    assert (level, advanced.next_level_at) == (2, told + HOUR)
+    level, advanced = climb(e, NOW + HOUR, HOUR, NOW)  # never earlier than now
+    assert advanced.next_level_at == NOW + 2 * HOUR
+
+
+def _with_quiet(config: KommunConfig, quiet: dict[str, Recipient]) -> KommunConfig:
+    notify = config.notify.model_copy(update={"recipients": quiet})
+    return config.model_copy(update={"notify": notify})
+
+
+def _routed(urgent: bool = False, webhooks: tuple[str, ...] = ()) -> Routed:
+    return Routed(
+        kommun="nora",
+        event_id="01EVENT",
+        event_type="account.unattended",
+        event_time=NOW,
+        about="noranaringsliv",
+        levels=((ENHETSCHEF,), (FORVALTNINGSCHEF,)),
+        webhooks=webhooks,
+        acknowledge=True,
+        urgent=urgent,
+        context={"name": "noranaringsliv"},
+    )
+
+
+def test_P5_6_P5_1_ladder_counts_from_the_end_of_level_ones_quiet_hours_unless_urgent() -> None:
+    config = kommun_config("nora")
+    within = timedelta(minutes=config.notify.acknowledge_within_minutes)
+    night = datetime(2026, 11, 23, 23, 0, tzinfo=SWEDEN)  # 23:00 Swedish time
+    quiet = QuietHours(start="22:00", end="07:00")
+    morning = quiet_until(quiet, night)
+    assert morning is not None
+    held = _with_quiet(config, {ENHETSCHEF.email: Recipient(quiet_hours=quiet)})
+    assert escalation_of(_routed(), night, held).next_level_at == morning + within
+    # Urgent (P5.8): nobody's quiet hours hold it, the time runs from now.
+    assert escalation_of(_routed(urgent=True), night, held).next_level_at == night + within
+    # The route's own webhook is told at once: someone heard of it now.
+    told = escalation_of(_routed(webhooks=("teams",)), night, held)
+    assert told.next_level_at == night + within
+    # Without quiet hours, from now as before.
+    assert escalation_of(_routed(), night, config).next_level_at == night + within

@@ -82,9 +82,6 @@ class EscalationView(BaseModel):
 
     @classmethod
     def of(cls, e: Escalation) -> "EscalationView":
-        state: State = "acknowledged" if e.acknowledged else "open"
-        if state == "open" and e.next_level_at is None:
-            state = "last_level"
         return cls(
             id=e.id,
             event_id=e.event_id,
@@ -92,7 +89,7 @@ class EscalationView(BaseModel):
             about=e.about,
             urgent=e.urgent,
             opened_at=e.opened_at,
-            state=state,
+            state=_state(e),
             level=e.level,
             levels=[
                 [PersonView(name=p.name, email=p.email, why=p.why) for p in lv] for lv in e.levels
@@ -103,11 +100,48 @@ class EscalationView(BaseModel):
         )
 
 
+class LinkView(BaseModel):
+    """What the holder of an acknowledge link sees of its escalation: what it is about,
+    where it stands, when it was acknowledged and whether by this link, and the address
+    the link was issued to. Not who else it tells or told, nor their addresses: those
+    are for staff (GET /escalations), and a link may be forwarded."""
+
+    event_type: str
+    about: str
+    opened_at: datetime
+    state: State
+    acknowledged_at: datetime | None
+    acknowledged_by_this_link: bool
+    issued_to: str
+
+    @classmethod
+    def of(cls, e: Escalation, email: str) -> "LinkView":
+        return cls(
+            event_type=e.event_type,
+            about=e.about,
+            opened_at=e.opened_at,
+            state=_state(e),
+            acknowledged_at=e.acknowledged_at,
+            acknowledged_by_this_link=_by(e, email),
+            issued_to=email,
+        )
+
+
 class Acknowledged(BaseModel):
     """The answer to acknowledging: `by_this_link` false when someone was first."""
 
     by_this_link: bool
-    escalation: EscalationView
+    escalation: LinkView
+
+
+def _state(e: Escalation) -> State:
+    if e.acknowledged:
+        return "acknowledged"
+    return "open" if e.next_level_at is not None else "last_level"
+
+
+def _by(e: Escalation, email: str) -> bool:
+    return e.acknowledged and e.acknowledged_by.lower() == email.lower()
 
 
 def _wants_json(request: Request) -> bool:
@@ -147,12 +181,22 @@ def _what(e: Escalation) -> tuple[str, str]:
     )
 
 
-def _done(e: Escalation) -> tuple[str, str]:
+def _done(e: Escalation, email: str) -> tuple[str, str]:
+    """When it was acknowledged, and whether by this link's holder: not by whom else
+    (the link's holder learns no other recipient's address)."""
     assert e.acknowledged_at is not None
-    at, by = _when(e.acknowledged_at), escape(e.acknowledged_by)
+    at = _when(e.acknowledged_at)
+    if _by(e, email):
+        you = escape(email)
+        return (
+            f"<p>Kvitterat av dig ({you}) {at}. Nästa nivå meddelas inte.</p>",
+            f"<p>Acknowledged by you ({you}) at {at} (Swedish time). The next level is "
+            "not told.</p>",
+        )
     return (
-        f"<p>Kvitterat av {by} {at}. Nästa nivå meddelas inte.</p>",
-        f"<p>Acknowledged by {by} at {at} (Swedish time). The next level is not told.</p>",
+        f"<p>Kvitterat {at} av någon annan som larmet gick till. Nästa nivå meddelas inte.</p>",
+        f"<p>Acknowledged at {at} (Swedish time) by someone else it was sent to. The next "
+        "level is not told.</p>",
     )
 
 
@@ -192,7 +236,7 @@ def _unknown(request: Request, exc: NotFound) -> Response:
 
 @router.get(
     "/acknowledge/{token}",
-    response_model=EscalationView,
+    response_model=LinkView,
     responses=LINK,
 )
 async def acknowledge_page(request: Request, token: str) -> Response:
@@ -207,13 +251,12 @@ async def acknowledge_page(request: Request, token: str) -> Response:
     except NotFound as exc:
         return _unknown(request, exc)
     if _wants_json(request):
-        return JSONResponse(EscalationView.of(escalation).model_dump(mode="json"))
+        return JSONResponse(LinkView.of(escalation, email).model_dump(mode="json"))
     what_sv, what_en = _what(escalation)
     opened = _when(escalation.opened_at)
     you = escape(email)
     if escalation.acknowledged:
-        done_sv, done_en = _done(escalation)
-        action_sv, action_en = done_sv, done_en
+        action_sv, action_en = _done(escalation, email)
     else:
         action_sv = (
             '<form method="post"><button type="submit">Kvittera</button></form>'
@@ -252,12 +295,12 @@ async def acknowledge(request: Request, token: str) -> Response:
         return _refused(request, exc.violations, exc.status)
     except NotFound as exc:
         return _unknown(request, exc)
-    mine = escalation.acknowledged_by.lower() == email.lower()
+    mine = _by(escalation, email)
     if _wants_json(request):
-        answer = Acknowledged(by_this_link=mine, escalation=EscalationView.of(escalation))
+        answer = Acknowledged(by_this_link=mine, escalation=LinkView.of(escalation, email))
         return JSONResponse(answer.model_dump(mode="json"))
     what_sv, what_en = _what(escalation)
-    done_sv, done_en = _done(escalation)
+    done_sv, done_en = _done(escalation, email)
     head_sv = "Tack, larmet är kvitterat" if mine else "Larmet var redan kvitterat"
     head_en = "Thank you: acknowledged" if mine else "Already acknowledged"
     return _page(

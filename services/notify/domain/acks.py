@@ -11,14 +11,18 @@ import binascii
 import hashlib
 import hmac
 import json
+import logging
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from services.notify.domain.notifications import Person
 from shared.rules import NotPermitted, RuleViolations, Violation
 from shared.settings import Settings
+
+log = logging.getLogger("kanalvakt.notify.acks")
 
 RULE = "P5.6"  # the link is the ladder's: P5.8's escalations climb the same one
 
@@ -132,13 +136,30 @@ def read(secret: bytes, token: str, now: datetime) -> tuple[str, str]:
 # A key made once per process when NOTIFY_ACK_SECRET is unset: links then die with the
 # process and are not honoured by another replica (fine for one local replica only).
 _PROCESS_KEY = secrets.token_bytes(32)
+_warned: list[bool] = []  # the warning below, once per process
 
 
 def ack_secret(settings: Settings) -> bytes:
-    """The key that signs acknowledge links: NOTIFY_ACK_SECRET, else the process's own."""
+    """The key that signs acknowledge links: NOTIFY_ACK_SECRET, else the process's own
+    (with a warning, once: `warn_if_unsigned`)."""
     if settings.notify_ack_secret is None:
+        warn_if_unsigned(settings)
         return _PROCESS_KEY
     return settings.notify_ack_secret.get_secret_value().encode()
+
+
+def warn_if_unsigned(settings: Settings) -> bool:
+    """Warn once per process when NOTIFY_ACK_SECRET is unset (called at start and on
+    first use): True when it warned now."""
+    if settings.notify_ack_secret is not None or _warned:
+        return False
+    _warned.append(True)
+    log.warning(
+        "NOTIFY_ACK_SECRET is not set: acknowledge links are signed with a key made by "
+        "this process, so every link sent dies when it stops and any other replica "
+        "refuses them (403). Set NOTIFY_ACK_SECRET, the same on every replica (P5.6)."
+    )
+    return True
 
 
 # The ladder (P5.6, P5.8) ------------------------------------------------------------------
@@ -151,19 +172,42 @@ def acknowledge(escalation: Escalation, email: str, now: datetime) -> Escalation
     return replace(escalation, acknowledged_at=now, acknowledged_by=email, next_level_at=None)
 
 
+def due_level(escalation: Escalation, now: datetime) -> int | None:
+    """The level to tell now: the next one, when its time has come and nobody has
+    acknowledged; None otherwise (not yet, acknowledged, or no level left)."""
+    due = escalation.next_level_at
+    if escalation.acknowledged or due is None or now < due:
+        return None
+    level = escalation.level + 1
+    return level if level <= len(escalation.levels) else None
+
+
+def first_told(due: Iterable[datetime], now: datetime) -> datetime:
+    """When the first of a level's people is told: the earliest of their notifications'
+    due times (the end of their quiet hours when held, else now); now if none."""
+    return max(now, min(due, default=now))
+
+
 def climb(
-    escalation: Escalation, now: datetime, within: timedelta
+    escalation: Escalation,
+    now: datetime,
+    within: timedelta,
+    told_at: datetime | None = None,
 ) -> tuple[int | None, Escalation]:
     """The next level to tell, if its time has come and nobody acknowledged, and the
-    escalation advanced to it: the level after gets `within` to acknowledge, the last
-    leaves nothing to climb (next_level_at None). (None, unchanged) when not due."""
+    escalation advanced to it: the level after gets `within` to acknowledge, counted
+    from `told_at` (when the new level is first told: the end of their quiet hours when
+    every one of them has quiet hours now and the route is not urgent; `first_told`),
+    now when not given; the last level leaves nothing to climb (next_level_at None).
+    (None, unchanged) when not due."""
     due = escalation.next_level_at
     if escalation.acknowledged or due is None or now < due:
         return None, escalation
-    level = escalation.level + 1
-    if level > len(escalation.levels):  # nobody left above: the ladder ends here
+    level = due_level(escalation, now)
+    if level is None:  # nobody left above: the ladder ends here
         return None, replace(escalation, next_level_at=None)
-    after = now + within if level < len(escalation.levels) else None
+    start = max(now, told_at or now)
+    after = start + within if level < len(escalation.levels) else None
     return level, replace(escalation, level=level, next_level_at=after)
 
 

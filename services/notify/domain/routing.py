@@ -353,8 +353,22 @@ def route(
 
 def escalation_of(routed: Routed, now: datetime, config: KommunConfig) -> Escalation:
     """The escalation that waits for acknowledgement (P5.6, P5.8): every level's people
-    as they were when the event came; the next level is told if nobody acknowledges."""
+    as they were when the event came; the next level is told if nobody acknowledges
+    within the kommun's time, counted from when level 1 is first told: the end of their
+    quiet hours when every one of them has quiet hours now (their messages held, P5.1),
+    else now. An urgent route (P5.8) is never held, and a route's own webhooks are told
+    at once: both count from now."""
     within = timedelta(minutes=config.notify.acknowledge_within_minutes)
+    told: list[datetime] = []
+    if routed.urgent or routed.webhooks:
+        told.append(now)
+    for who in routed.levels[0] if routed.levels else ():
+        prefs = _recipient(config, who.email)
+        if prefs is None:
+            told.append(now)  # e-mailed at once: no quiet hours of their own
+        elif prefs.email or prefs.webhook:  # one told by no channel is never told
+            told.append(now if routed.urgent else quiet_until(prefs.quiet_hours, now) or now)
+    start = max(now, min(told, default=now))
     return Escalation(
         id=routed.event_id,
         kommun=routed.kommun,
@@ -367,7 +381,7 @@ def escalation_of(routed: Routed, now: datetime, config: KommunConfig) -> Escala
         urgent=routed.urgent,
         webhooks=routed.webhooks,
         level=1,
-        next_level_at=now + within if len(routed.levels) > 1 else None,
+        next_level_at=start + within if len(routed.levels) > 1 else None,
     )
 
 

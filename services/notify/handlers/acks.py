@@ -7,7 +7,8 @@ are the event id, the level and the recipient (`add_once`: made once whoever com
 first), then advances the escalation by a save conditional on the version it read; the
 one that loses reads it again, finds the level told, and does nothing. The notifications
 come before the save, so a crash between the two tells the level on the next pass
-instead of never.
+instead of never; a save lost to an acknowledgement cancels them again, and delivery
+checks the escalation before it sends any of them (P5.6).
 """
 
 import logging
@@ -17,9 +18,12 @@ from typing import Any
 
 from services.notify.domain import acks as ladder
 from services.notify.domain import routing
-from services.notify.domain.acks import Escalation, ack_secret, read
+from services.notify.domain.acks import Escalation, ack_secret, read, warn_if_unsigned
+from services.notify.domain.delivery import cancelled
+from services.notify.domain.notifications import Notification
 from services.notify.metrics import UNACKNOWLEDGED, UNACKNOWLEDGED_AGE
 from services.notify.store import NotifyStore
+from shared.rules import Conflict
 from shared.service import Dependencies, Deployment, periodically
 from shared.unit_of_work import Decision, NotFound, StaleWrite
 
@@ -74,16 +78,23 @@ async def climb_due(deps: Deps, now: datetime) -> list[tuple[str, int]]:
         found = await repo.get(escalation_id)
         if found is None:
             continue
-        level, advanced = ladder.climb(found.item, now, within)
+        level = ladder.due_level(found.item, now)
+        notes = _level(deps, found.item, level, now) if level is not None else []
+        # The level after counts from when this one is first told: the end of their
+        # quiet hours when all of them are held (P5.1), else now.
+        told_at = ladder.first_told((n.due_at for n in notes), now)
+        level, advanced = ladder.climb(found.item, now, within, told_at)
         if advanced == found.item:
             continue  # acknowledged, or climbed by another replica since it was listed
-        if level is not None:
-            await _tell(deps, advanced, level, now)
+        for notification in notes:
+            await deps.uow.add_once(deps.store.notifications.repo, notification)
         try:
             await deps.uow.apply(repo, found, _becomes(advanced))
         except StaleWrite:
             # Acknowledged or climbed meanwhile: the notifications made above are the
-            # same ids another climber makes, so the level is told once either way.
+            # same ids another climber makes, so the level is told once either way;
+            # but if it was acknowledged, nobody need hear of it (P5.6).
+            await _cancel_if_acknowledged(deps, escalation_id, notes, now)
             continue
         if level is not None:
             told.append((escalation_id, level))
@@ -96,12 +107,33 @@ def _becomes(advanced: Escalation) -> Callable[[Escalation], Decision[Escalation
     return lambda _: (advanced, [])
 
 
-async def _tell(deps: Deps, escalation: Escalation, level: int, now: datetime) -> None:
-    notifications = routing.notifications_for_level(
+def _level(deps: Deps, escalation: Escalation, level: int, now: datetime) -> list[Notification]:
+    return routing.notifications_for_level(
         escalation, level, now, deps.kommun, ack_secret(deps.settings)
     )
-    for notification in notifications:
-        await deps.uow.add_once(deps.store.notifications.repo, notification)
+
+
+async def _cancel_if_acknowledged(
+    deps: Deps, escalation_id: str, notes: list[Notification], now: datetime
+) -> None:
+    """After a lost save: when the escalation turns out acknowledged, close the level's
+    notifications just made as cancelled, unless one is already being sent (claimed)."""
+    found = await deps.store.escalations.repo.get(escalation_id)
+    if found is None or not found.item.acknowledged or not notes:
+        return
+    repo = deps.store.notifications.repo
+
+    def decide(n: Notification) -> Decision[Notification]:
+        if n.claimed_until is not None and n.claimed_until > now:
+            return n, []  # a replica is sending it: too late to stop
+        return cancelled(n), []
+
+    for note in notes:
+        try:
+            await deps.uow.change(repo, note.id, decide)
+        except (NotFound, Conflict):  # gone, or changing under us: delivery checks again
+            continue
+    log.info("escalation %s acknowledged while climbing: level not told (P5.6)", escalation_id)
 
 
 async def observe(deps: Deps, now: datetime) -> None:
@@ -130,7 +162,9 @@ async def climb_forever(deployment: Deployment[Any]) -> None:
     """Every NOTIFY_LADDER_INTERVAL_SECONDS, each kommun's due escalations climb."""
     interval = deployment.settings.notify_ladder_interval_seconds
 
-    async def step(deps: Deps, now: datetime) -> None:
-        await climb_due(deps, now)
+    warn_if_unsigned(deployment.settings)  # at start, not at the first link
+
+    async def step(deps: Deps, _: datetime) -> None:
+        await climb_due(deps, deps.clock())  # each kommun's own reading of the clock
 
     await periodically(deployment, step, "climbing the acknowledgement ladder", interval)

@@ -9,14 +9,16 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import pytest
 from prometheus_client import REGISTRY
 
 from services.notify.domain.acks import ack_secret, sign
 from services.notify.handlers.acks import climb_due
+from shared.clock import SWEDEN
 from shared.events import AccountUnattended, AccountUnattendedData, EscalationTarget, PersonRef
 from shared.ids import new_id
 from shared.principal import Role
-from tests.integration.notify.harness import INFORMATION_OFFICER, Notify, notify
+from tests.integration.notify.harness import INFORMATION_OFFICER, Clock, Notify, notify
 from tests.integration.registry.harness import headers
 
 ENHETSCHEF = PersonRef(name="Näringslivschef", email="naringsliv@nora.example")
@@ -181,8 +183,9 @@ async def test_issue_11_P5_6_enhetschef_acknowledges_by_link_and_forvaltningsche
         other = sign(ack_secret(n.deps.settings), event.id, FORVALTNINGSCHEF.email, expires)
         late = await n.client.post(f"/acknowledge/{other}", headers=JSON)
         assert late.json()["by_this_link"] is False
-        assert late.json()["escalation"]["acknowledged_by"] == ENHETSCHEF.email
+        assert late.json()["escalation"]["acknowledged_by_this_link"] is False
         assert late.json()["escalation"]["state"] == "acknowledged"
+        assert ENHETSCHEF.email not in late.text  # who else was told is not the link's
 
         n.clock.advance(minutes=120)
         assert await climb_due(n.deps, n.clock.now) == []
@@ -254,3 +257,147 @@ async def test_issue_11_P5_6_two_climbers_at_once_tell_the_next_level_once(
         await asyncio.sleep(0.6)  # a second copy would have been sent by now
         assert len(n.mailbox.to(FORVALTNINGSCHEF.email)) == 3
         assert _gauge(UNACKNOWLEDGED) == 3
+
+
+def _quiet_for(clock: Clock, email: str, hours: float) -> dict[str, Any]:
+    """Configuration giving `email` quiet hours from a minute ago until `hours` from now
+    (Swedish wall-clock time), and when they end."""
+    local = clock.now.astimezone(SWEDEN)
+    start = (local - timedelta(minutes=1)).strftime("%H:%M")
+    end = (local + timedelta(hours=hours)).strftime("%H:%M")
+    return {"recipients": {email: {"quiet_hours": {"start": start, "end": end}}}}
+
+
+async def test_P5_6_a_held_level_is_not_told_once_the_escalation_is_acknowledged(
+    nats_url: str, mongodb_url: str, tmp_path: Path
+) -> None:
+    clock = Clock()
+    # The förvaltningschef's quiet hours begin before level 2 is due, so it is held.
+    local = clock.now.astimezone(SWEDEN)
+    start = (local + timedelta(minutes=30)).strftime("%H:%M")
+    end = (local + timedelta(hours=3)).strftime("%H:%M")
+    quiet = {"quiet_hours": {"start": start, "end": end}}
+    config = {"recipients": {FORVALTNINGSCHEF.email: quiet}}
+    async with notify(nats_url, mongodb_url, tmp_path, clock, config=config) as n:
+        event = await n.publish(_unattended(n))
+        [first] = await _told(n, event, 1)
+        await n.mail_to(ENHETSCHEF.email)
+        n.clock.advance(minutes=LATE.total_seconds() / 60)
+        assert await climb_due(n.deps, n.clock.now) == [(event.id, 2)]
+        [second] = await _told(n, event, 2)
+        assert second["status"] == "held"
+        token = await _token(n, first["id"])
+        answer = await n.client.post(f"/acknowledge/{token}", headers=JSON)
+        assert answer.json()["by_this_link"] is True
+
+        n.clock.advance(hours=3)  # the förvaltningschef's quiet hours are over
+        await n.until(lambda: _log(n, event_id=event.id, status="cancelled"), "level 2 cancelled")
+        [cancelled] = await _log(n, event_id=event.id, status="cancelled")
+        assert (cancelled["id"], cancelled["level"]) == (second["id"], 2)
+        assert cancelled["sent_at"] is None
+        await asyncio.sleep(0.6)  # three more delivery passes
+        assert n.mailbox.to(FORVALTNINGSCHEF.email) == []
+        [told] = await _log(n, event_id=event.id, level=1)
+        assert told["status"] == "sent"
+
+
+async def test_P5_6_acknowledged_while_the_ladder_climbs_cancels_the_level_just_made(
+    nats_url: str, mongodb_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock()
+    config = _quiet_for(clock, FORVALTNINGSCHEF.email, hours=4)  # level 2 would be held
+    async with notify(nats_url, mongodb_url, tmp_path, clock, config=config) as n:
+        event = await n.publish(_unattended(n))
+        [first] = await _told(n, event, 1)
+        token = await _token(n, first["id"])
+        await n.mail_to(ENHETSCHEF.email)
+        n.clock.advance(minutes=LATE.total_seconds() / 60)
+        uow = n.deps.uow
+        real = uow.apply
+
+        climbing = [True]
+
+        async def acknowledged_first(repo: Any, found: Any, decide: Any, **kw: Any) -> Any:
+            # The enhetschef acknowledges between the climber's read and its save.
+            if repo is n.deps.store.escalations.repo and climbing:
+                climbing.clear()
+                answer = await n.client.post(f"/acknowledge/{token}", headers=JSON)
+                assert answer.json()["by_this_link"] is True
+            return await real(repo, found, decide, **kw)
+
+        monkeypatch.setattr(uow, "apply", acknowledged_first)
+        assert await climb_due(n.deps, n.clock.now) == []
+        monkeypatch.undo()
+        [second] = await _log(n, event_id=event.id, level=2)
+        assert second["status"] == "cancelled"
+        found = await n.deps.store.escalations.repo.get(event.id)
+        assert found is not None
+        assert (found.item.level, found.item.acknowledged_by) == (1, ENHETSCHEF.email)
+        n.clock.advance(hours=5)
+        await asyncio.sleep(0.6)
+        assert n.mailbox.to(FORVALTNINGSCHEF.email) == []
+
+
+async def test_P5_6_P5_1_the_ladder_waits_for_a_quiet_enhetschef_to_be_told(
+    nats_url: str, mongodb_url: str, tmp_path: Path
+) -> None:
+    clock = Clock()
+    config = _quiet_for(clock, ENHETSCHEF.email, hours=3)
+    async with notify(nats_url, mongodb_url, tmp_path, clock, config=config) as n:
+        event = await n.publish(_unattended(n))
+        [first] = await _told(n, event, 1)
+        assert first["status"] == "held"
+        # An hour after the alert the enhetschef has not even been told: no climbing.
+        n.clock.advance(minutes=LATE.total_seconds() / 60)
+        assert await climb_due(n.deps, n.clock.now) == []
+        found = await n.deps.store.escalations.repo.get(event.id)
+        assert found is not None
+        told_at = found.item.next_level_at
+        assert told_at is not None
+        # Told when the quiet hours end (their digest), then given their hour.
+        within = timedelta(minutes=n.deps.kommun.notify.acknowledge_within_minutes)
+        n.clock.now = told_at - within
+        assert n.clock.now.isoformat() == first["due_at"].replace("Z", "+00:00")
+        await n.mail_to(ENHETSCHEF.email)
+        assert await climb_due(n.deps, n.clock.now) == []
+        n.clock.now = told_at
+        assert await climb_due(n.deps, n.clock.now) == [(event.id, 2)]
+        await n.mail_to(FORVALTNINGSCHEF.email)
+
+
+async def test_P5_6_an_acknowledge_link_shows_its_holder_nobody_else(
+    nats_url: str, mongodb_url: str, tmp_path: Path
+) -> None:
+    async with notify(nats_url, mongodb_url, tmp_path) as n:
+        event = await n.publish(_unattended(n))
+        [first] = await _told(n, event, 1)
+        token = await _token(n, first["id"])
+        shown = await n.client.get(f"/acknowledge/{token}", headers=JSON)
+        assert shown.status_code == 200, shown.text
+        assert shown.json() == {
+            "event_type": "account.unattended",
+            "about": "noranaringsliv",
+            "opened_at": shown.json()["opened_at"],
+            "state": "open",
+            "acknowledged_at": None,
+            "acknowledged_by_this_link": False,
+            "issued_to": ENHETSCHEF.email,
+        }
+        assert FORVALTNINGSCHEF.email not in shown.text
+        assert FORVALTNINGSCHEF.name not in shown.text
+
+        # Acknowledged by the förvaltningschef's link: the enhetschef's shows when, not who.
+        expires = n.clock.now + timedelta(hours=1)
+        other = sign(ack_secret(n.deps.settings), event.id, FORVALTNINGSCHEF.email, expires)
+        done = await n.client.post(f"/acknowledge/{other}", headers=JSON)
+        assert done.json()["by_this_link"] is True
+        assert ENHETSCHEF.email not in done.text
+        for headers in (JSON, {}):
+            again = await n.client.get(f"/acknowledge/{token}", headers=headers)
+            assert again.status_code == 200
+            assert FORVALTNINGSCHEF.email not in again.text
+            assert FORVALTNINGSCHEF.name not in again.text
+        shown = await n.client.get(f"/acknowledge/{token}", headers=JSON)
+        assert shown.json()["state"] == "acknowledged"
+        assert shown.json()["acknowledged_at"] is not None
+        assert shown.json()["acknowledged_by_this_link"] is False

@@ -236,7 +236,7 @@ async def measure(url: str, n: int) -> None:
     print()
     print(f"{'':52} {'seconds':>8} {'records':>8}")
     for label, seconds, count in rows:
-        cut = "  (API: 503, past the timeout)" if seconds > OPERATION_TIMEOUT_SECONDS else ""
+        cut = "  (> the services' 5 s timeout)" if seconds > OPERATION_TIMEOUT_SECONDS else ""
         print(f"{label:52} {seconds:8.2f} {count:8,}{cut}")
     print()
     print(f"ratio word search first page / ceiling of 100:   {first / ceiling_page:8.1f}")

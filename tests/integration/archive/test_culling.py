@@ -30,7 +30,7 @@ from services.archive.handlers.records import keep, keep_unfolded
 from services.archive.handlers.verify import _verify_kommun, verify
 from shared.events import AccountCreated, CommentReceived
 from shared.ids import new_id
-from tests.helpers import REFERENCE
+from tests.helpers import REFERENCE, eventually
 from tests.integration.archive.harness import (
     ARCHIVIST,
     COMMUNICATOR,
@@ -782,3 +782,18 @@ async def test_P10_2_L6_a_log_a_live_task_has_claimed_is_left_to_it_until_the_cl
         assert culled._value.get() - before == 1
         assert await gone(kept, comment.subject)
         assert (await verify(deps.store)).ok
+
+
+async def test_L6_the_holds_gauge_is_right_from_a_restart_not_only_once_a_hold_changes(
+    nats_url: str, mongodb_url: str
+) -> None:
+    database = f"kvtest_{new_id().lower()}"
+    async with archive(nats_url, mongodb_url, mongodb_database=database) as kept:
+        await set_hold(kept, {"scope": "account", "account_id": "acc-1", "reason": "Tvist"})
+    metrics.HOLDS.labels("nora", "account").set(0)  # as a new process starts
+    async with archive(nats_url, mongodb_url, mongodb_database=database):
+
+        async def counted() -> bool:  # by the periodic check's first round, at the start
+            return bool(metrics.HOLDS.labels("nora", "account")._value.get() == 1)
+
+        await eventually(counted, what="the hold counted after the restart")

@@ -9,19 +9,9 @@ from html import escape
 from typing import Any
 
 from services.registry.domain.account import Account
+from shared.events import PLATFORM_NAMES
 from shared.kommun import KommunConfig, Language
 from shared.personnummer import mask_personnummer
-
-PLATFORM_NAMES = {
-    "facebook": "Facebook",
-    "instagram": "Instagram",
-    "x": "X",
-    "youtube": "YouTube",
-    "linkedin": "LinkedIn",
-    "tiktok": "TikTok",
-    "mastodon": "Mastodon",
-    "other": "",
-}
 
 
 def public_entry(account: Account) -> dict[str, str]:

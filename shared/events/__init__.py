@@ -1,6 +1,7 @@
 """Event contracts: the only thing services know of each other."""
 
 from shared.events.account import (
+    PLATFORM_NAMES,
     AccountActivated,
     AccountApproved,
     AccountApprovedData,
@@ -110,6 +111,7 @@ def contract_at(address: str) -> tuple[type[Event], str] | None:
 __all__ = [
     "ALL_EVENTS",
     "BY_SUBJECT",
+    "PLATFORM_NAMES",
     "AccountActivated",
     "AccountApproved",
     "AccountApprovedData",

@@ -11,6 +11,17 @@ from shared.settings import ServiceName
 Platform = Literal[
     "facebook", "instagram", "x", "youtube", "linkedin", "tiktok", "mastodon", "other"
 ]
+# How staff and citizens read a platform's name ("other" has none of its own).
+PLATFORM_NAMES: dict[str, str] = {
+    "facebook": "Facebook",
+    "instagram": "Instagram",
+    "x": "X",
+    "youtube": "YouTube",
+    "linkedin": "LinkedIn",
+    "tiktok": "TikTok",
+    "mastodon": "Mastodon",
+    "other": "",
+}
 
 
 class AccountRef(EventData):

@@ -23,6 +23,7 @@ from services.archive.domain.records import (
     Record,
     RecordKind,
 )
+from shared.events import PLATFORM_NAMES
 from shared.kommun import Diarium
 from shared.personnummer import mask_personnummer
 
@@ -105,16 +106,6 @@ def sender_of(record: Record) -> str:
     return mask_personnummer(name) if name else UNKNOWN_SENDER
 
 
-_PLATFORMS = {
-    "facebook": "Facebook",
-    "instagram": "Instagram",
-    "x": "X",
-    "youtube": "YouTube",
-    "linkedin": "LinkedIn",
-    "tiktok": "TikTok",
-    "mastodon": "Mastodon",
-}
-
 # Moderation's kinds of confidential data. Any other kind may be a word the kommun's
 # word lists matched in the text (a diagnosis, say): it is never repeated, only counted
 # as "other data" (L7).
@@ -167,7 +158,7 @@ def _what(record: Record) -> str:
 
 
 def _where(record: Record) -> str:
-    platform = _PLATFORMS.get(record.platform, "")
+    platform = PLATFORM_NAMES.get(record.platform, "")
     account = record.account_name or record.account_id
     return f"på {platform}-kontot {account}" if platform else f"på kontot {account}"
 

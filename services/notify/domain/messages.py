@@ -24,6 +24,7 @@ from services.notify.domain.directory import Account
 from services.notify.domain.notifications import Message
 from shared.clock import SWEDEN
 from shared.events import (
+    PLATFORM_NAMES,
     AccountNoncompliant,
     AccountRef,
     AccountUnattended,
@@ -41,15 +42,6 @@ from shared.kommun import KommunConfig, Language
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
-_PLATFORMS = {
-    "facebook": "Facebook",
-    "instagram": "Instagram",
-    "x": "X",
-    "youtube": "YouTube",
-    "linkedin": "LinkedIn",
-    "tiktok": "TikTok",
-    "mastodon": "Mastodon",
-}
 
 # The facts a message lists under its lead, in this order, when the context has them.
 FACTS = (
@@ -133,7 +125,7 @@ def context_of(event: Event, accounts: Sequence[Account], config: KommunConfig) 
     elif account_id:
         ctx["account"] = account_id  # not yet in the directory: its id says which
     if "platform" in ctx:
-        ctx["platform"] = _PLATFORMS.get(ctx["platform"], ctx["platform"])
+        ctx["platform"] = PLATFORM_NAMES.get(ctx["platform"]) or ctx["platform"]
     ctx |= _specific(event)
     path = _path(event)
     if path and (link := link_to(config, path)):

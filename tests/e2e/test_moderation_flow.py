@@ -154,7 +154,10 @@ async def test_p5_8_a_signed_meta_comment_is_classified_decided_and_archived(
                 f"{system.urls['archive']}/records/{case_id}", headers=archivist
             )
             record = found.json() if found.status_code == 200 else {}
-            return any(s["state"] == "removed" for s in record.get("states", []))
+            # The removal, the decision behind it and the escalation reach the archive
+            # on consumers of their own (comment.removed, moderation.decided/escalated).
+            removed = any(s["state"] == "removed" for s in record.get("states", []))
+            return removed and bool(record.get("decisions")) and bool(record.get("escalated"))
 
         await eventually(kept_removed, within=30, what="the archive keeps the removal")
         assert [v["text"] for v in record["versions"]] == [threat, "Jag menade inget."]

@@ -28,7 +28,10 @@ from starlette.responses import Response
 
 from kanalvakt.catalog import parts_of
 from kanalvakt.processes import free_port
+from services.notify.domain.notifications import Status
+from services.notify.handlers import events
 from services.notify.store import NotifyStore
+from shared.bus.streams import EVENTS_STREAM
 from shared.kommun import KommunConfig
 from shared.principal import Role
 from shared.service import Dependencies, build_service
@@ -55,8 +58,15 @@ class Mailbox:
 
     messages: list[EmailMessage] = field(default_factory=list)
 
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for m in self.messages if address.lower() in str(m["To"]).lower()]
+    def to(self, address: str, about: str = "") -> list[EmailMessage]:
+        """Messages to `address`; with `about`, only those of notifications of that event
+        (the stream is the session's: a new consumer also gets earlier tests' events)."""
+        return [
+            m
+            for m in self.messages
+            if address.lower() in str(m["To"]).lower()
+            and about in str(m.get("X-Kanalvakt-Notification", ""))
+        ]
 
 
 class _Handler:
@@ -119,14 +129,17 @@ class Notify(Running):
         deps: Dependencies[NotifyStore] = self.app.state.deployment.of("nora")
         return deps
 
-    async def mail_to(self, address: str, count: int = 1, what: str = "") -> list[EmailMessage]:
-        """The messages delivered to `address` once there are at least `count`."""
+    async def mail_to(
+        self, address: str, count: int = 1, what: str = "", about: str = ""
+    ) -> list[EmailMessage]:
+        """The messages delivered to `address` (about the event `about`, if given) once
+        there are at least `count`."""
 
         async def arrived() -> bool:
-            return len(self.mailbox.to(address)) >= count
+            return len(self.mailbox.to(address, about)) >= count
 
         await eventually(arrived, what=what or f"{count} message(s) to {address}")
-        return self.mailbox.to(address)
+        return self.mailbox.to(address, about)
 
     async def until(self, check: Callable[[], Any], what: str) -> None:
         async def ready() -> bool:
@@ -136,6 +149,32 @@ class Notify(Running):
             return bool(result)
 
         await eventually(ready, what=what)
+
+
+async def _forget_earlier_tests(service: Notify) -> None:
+    """The test session's NATS is shared: a notify started for one test also gets what
+    earlier tests published (all of it, the first time its durable consumers are made).
+    Those events are let through, and what they caused is forgotten, so that each test
+    sees its own notifications, escalations and mail only."""
+    store = service.deps.store
+    busy = [Status.PENDING.value, Status.HELD.value]
+
+    async def settled() -> bool:
+        for subscription in events.subscriptions:
+            info = await service.js.consumer_info(EVENTS_STREAM, subscription.durable)
+            if info.num_pending or info.num_ack_pending:
+                return False
+        now = service.clock()
+        if await store.notifications.due(now):
+            return False
+        sending = {"status": {"$in": busy}, "claimed_until": {"$gt": now}}
+        return not await store.notifications.repo.find(sending, limit=1)
+
+    await eventually(settled, within=60, what="earlier tests' events handled")
+    for repo in (store.notifications.repo, store.escalations.repo, store.waiting.repo):
+        await repo.collection.delete_many({})
+    service.mailbox.messages.clear()
+    service.webhooks.received.clear()
 
 
 def _config(tmp: Path, notify: dict[str, Any] | None) -> Path:
@@ -207,7 +246,9 @@ async def notify(
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://notify") as client:
-                yield Notify(client, app, nc.jetstream(), clock, mailbox, receiver)
+                service = Notify(client, app, nc.jetstream(), clock, mailbox, receiver)
+                await _forget_earlier_tests(service)
+                yield service
     finally:
         await nc.close()
         server.should_exit = True

@@ -19,13 +19,13 @@ from pydantic import AwareDatetime, BaseModel
 
 from services.notify.domain.notifications import Attempt, Channel, Notification, Status
 from services.notify.store import NotifyStore
+from services.notify.store.notifications import LogFilters
 from shared.auth import require
 from shared.http import PAGED, DepsDep, problems
 from shared.kommun import Language
 from shared.principal import Principal, Role
 from shared.rules import violation
 from shared.service import Dependencies
-from shared.store import Document
 from shared.unit_of_work import NotFound
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
@@ -127,7 +127,7 @@ def _cursor(n: Notification) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _after_cursor(cursor: str) -> Document:
+def _after_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         at_text, last_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         at = datetime.fromisoformat(at_text)
@@ -140,48 +140,7 @@ def _after_cursor(cursor: str) -> Document:
             "Okänd sidmarkör: använd adressen i föregående svars Link-huvud.",
             "not a page cursor: use the address in the previous answer's Link header",
         ) from None
-    # Newest first by (created_at, _id): the page after goes on below the last item.
-    return {"$or": [{"created_at": {"$lt": at}}, {"created_at": at, "_id": {"$lt": last_id}}]}
-
-
-def search_query(
-    *,
-    event_id: str | None = None,
-    event_type: str | None = None,
-    recipient: str | None = None,
-    channel: Channel | None = None,
-    status: Status | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    level: int | None = None,
-    before: str | None = None,
-) -> Document:
-    """The delivery log's filter (shapes in tests/integration/test_store_conformance.py,
-    test_notify_escalation_and_delivery_log_shapes)."""
-    query: Document = {}
-    equal = {"event_id": event_id, "event_type": event_type, "level": level}
-    query |= {name: value for name, value in equal.items() if value is not None}
-    if channel is not None:
-        query["channel"] = channel.value
-    if status is not None:
-        query["status"] = status.value
-    window: Document = {}
-    if since is not None:
-        window["$gte"] = since
-    if until is not None:
-        window["$lt"] = until
-    if window:
-        query["created_at"] = window
-    parts: list[Document] = []
-    if recipient is not None:
-        parts.append({"$or": [{"recipient.email": recipient}, {"recipient.name": recipient}]})
-    if before is not None:
-        parts.append(_after_cursor(before))
-    if len(parts) == 1:
-        query |= parts[0]
-    elif parts:
-        query["$and"] = parts
-    return query
+    return at, last_id
 
 
 @router.get("", responses=PAGED)
@@ -227,21 +186,18 @@ async def list_notifications(
             "Slutet (until) måste komma efter början (since).",
             "until must be later than since",
         )
-    query = search_query(
+    filters = LogFilters(
         event_id=event_id,
         event_type=event_type,
         recipient=recipient,
-        channel=channel,
-        status=status,
+        channel=channel.value if channel is not None else None,
+        status=status.value if status is not None else None,
         since=since,
         until=until,
         level=level,
-        before=before,
     )
-    repo = deps.store.notifications.repo
-    cursor = repo.collection.find(repo.scoped(query))
-    cursor = cursor.sort([("created_at", -1), ("_id", -1)]).limit(limit)
-    page = [repo.versioned(doc).item async for doc in cursor]
+    after = _after_cursor(before) if before is not None else None
+    page = await deps.store.notifications.log(filters, after, limit)
     if len(page) == limit:
         url = request.url.include_query_params(before=_cursor(page[-1]), limit=limit)
         response.headers["Link"] = f'<{url}>; rel="next"'

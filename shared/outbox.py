@@ -9,7 +9,7 @@ it by Nats-Msg-Id within the duplicate window, and consumers are idempotent anyw
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import nats.errors
@@ -57,8 +57,20 @@ class Outbox:
         # request's own flush then needs no read; the clear is conditional on the version.
         self._written: dict[str, tuple[int, list[dict[str, Any]]]] = {}
 
+    @property
+    def kommun(self) -> str:
+        return self._kommun
+
     async def create_indexes(self) -> None:
         await self._coll.create_index(PENDING)
+
+    async def pending(self) -> int:
+        """How many events wait to be sent now (kanalvakt_outbox_pending): read from the
+        store, so every replica reads the same."""
+        waiting = 0
+        async for doc in self._coll.find({PENDING: True, "kommun": self._kommun}, {"outbox": 1}):
+            waiting += len(doc.get("outbox") or [])
+        return waiting
 
     def written(self, doc_id: str, version: int, outbox: list[dict[str, Any]]) -> None:
         if outbox:
@@ -134,3 +146,11 @@ async def sweep_forever(
         else:
             outage.works()
         await asyncio.sleep(interval_seconds)
+
+
+async def pending_by_kommun(outboxes: Sequence[Outbox], kommuner: Iterable[str]) -> dict[str, int]:
+    """Events waiting in all of a service's outboxes, per kommun (0 for one with none)."""
+    waiting = dict.fromkeys(kommuner, 0)
+    for outbox in outboxes:
+        waiting[outbox.kommun] = waiting.get(outbox.kommun, 0) + await outbox.pending()
+    return waiting

@@ -22,18 +22,22 @@ from typing import Annotated, Any, Generic, Protocol, TypeVar
 from fastapi import APIRouter, FastAPI
 from faststream import Context, Depends
 from faststream.message import StreamMessage
+from nats.js import JetStreamContext
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.auth import TokenVerifier
 from shared.bus.broker import make_broker
 from shared.bus.errors import InvalidEvent
+from shared.bus.outcome import SERVICE_CONTEXT_KEY, counted
 from shared.bus.router import EventRouter
+from shared.bus.streams import EVENTS_STREAM
 from shared.clock import Clock, utcnow
 from shared.events import contract_at
 from shared.http import install_error_handlers, ops_router
 from shared.kommun import KommunConfig, Kommuner, load_kommuner
 from shared.logs import OutageLog
-from shared.outbox import OUTAGES, Outbox, sweep_forever
+from shared.metrics import CONSUMER_ACK_PENDING, CONSUMER_PENDING, OUTBOX_PENDING
+from shared.outbox import OUTAGES, Outbox, pending_by_kommun, sweep_forever
 from shared.settings import Settings
 from shared.store import Document, HandledMarks, connect, ping
 from shared.telemetry import TracerProvider, instrument_app, otlp_provider
@@ -42,6 +46,8 @@ from shared.unit_of_work import UnitOfWork
 log = logging.getLogger("kanalvakt.service")
 
 PURGE_INTERVAL_SECONDS = 3600.0
+# How often each replica reads its outboxes' backlog and its consumers' lag.
+BUS_METRICS_INTERVAL_SECONDS = 15.0
 
 
 class ServiceStore(Protocol):
@@ -165,6 +171,49 @@ async def purge_marks_forever(marks: HandledMarks, clock: Clock) -> None:
         await asyncio.sleep(PURGE_INTERVAL_SECONDS)
 
 
+async def measure_bus(
+    service: str,
+    outboxes: Sequence[Outbox],
+    kommuner: frozenset[str],
+    js: JetStreamContext,
+    durables: Sequence[str],
+) -> None:
+    """One reading of kanalvakt_outbox_pending (per kommun, from the store) and
+    kanalvakt_consumer_pending_messages / _ack_pending_messages (per durable consumer the
+    service owns, from JetStream). Every replica reads the same shared state, so the
+    queries aggregate replicas with max(). One part failing does not stop the other."""
+    failure: Exception | None = None
+    try:
+        for kommun, waiting in (await pending_by_kommun(outboxes, kommuner)).items():
+            OUTBOX_PENDING.labels(service, kommun).set(waiting)
+    except Exception as exc:
+        failure = exc
+    for durable in durables:
+        try:
+            info = await js.consumer_info(EVENTS_STREAM, durable)
+        except Exception as exc:
+            failure = failure or exc
+            continue
+        CONSUMER_PENDING.labels(service, durable).set(info.num_pending or 0)
+        CONSUMER_ACK_PENDING.labels(service, durable).set(info.num_ack_pending or 0)
+    if failure is not None:
+        raise failure
+
+
+async def measure_bus_forever(
+    measure: Callable[[], Awaitable[None]], interval: float = BUS_METRICS_INTERVAL_SECONDS
+) -> None:
+    outage = OutageLog(log, "reading outbox and consumer metrics")
+    while True:
+        try:
+            await measure()
+        except Exception as exc:
+            outage.failed(exc, f"retrying every {interval:.0f}s")
+        else:
+            outage.works()
+        await asyncio.sleep(interval)
+
+
 def build_service(
     parts: ServiceParts,
     settings: Settings,
@@ -197,7 +246,13 @@ def build_service(
     outboxes = [outbox for deps in deployment for outbox in deps.store.outboxes()]
     exporting = otlp_provider(settings) if tracer_provider is None else None  # ours to shut down
     tracing = tracer_provider or exporting
-    broker = make_broker(settings, built, marks, kommuner.ids, {"deployment": deployment}, tracing)
+    context = {"deployment": deployment, SERVICE_CONTEXT_KEY: settings.service.value}
+    broker = make_broker(settings, built, marks, kommuner.ids, context, tracing)
+    durables = [sub.durable for sub in parts.events.subscriptions]
+
+    async def measure() -> None:
+        js = broker.connection.jetstream()
+        await measure_bus(settings.service.value, outboxes, kommuner.ids, js, durables)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -208,6 +263,7 @@ def build_service(
         tasks = [
             asyncio.create_task(sweep_forever(outboxes, built.publisher)),
             asyncio.create_task(purge_marks_forever(marks, clock)),
+            asyncio.create_task(measure_bus_forever(measure)),
             *(asyncio.create_task(task(deployment)) for task in parts.background),
         ]
         log.info(
@@ -240,7 +296,10 @@ def build_service(
     app.state.deployment = deployment
     app.state.broker = broker
     # For an edge that must dead-letter what it cannot take (a webhook's unmappable part).
-    app.state.send_dead_letter = built.send_dead_letter
+    app.state.send_dead_letter = counted(
+        built.send_dead_letter, settings.service.value, kommuner.ids
+    )
+    app.state.measure_bus = measure  # one reading now, for tests
     app.include_router(ops_router({"nats": nats_ready, "store": store_ready}))
     if parts.api is not None:
         app.include_router(parts.api)

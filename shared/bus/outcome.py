@@ -10,6 +10,7 @@ Subscribers run with AckPolicy.MANUAL and this middleware settles each message o
   the subject's or not served here (checked here, before the handler runs), or the
   handler raised InvalidEvent; the original bytes go to `dlq.<subject>` with the
   reason, then AckTerm.
+  `kanalvakt_dead_letters_total{service, kommun, subject}` counts each.
 - anything else (store down, a bug): nak with a growing delay, so the message comes back
   and nothing is lost; `kanalvakt_events_total{outcome="retried"}` shows it.
 """
@@ -29,7 +30,7 @@ from pydantic import ValidationError
 from shared.bus.errors import InvalidEvent
 from shared.bus.streams import DLQ_PREFIX, DLQ_STREAM
 from shared.events import Event, contract_at
-from shared.metrics import EVENTS
+from shared.metrics import DEAD_LETTERS, EVENTS, UNKNOWN
 
 log = logging.getLogger("kanalvakt.bus")
 
@@ -99,6 +100,31 @@ def validate(subject: str, body: bytes, served: frozenset[str]) -> Event | None:
     if kommun not in served:
         raise InvalidEvent(f"kommun: {kommun!r} is not served by this deployment (KOMMUN_CONFIG)")
     return event
+
+
+# The broker context's key naming the service that consumes (shared.service sets it).
+SERVICE_CONTEXT_KEY = "service"
+
+
+def dead_letter_labels(address: str, served: frozenset[str]) -> tuple[str, str]:
+    """(kommun, subject without kommun) of a dead letter, each bounded: a subject that is
+    no event subject of ours, or a kommun not served here, is `unknown`, never raw input."""
+    found = contract_at(address)
+    if found is None:
+        return UNKNOWN, UNKNOWN
+    contract, kommun = found
+    return (kommun if kommun in served else UNKNOWN), contract.nats_subject
+
+
+def counted(send: DeadLetterSender, service: str, served: frozenset[str]) -> DeadLetterSender:
+    """`send` that counts each dead letter it published, for an edge that dead-letters
+    itself (moderation's webhook); consumed messages are counted by OutcomeMiddleware."""
+
+    async def send_counted(address: str, body: bytes, headers: dict[str, str]) -> None:
+        await send(address, body, headers)
+        DEAD_LETTERS.labels(service, *dead_letter_labels(address, served)).inc()
+
+    return send_counted
 
 
 def _one_line(text: str) -> str:
@@ -223,6 +249,8 @@ class OutcomeMiddleware(BaseMiddleware):
             return await self._retry(raw, consumer, exc)
         await raw.term()
         EVENTS.labels(consumer, raw.subject, "dead_lettered").inc()
+        service = str(self.context.get(SERVICE_CONTEXT_KEY) or UNKNOWN)
+        DEAD_LETTERS.labels(service, *dead_letter_labels(raw.subject, self.factory.served)).inc()
         log.warning(
             "dead-lettered %s from %s to %s%s (stream %s): %s",
             raw.subject,

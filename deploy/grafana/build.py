@@ -619,8 +619,8 @@ def overview() -> Json:
         "the last hour, by service.",
         [
             (
-                f"sum by (service) (increase(kanalvakt_dead_letters_total{{{K}}}[1h]))",
-                "{{service}}",
+                f"sum by (job) (increase(kanalvakt_dead_letters_total{{{K}}}[1h]))",
+                "{{job}}",
             )
         ],
         w=6,
@@ -635,8 +635,8 @@ def overview() -> Json:
         "yet published, by service.",
         [
             (
-                f"sum by (service) (max by (service, kommun) (kanalvakt_outbox_pending{{{K}}}))",
-                "{{service}}",
+                f"sum by (job) (max by (job, kommun) (kanalvakt_outbox_pending{{{K}}}))",
+                "{{job}}",
             )
         ],
         w=5,
@@ -650,9 +650,8 @@ def overview() -> Json:
         "JetStream consumers, by service.",
         [
             (
-                "sum by (service) (max by (service, consumer) "
-                "(kanalvakt_consumer_pending_messages))",
-                "{{service}}",
+                "sum by (job) (max by (job, consumer) (kanalvakt_consumer_pending_messages))",
+                "{{job}}",
             )
         ],
         w=5,
@@ -668,6 +667,9 @@ def bus_rows(b: Board, svc: str) -> None:
     """Throughput, latency, errors, queues and resources: the same for every service."""
     fs = f'app_name="{svc}"'
     consumer = f'consumer=~"{svc}-.*"'
+    # Selected by `job`, not by the metrics' own `service` label: a ServiceMonitor adds the
+    # target label `service` (the Service's name), which renames ours to exported_service
+    # unless honorLabels is set. The job is kanalvakt-<service> either way.
     job = f'job="kanalvakt-{svc}"'
     b.row("Genomströmning")
     b.panel(
@@ -827,7 +829,7 @@ def bus_rows(b: Board, svc: str) -> None:
         "delivered, by durable consumer.",
         [
             (
-                f'max by (consumer) (kanalvakt_consumer_pending_messages{{service="{svc}"}})',
+                f"max by (consumer) (kanalvakt_consumer_pending_messages{{{job}}})",
                 "{{consumer}}",
             )
         ],
@@ -841,7 +843,7 @@ def bus_rows(b: Board, svc: str) -> None:
         "durable consumer.",
         [
             (
-                f'max by (consumer) (kanalvakt_consumer_ack_pending_messages{{service="{svc}"}})',
+                f"max by (consumer) (kanalvakt_consumer_ack_pending_messages{{{job}}})",
                 "{{consumer}}",
             )
         ],
@@ -856,8 +858,7 @@ def bus_rows(b: Board, svc: str) -> None:
         "",
         [
             (
-                "sum by (subject) (increase(kanalvakt_dead_letters_total"
-                f'{{service="{svc}", {K}}}[1h]))',
+                f"sum by (subject) (increase(kanalvakt_dead_letters_total{{{job}, {K}}}[1h]))",
                 "{{subject}}",
             )
         ],
@@ -872,7 +873,7 @@ def bus_rows(b: Board, svc: str) -> None:
         "outboxes but not yet published, by kommun.",
         [
             (
-                f'max by (kommun) (kanalvakt_outbox_pending{{service="{svc}", {K}}})',
+                f"max by (kommun) (kanalvakt_outbox_pending{{{job}, {K}}})",
                 "{{kommun}}",
             )
         ],

@@ -52,7 +52,7 @@ def _go(value: float) -> str:
     """A bucket bound as prometheus_client writes it in `le`."""
     from prometheus_client.utils import floatToGoString
 
-    return str(floatToGoString(value))
+    return str(floatToGoString(value))  # type: ignore[no-untyped-call]
 
 
 class Board:

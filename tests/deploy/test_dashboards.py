@@ -94,7 +94,10 @@ def _exported() -> Exported:
                     f"{family.name}_count": labelnames,
                 }
                 if bounds:
-                    out.buckets[f"{family.name}_bucket"] = {floatToGoString(b) for b in bounds}
+                    out.buckets[f"{family.name}_bucket"] = {
+                        floatToGoString(b)  # type: ignore[no-untyped-call]
+                        for b in bounds
+                    }
             elif family.type == "summary":
                 names = {
                     family.name: labelnames | {"quantile"},
@@ -153,7 +156,8 @@ def _string(text: str, i: int) -> tuple[str, int]:
 
 def _matchers(text: str, i: int) -> tuple[list[tuple[str, str, str]], int]:
     """The label matchers of the `{...}` starting at text[i] and the index after it."""
-    out, j = [], i + 1
+    out: list[tuple[str, str, str]] = []
+    j = i + 1
     while True:
         while text[j] in " ,\n\t":
             j += 1

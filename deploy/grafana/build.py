@@ -276,10 +276,12 @@ def gauge(metric: str, by: str = "kommun", match: str = "") -> str:
 
 
 def total(metric: str, group: str = "", match: str = "") -> str:
-    """A gauge summed over the chosen kommuner after de-duplicating the replicas."""
-    extra = f", {group}" if group else ""
+    """A gauge summed over the chosen kommuner (and its other labels, but `group`) after
+    de-duplicating the replicas: replicas differ only in their target's instance and pod,
+    so max without those keeps every label of the gauge's own."""
+    sel = K + (f", {match}" if match else "")
     outer = f"sum by ({group}) " if group else "sum "
-    return f"{outer}({gauge(metric, 'kommun' + extra, match)})"
+    return f"{outer}(max without (instance, pod) ({metric}{{{sel}}}))"
 
 
 # --------------------------------------------------------------------------- overview

@@ -1,15 +1,23 @@
-"""Documents generated from the code, so they cannot drift: docs/asyncapi.yaml and
-docs/events.md. `kanalvakt docs` writes them; a test fails when the committed ones are stale.
+"""Documents generated from the code, so they cannot drift: docs/asyncapi.yaml,
+docs/events.md (with the handwritten consumer guide docs/_consumers.md) and
+docs/metrics.md. `kanalvakt docs` writes them; a test fails when the committed ones are
+stale.
 """
 
+import importlib
 import json
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 from faststream.nats import NatsBroker
+from faststream.nats.prometheus import NatsPrometheusMiddleware
 from faststream.specification import AsyncAPI
+from prometheus_client import CollectorRegistry
+from prometheus_client.metrics import MetricWrapperBase
 from pydantic import BaseModel
 
 from kanalvakt.catalog import parts_of
@@ -84,6 +92,22 @@ def _fields(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str, st
     return rows
 
 
+# The handwritten part of docs/events.md: how other systems subscribe.
+CONSUMER_GUIDE = Path(__file__).resolve().parent.parent / "docs" / "_consumers.md"
+
+
+def consumer_guide() -> str:
+    """docs/_consumers.md with the stream names filled in from shared.bus.streams."""
+    text = CONSUMER_GUIDE.read_text(encoding="utf-8")
+    for key, value in {
+        "EVENTS_STREAM": EVENTS_STREAM,
+        "DLQ_STREAM": DLQ_STREAM,
+        "DLQ_PREFIX": DLQ_PREFIX,
+    }.items():
+        text = text.replace("{{" + key + "}}", value)
+    return text
+
+
 def events_md() -> str:
     out = [
         "# Events",
@@ -130,6 +154,7 @@ def events_md() -> str:
         "Removing, renaming or retyping one is a new type `…v<N+1>`, published beside the "
         "old one until every consumer has moved.",
         "",
+        consumer_guide(),
         "## Subjects",
         "",
         "Each event below is published on its name followed by `.<kommun>`.",
@@ -179,7 +204,11 @@ def openapi_json(service: ServiceName) -> str:
 
 def generated_docs() -> dict[str, str]:
     """Every generated document by its path from the repository root."""
-    docs = {"docs/asyncapi.yaml": asyncapi_yaml(), "docs/events.md": events_md()}
+    docs = {
+        "docs/asyncapi.yaml": asyncapi_yaml(),
+        "docs/events.md": events_md(),
+        "docs/metrics.md": metrics_md(),
+    }
     for service in ServiceName:
         docs[f"docs/openapi/{service.value}.json"] = openapi_json(service)
     return docs
@@ -193,3 +222,147 @@ def write_docs(root: Path) -> list[Path]:
         path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
+
+
+# Rule IDs of POLICY.md as help texts cite them: P5.8, P3.7b, B1 (item 7), B1.7, L6.
+RULE_ID = re.compile(r"(?<![\w.])(P\d+(?:\.\d+)?b?|B\d(?:\.\d)?|L\d)(?![\w])")
+# What a help text says when its metric watches the system, not a policy rule.
+OPERATIONAL = "(operational)"
+
+
+@dataclass(frozen=True)
+class MetricDoc:
+    name: str  # as defined; a counter is exported with `_total`
+    kind: str  # counter, gauge, histogram
+    labels: tuple[str, ...]
+    help: str
+    services: tuple[str, ...]
+
+    @property
+    def exported(self) -> str:
+        if self.kind == "counter":
+            return f"{self.name}_total"
+        if self.kind == "histogram":
+            return f"{self.name}_bucket / _sum / _count"
+        return self.name
+
+    @property
+    def rules(self) -> list[str]:
+        return list(dict.fromkeys(RULE_ID.findall(self.help)))
+
+    @property
+    def aggregate(self) -> str:
+        """How three replicas' series add up: what a replica counted is summed; a
+        kanalvakt gauge is read from shared state by every replica, so take max()."""
+        if self.kind == "gauge" and self.name.startswith("kanalvakt_"):
+            return "max"
+        return "sum"
+
+
+def _metrics_of(module_name: str, services: tuple[str, ...]) -> list[MetricDoc]:
+    module = importlib.import_module(module_name)
+    return [
+        MetricDoc(
+            obj._name,
+            obj._type or "untyped",
+            tuple(obj._labelnames),
+            obj._documentation,
+            services,
+        )
+        for obj in vars(module).values()
+        if isinstance(obj, MetricWrapperBase)
+    ]
+
+
+def kanalvakt_metrics() -> list[MetricDoc]:
+    """Every kanalvakt_ metric: shared.metrics (every service) and each service's own."""
+    found = _metrics_of("shared.metrics", tuple(s.value for s in ServiceName))
+    for service in ServiceName:
+        found += _metrics_of(f"services.{service.value}.metrics", (service.value,))
+    return found
+
+
+def faststream_metrics() -> list[MetricDoc]:
+    """What FastStream's Prometheus middleware (shared/bus/broker.py) adds to every service."""
+    registry = CollectorRegistry()
+    NatsPrometheusMiddleware(registry=registry, app_name="registry")
+    every = tuple(s.value for s in ServiceName)
+    return [
+        MetricDoc(c._name, c._type or "untyped", tuple(c._labelnames), c._documentation, every)
+        for c in registry._collector_to_names
+        if isinstance(c, MetricWrapperBase)
+    ]
+
+
+def _metric_row(m: MetricDoc) -> str:
+    operational = OPERATIONAL in m.help or not m.name.startswith("kanalvakt_")
+    measures = ", ".join(m.rules) or ("operational" if operational else "")
+    labels = ", ".join(f"`{label}`" for label in m.labels)
+    help_text = m.help.replace("|", "\\|")
+    return (
+        f"| `{m.exported}` | {m.kind} | {labels} | {help_text} | {measures} | "
+        f"{', '.join(m.services)} | {m.aggregate} |"
+    )
+
+
+def metrics_md() -> str:
+    header = [
+        "| metric | type | labels | meaning | measures | services | aggregate |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    out = [
+        "# Metrics",
+        "",
+        "Generated by `kanalvakt docs` from `shared/metrics.py`, `services/<service>/metrics.py` "
+        "and the bus's middleware; do not edit by hand. Every service serves them on "
+        "`GET /metrics` on its HTTP port (Prometheus text format), beside `/healthz` and "
+        '`/readyz`. "Service down" is Prometheus\'s own `up{job=...}`.',
+        "",
+        "Conventions (checked by `tests/unit/test_metric_conventions.py`): names start with "
+        "`kanalvakt_`; values are in base units (seconds, bytes); counters are exported with "
+        "`_total`; labels are bounded (kommun, service, consumer, subject, label, category, "
+        "state, …), never a person, a comment, a record or a case. A help text names the "
+        f"policy rule (POLICY.md) the metric measures, or says `{OPERATIONAL}` when it watches "
+        "the system itself.",
+        "",
+        "## Three replicas",
+        "",
+        "Every replica of a service serves its own `/metrics`; Prometheus scrapes each (its "
+        "series differ by `instance`/`pod`). The column *aggregate* says how to add them up:",
+        "",
+        "- **sum**: counters and histograms count what one replica did (events it handled, "
+        "messages it dead-lettered, decisions it saw). Sum over replicas: "
+        "`sum by (kommun) (rate(kanalvakt_dead_letters_total[5m]))`. A restarted replica "
+        "starts again from 0, which `rate()` and `increase()` allow for.",
+        "- **max**: gauges are not what a replica did but what the store or JetStream holds "
+        "now; every replica reads the same shared state periodically (the registry's "
+        "scheduler, moderation's sweep, the archive's and notify's periodic tasks, the bus "
+        "reading every 15 s in `shared/service.py`), so all report the same value and a sum "
+        "would count it three times. Take the max over replicas: "
+        "`max by (kommun) (kanalvakt_registry_accounts_unattended)`. No leader election is "
+        "needed; a replica whose reading failed keeps its last value until the next one.",
+        "",
+        "## Kanalvakt's metrics",
+        "",
+        *header,
+    ]
+    out += [_metric_row(m) for m in kanalvakt_metrics()]
+    out += [
+        "",
+        "## The bus, from FastStream",
+        "",
+        "FastStream's Prometheus middleware (`shared/bus/broker.py`) adds these to every "
+        "service, with `app_name` the service. They count per replica (the in-process gauge "
+        "too): aggregate with sum(). Their names are FastStream's, not ours.",
+        "",
+        *header,
+    ]
+    out += [_metric_row(m) for m in faststream_metrics()]
+    out += [
+        "",
+        "The Python client also exports `process_*` (CPU, memory, open files) and "
+        "`python_gc_*`, `python_info` for each replica, and beside each counter and "
+        "histogram a `_created` timestamp series (off with "
+        "`PROMETHEUS_DISABLE_CREATED_SERIES=True`).",
+    ]
+    return "\n".join(out) + "\n"

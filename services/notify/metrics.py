@@ -15,12 +15,13 @@ SENT = Counter(
 )
 FAILED = Counter(
     "kanalvakt_notify_failed",
-    "Notifications given up after every attempt failed (notification.failed published).",
+    "Notifications given up after every attempt failed (notification.failed published): "
+    "someone was not told (P3.3, P5.6, P5.8).",
     ["kommun", "event", "channel"],
 )
 ATTEMPTS_FAILED = Counter(
     "kanalvakt_notify_attempts_failed",
-    "Delivery attempts that failed and will be retried with backoff.",
+    "Delivery attempts that failed and will be retried with backoff (operational).",
     ["kommun", "event", "channel"],
 )
 LATENCY = Histogram(

@@ -102,6 +102,13 @@ class Settings(BaseSettings):
     bus_duplicate_window_seconds: float = Field(
         default=600.0, gt=0, description="JetStream de-duplication window on Nats-Msg-Id."
     )
+    bus_stream_replicas: int = Field(
+        default=1,
+        ge=1,
+        le=5,
+        description="Replicas of the JetStream streams: 3 in production, on a 3-node NATS "
+        "cluster (deploy/k8s/overlays/prod).",
+    )
     moderation_sweep_interval_seconds: float = Field(
         default=60.0, gt=0, description="How often moderation checks deadlines and supervision."
     )

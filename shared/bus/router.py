@@ -85,7 +85,8 @@ class EventRouter:
 
     def build(self, settings: Settings) -> BuiltRouter:
         window = settings.bus_duplicate_window_seconds
-        stream = events_stream(window)
+        replicas = settings.bus_stream_replicas
+        stream = events_stream(window, replicas)
         router = NatsRouter()
         for sub in self.subscriptions:
             router.subscriber(
@@ -117,7 +118,7 @@ class EventRouter:
         dead_letters = {
             subject: router.publisher(
                 f"{DLQ_PREFIX}{subject}.{{kommun}}",
-                stream=dlq_stream(window),
+                stream=dlq_stream(window, replicas),
                 schema=bytes,
                 title=f"{self.service.value}:{DLQ_PREFIX}{subject}",
                 description=f"Original bytes of a {subject} event this service could not "

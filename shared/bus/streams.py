@@ -16,7 +16,7 @@ def event_subjects() -> list[str]:
     return sorted({f"{event.entity()}.>" for event in ALL_EVENTS})
 
 
-def events_stream(duplicate_window_seconds: float) -> JStream:
+def events_stream(duplicate_window_seconds: float, replicas: int = 1) -> JStream:
     # Events are kept 90 days: long enough for a consumer that was down to catch up;
     # the archive keeps the public record for as long as the retention rules say.
     return JStream(
@@ -27,10 +27,11 @@ def events_stream(duplicate_window_seconds: float) -> JStream:
         storage=StorageType.FILE,
         max_age=90 * _DAY,
         duplicate_window=duplicate_window_seconds,
+        num_replicas=replicas,
     )
 
 
-def dlq_stream(duplicate_window_seconds: float) -> JStream:
+def dlq_stream(duplicate_window_seconds: float, replicas: int = 1) -> JStream:
     # Dead letters wait a year for someone to read, fix and replay them.
     return JStream(
         DLQ_STREAM,
@@ -40,4 +41,5 @@ def dlq_stream(duplicate_window_seconds: float) -> JStream:
         storage=StorageType.FILE,
         max_age=365 * _DAY,
         duplicate_window=duplicate_window_seconds,
+        num_replicas=replicas,
     )

@@ -159,3 +159,19 @@ def test_issue_11_a_route_for_an_event_notify_does_not_take_is_refused() -> None
         Notify.model_validate({"routes": {"account.attended": {"to": ["administrators"]}}})
     with pytest.raises(ValidationError, match="unknown recipient"):
         Notify.model_validate({"routes": {"comment.flagged": {"to": ["everyone"]}}})
+
+
+def test_issue_12_the_streams_keep_as_many_replicas_as_the_setting_says() -> None:
+    from shared.bus.router import EventRouter
+    from shared.events import AccountCreated
+    from shared.settings import ServiceName, Settings
+
+    async def handler(event: AccountCreated) -> None: ...
+
+    events = EventRouter(ServiceName.ARCHIVE)
+    events.on(AccountCreated)(handler)
+    assert Settings(service=ServiceName.ARCHIVE).bus_stream_replicas == 1
+    built = events.build(Settings(service=ServiceName.ARCHIVE, bus_stream_replicas=3))
+    [subscriber] = built.router.subscribers
+    assert subscriber.stream is not None
+    assert subscriber.stream.config.num_replicas == 3

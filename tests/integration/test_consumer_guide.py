@@ -105,7 +105,7 @@ async def test_the_documented_subscriber_replays_an_event_published_before_it_ex
     durable = f"dw-{kommun}"
     event = account_created(kommun=kommun)
     async with producer(nats_url, db) as publisher:
-        await publisher.publish(event)
+        ack = await publisher.publish(event)
     env = {"NATS_URL": nats_url, "KOMMUN": kommun, "DURABLE": durable}
     seen = await run_subscriber(env, monkeypatch, tmp_path, {event.id})
     assert [e["id"] for e in seen] == [event.id]
@@ -118,6 +118,8 @@ async def test_the_documented_subscriber_replays_an_event_published_before_it_ex
         assert info.config.filter_subject == f"*.*.{kommun}"
         assert info.num_ack_pending == 0, "acknowledged"
         await js.delete_consumer(EVENTS_STREAM, durable)
+        # Its kommun is served nowhere: a consumer created later would dead-letter it.
+        await js.delete_msg(EVENTS_STREAM, ack.seq)
     finally:
         await nc.close()
 

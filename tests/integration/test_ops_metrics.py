@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import nats
+from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from prometheus_client import REGISTRY
 from pymongo.asynchronous.database import AsyncDatabase
@@ -32,6 +33,14 @@ from shared.unit_of_work import Mapper
 from tests.helpers import KOMMUN, account_created, eventually, read_to_end, service_settings
 
 SERVED = frozenset({"nora", "vasterby"})
+
+
+async def forget(js: JetStreamContext, seqs: list[int]) -> None:
+    """Take a test's invalid or unserved events out of the session's stream once it is
+    done with them: a consumer created later reads the stream from its start and would
+    dead-letter them as its own."""
+    for seq in seqs:
+        await js.delete_msg(EVENTS_STREAM, seq)
 
 
 def _value(name: str, **labels: str) -> float:
@@ -74,15 +83,17 @@ async def test_dead_letters_total_counts_each_dead_letter_by_service_kommun_and_
         try:
             bad = json.loads(account_created().model_dump_json())
             bad["data"]["platform"] = "myspace"  # not the contract: dead-lettered
-            await js.publish(
-                "account.created.nora", json.dumps(bad).encode(), headers={"Nats-Msg-Id": new_id()}
-            )
+            raw = json.dumps(bad).encode()
+            acks = [
+                await js.publish("account.created.nora", raw, headers={"Nats-Msg-Id": new_id()})
+            ]
             # A kommun not served: counted under `unknown`, never the raw kommun.
             stranger = account_created(kommun="nowhere")
-            await js.publish(
-                "account.created.nowhere",
-                stranger.model_dump_json().encode(),
-                headers={"Nats-Msg-Id": stranger.id},
+            body = stranger.model_dump_json().encode()
+            acks.append(
+                await js.publish(
+                    "account.created.nowhere", body, headers={"Nats-Msg-Id": stranger.id}
+                )
             )
 
             async def counted() -> bool:
@@ -95,6 +106,7 @@ async def test_dead_letters_total_counts_each_dead_letter_by_service_kommun_and_
             letters = await read_to_end(js, "dlq.account.created.*", DLQ_STREAM)
             consumers = [(m.headers or {}).get("Kanalvakt-Dlq-Consumer") for m in letters]
             assert consumers.count(durable) == 2, "one count per dead letter published"
+            await forget(js, [ack.seq for ack in acks])
         finally:
             await nc.close()
 
@@ -159,11 +171,12 @@ async def test_consumer_pending_and_ack_pending_follow_the_consumers_lag(nats_ur
             stream=EVENTS_STREAM,
             config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.NEW),
         )
+        seqs = []
         for _ in range(3):
             event = account_created(kommun=kommun)
-            await js.publish(
-                event.address, event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id}
-            )
+            body = event.model_dump_json().encode()
+            ack = await js.publish(event.address, body, headers={"Nats-Msg-Id": event.id})
+            seqs.append(ack.seq)
 
         def gauges() -> tuple[float, float]:
             labels = {"service": service, "consumer": durable}
@@ -184,6 +197,7 @@ async def test_consumer_pending_and_ack_pending_follow_the_consumers_lag(nats_ur
         await measure_bus(service, [], frozenset(), js, [durable])
         assert gauges() == (0, 0), "caught up"
         await js.delete_consumer(EVENTS_STREAM, durable)
+        await forget(js, seqs)
     finally:
         await nc.close()
 

@@ -42,9 +42,7 @@ def prometheus_rule(groups: list[dict[str, Any]]) -> dict[str, Any]:
 
 def render() -> str:
     groups = yaml.safe_load(SOURCE.read_text(encoding="utf-8"))["groups"]
-    body = yaml.safe_dump(
-        prometheus_rule(groups), sort_keys=False, allow_unicode=True, width=100
-    )
+    body = yaml.safe_dump(prometheus_rule(groups), sort_keys=False, allow_unicode=True, width=100)
     return HEADER + body
 
 

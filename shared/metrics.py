@@ -14,8 +14,9 @@ from prometheus_client import Counter, Gauge
 
 EVENTS = Counter(
     "kanalvakt_events",
-    "Consumed events by consumer, subject and outcome "
-    "(handled, duplicate, dead_lettered, retried) (operational).",
+    "Consumed events by consumer, subject with its kommun (`unknown` where the subject or "
+    "kommun is none of ours) and outcome (handled, duplicate, dead_lettered, retried) "
+    "(operational).",
     ["consumer", "subject", "outcome"],
 )
 DEAD_LETTERS = Counter(

@@ -107,13 +107,20 @@ SERVICE_CONTEXT_KEY = "service"
 
 
 def dead_letter_labels(address: str, served: frozenset[str]) -> tuple[str, str]:
-    """(kommun, subject without kommun) of a dead letter, each bounded: a subject that is
-    no event subject of ours, or a kommun not served here, is `unknown`, never raw input."""
+    """(kommun, subject without kommun) of a message, each bounded: a subject that is no
+    event subject of ours, or a kommun not served here, is `unknown`, never raw input."""
     found = contract_at(address)
     if found is None:
         return UNKNOWN, UNKNOWN
     contract, kommun = found
     return (kommun if kommun in served else UNKNOWN), contract.nats_subject
+
+
+def subject_label(address: str, served: frozenset[str]) -> str:
+    """`kanalvakt_events_total`'s subject, bounded as dead_letter_labels bounds it:
+    `comment.received.<kommun>`, `comment.received.unknown`, or `unknown`."""
+    kommun, subject = dead_letter_labels(address, served)
+    return UNKNOWN if subject == UNKNOWN else f"{subject}.{kommun}"
 
 
 def counted(send: DeadLetterSender, service: str, served: frozenset[str]) -> DeadLetterSender:
@@ -220,7 +227,7 @@ class OutcomeMiddleware(BaseMiddleware):
         raw = self.raw
         if raw is None:  # not a JetStream message: nothing to settle
             return False
-        subject, consumer = raw.subject, self._consumer()
+        subject, consumer = subject_label(raw.subject, self.factory.served), self._consumer()
         if exc_val is None:
             await raw.ack()
             EVENTS.labels(consumer, subject, "duplicate" if self.duplicate else "handled").inc()
@@ -248,7 +255,9 @@ class OutcomeMiddleware(BaseMiddleware):
         except Exception as exc:  # the DLQ itself is unreachable: keep the message
             return await self._retry(raw, consumer, exc)
         await raw.term()
-        EVENTS.labels(consumer, raw.subject, "dead_lettered").inc()
+        EVENTS.labels(
+            consumer, subject_label(raw.subject, self.factory.served), "dead_lettered"
+        ).inc()
         service = str(self.context.get(SERVICE_CONTEXT_KEY) or UNKNOWN)
         DEAD_LETTERS.labels(service, *dead_letter_labels(raw.subject, self.factory.served)).inc()
         log.warning(
@@ -266,7 +275,7 @@ class OutcomeMiddleware(BaseMiddleware):
         attempt = raw.metadata.num_delivered or 1
         delay = backoff(attempt, self.factory.retry_first, self.factory.retry_longest)
         await raw.nak(delay=delay)
-        EVENTS.labels(consumer, raw.subject, "retried").inc()
+        EVENTS.labels(consumer, subject_label(raw.subject, self.factory.served), "retried").inc()
         log.error(
             "%s failed in %s (attempt %d), retrying in %.1fs: %r",
             raw.subject,

@@ -54,3 +54,12 @@ def test_only_input_faults_are_invalid() -> None:
     assert invalid_reason(InvalidEvent("data.account_id: unknown account")) is not None
     assert invalid_reason(ConnectionError("store down")) is None
     assert invalid_reason(KeyError("bug")) is None
+
+
+def test_issue_12_the_events_metric_names_only_our_subjects_and_kommuner() -> None:
+    from shared.bus.outcome import subject_label
+
+    served = frozenset({"nora"})
+    assert subject_label("comment.received.nora", served) == "comment.received.nora"
+    assert subject_label("comment.received.elsewhere", served) == "comment.received.unknown"
+    assert subject_label("whatever.someone.sent", served) == "unknown"

@@ -341,6 +341,13 @@ def overview() -> Json:
             "kanalvakt_registry_credentials_not_deposited",
         ),
         (
+            "Inloggningsuppgifter försenade (P3.5)",
+            "Konton som efter kommunens frist efter godkännandet ännu saknar deponerade "
+            "inloggningsuppgifter. / Accounts still without deposited credentials after "
+            "the kommun's grace after approval (P3.5).",
+            "kanalvakt_registry_credentials_overdue",
+        ),
+        (
             "Konton utan tillsyn (L2)",
             "Konton vars kommentarer ingen har tittat på inom bevakningsfönstret. / Accounts "
             "nobody has looked at within their monitoring window (L2).",
@@ -962,6 +969,12 @@ def registry() -> Json:
             "Inloggningsuppgifter ej deponerade (P3.5)",
             "Per kommun. / Accounts whose credentials are not deposited (P3.5).",
             "kanalvakt_registry_credentials_not_deposited",
+        ),
+        (
+            "Inloggningsuppgifter försenade (P3.5)",
+            "Per kommun, efter fristen. / Accounts past the grace without deposited "
+            "credentials (P3.5).",
+            "kanalvakt_registry_credentials_overdue",
         ),
     ):
         b.panel("timeseries", title, desc, [(gauge(metric), "{{kommun}}")], w=8, h=7)

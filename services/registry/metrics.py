@@ -8,6 +8,8 @@ from datetime import datetime
 from prometheus_client import Gauge
 
 from services.registry.domain.account import LIVE_STATES, Account, State
+from services.registry.domain.compliance import findings
+from shared.kommun import KommunConfig
 
 ACCOUNTS = Gauge(
     "kanalvakt_registry_accounts",
@@ -29,6 +31,12 @@ CREDENTIALS_NOT_DEPOSITED = Gauge(
     "Approved or active accounts whose credentials are not deposited (P3.5).",
     ["kommun"],
 )
+CREDENTIALS_OVERDUE = Gauge(
+    "kanalvakt_registry_credentials_overdue",
+    "Approved or active accounts whose credentials are still not deposited after the "
+    "kommun's registry.activation_grace_days (P3.5).",
+    ["kommun"],
+)
 AWAITING_APPROVAL = Gauge(
     "kanalvakt_registry_plans_awaiting_approval",
     "Submitted plans not yet approved by all four signers (P2.1, P3.6).",
@@ -45,8 +53,9 @@ OLDEST_AWAITING_APPROVAL = Gauge(
 _shown: dict[str, set[tuple[str, str]]] = {}
 
 
-def observe(kommun: str, accounts: list[Account], now: datetime) -> None:
+def observe(config: KommunConfig, accounts: list[Account], now: datetime) -> None:
     """One kommun's accounts as they are now."""
+    kommun = config.id
     by_state = Counter((a.state.value, a.plan.platform) for a in accounts)
     for gone in _shown.get(kommun, set()) - set(by_state):
         ACCOUNTS.remove(kommun, *gone)
@@ -57,6 +66,9 @@ def observe(kommun: str, accounts: list[Account], now: datetime) -> None:
     BELOW_TWO_ADMINISTRATORS.labels(kommun).set(sum(len(a.active_administrators) < 2 for a in live))
     UNATTENDED.labels(kommun).set(sum(a.unattended_since is not None for a in live))
     CREDENTIALS_NOT_DEPOSITED.labels(kommun).set(sum(a.credentials is None for a in live))
+    # The same rule as account.noncompliant's (P3.5): past the grace after approval.
+    overdue = sum(any(f.rule == "P3.5" for f in findings(a, now, config)) for a in live)
+    CREDENTIALS_OVERDUE.labels(kommun).set(overdue)
     waiting = [a for a in accounts if a.state is State.SUBMITTED]
     AWAITING_APPROVAL.labels(kommun).set(len(waiting))
     oldest = min((a.created_at for a in waiting), default=None)

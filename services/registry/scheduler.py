@@ -25,7 +25,7 @@ async def tick_kommun(deps: Deps, now: datetime) -> list[Account]:
 
 
 async def _tick_and_observe(deps: Deps, now: datetime) -> None:
-    metrics.observe(deps.kommun.id, await tick_kommun(deps, now), now)
+    metrics.observe(deps.kommun, await tick_kommun(deps, now), now)
 
 
 async def tick(deployment: Deployment[Any], now: datetime) -> None:

@@ -172,9 +172,14 @@ async def test_P3_5_P4_1_approved_without_deposit_or_profile_after_the_grace_is_
     assert await reg.events("account.noncompliant", account["id"]) == [], (
         "nobody could have deposited the credentials the moment the plan was approved"
     )
+    metrics = (await reg.client.get("/metrics")).text
+    assert 'kanalvakt_registry_credentials_overdue{kommun="nora"} 0.0' in metrics
     await reg.tick(utcnow() + grace + timedelta(hours=1))
     [event] = await reg.events("account.noncompliant", account["id"])
     assert {f["rule"] for f in event["data"]["findings"]} == {"P3.5", "P4.1"}
+    # The alert's measure (KanalvaktCredentialsNotDeposited): past the same grace.
+    metrics = (await reg.client.get("/metrics")).text
+    assert 'kanalvakt_registry_credentials_overdue{kommun="nora"} 1.0' in metrics
 
 
 async def test_P3_6_a_plan_older_than_its_review_interval_is_noncompliant(

@@ -284,6 +284,20 @@ def total(metric: str, group: str = "", match: str = "") -> str:
     return f"{outer}(max without (instance, pod) ({metric}{{{sel}}}))"
 
 
+def quantiles(
+    histogram: str, by: str, window: str, qs: tuple[float, ...] = (0.5, 0.95)
+) -> list[tuple[str, str]]:
+    """p50/p95 (or `qs`) of a histogram per `by` label: one target each, legend by label."""
+    return [
+        (
+            f"histogram_quantile({q}, sum by (le, {by}) (rate("
+            f"{histogram}_bucket{{{K}}}[{window}])))",
+            f"p{int(q * 100)} {{{{{by}}}}}",
+        )
+        for q in qs
+    ]
+
+
 # --------------------------------------------------------------------------- overview
 
 
@@ -1011,14 +1025,7 @@ def moderation() -> Json:
         "Tid till borttagning p50/p95 per kategori (B1.7)",
         "Från ankomst till borttagning eller döljning. / From arrival to removal or hiding "
         "(B1.7, P5.2, P5.9).",
-        [
-            (
-                f"histogram_quantile({q}, sum by (le, category) (rate("
-                f"kanalvakt_moderation_time_to_removal_seconds_bucket{{{K}}}[6h])))",
-                f"p{int(q * 100)} {{{{category}}}}",
-            )
-            for q in (0.5, 0.95)
-        ],
+        quantiles("kanalvakt_moderation_time_to_removal_seconds", "category", "6h"),
         w=8,
         h=8,
         unit="s",
@@ -1027,14 +1034,7 @@ def moderation() -> Json:
         "timeseries",
         "Tid till svar p50/p95 per kategori (P5.3)",
         "Från ankomst till svar. / From a question's arrival to its answer (P5.3).",
-        [
-            (
-                f"histogram_quantile({q}, sum by (le, category) (rate("
-                f"kanalvakt_moderation_time_to_answer_seconds_bucket{{{K}}}[6h])))",
-                f"p{int(q * 100)} {{{{category}}}}",
-            )
-            for q in (0.5, 0.95)
-        ],
+        quantiles("kanalvakt_moderation_time_to_answer_seconds", "category", "6h"),
         w=8,
         h=8,
         unit="s",
@@ -1313,14 +1313,7 @@ def notify() -> Json:
         "Leveranstid p50/p95 per kanal (P5.8)",
         "Från händelsen till levererat meddelande. / From the event's time to the message "
         "delivered (P5.8: at once).",
-        [
-            (
-                f"histogram_quantile({q}, sum by (le, channel) (rate("
-                f"kanalvakt_notify_delivery_latency_seconds_bucket{{{K}}}[{RATE}])))",
-                f"p{int(q * 100)} {{{{channel}}}}",
-            )
-            for q in (0.5, 0.95)
-        ],
+        quantiles("kanalvakt_notify_delivery_latency_seconds", "channel", RATE),
         w=8,
         h=8,
         unit="s",

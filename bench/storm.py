@@ -710,7 +710,8 @@ async def dead_letters(nats_url: str) -> int:
         js = nc.jetstream()
         total = 0
         for stream in await js.streams_info():
-            subjects = await js.stream_info(stream.config.name, subjects_filter="dlq.>")
+            name = stream.config.name or ""
+            subjects = await js.stream_info(name, subjects_filter="dlq.>")
             total += sum((subjects.state.subjects or {}).values())
         return total
     finally:

@@ -132,6 +132,14 @@ PAGED: dict[int | str, dict[str, Any]] = {
 }
 
 
+def link_next(request: Request, response: Response, full: bool, **cursor: object) -> None:
+    """A full page may have a next one: say so in the `Link` header (PAGED), with the
+    cursor that continues after the page's last item; never truncate silently."""
+    if full:
+        url = request.url.include_query_params(**cursor)
+        response.headers["Link"] = f'<{url}>; rel="next"'
+
+
 async def _within(check: ReadyCheck) -> bool:
     try:
         return await asyncio.wait_for(check(), READY_CHECK_SECONDS)

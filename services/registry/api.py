@@ -27,7 +27,7 @@ from services.registry.register import export_csv, export_row, public_entry, pub
 from services.registry.store import PAGE_LIMIT, RegistryStore
 from shared.auth import require
 from shared.events import PersonRef
-from shared.http import PAGED, DepsDep, HostDepsDep, PublicDepsDep, RequestKey, problems
+from shared.http import PAGED, DepsDep, HostDepsDep, PublicDepsDep, RequestKey, link_next, problems
 from shared.kommun import Language
 from shared.principal import Principal, Role
 from shared.rules import rule_error
@@ -67,10 +67,8 @@ public = APIRouter(prefix="/public", tags=["public"])
 
 
 def _link_next(request: Request, response: Response, page: list[Account], limit: int) -> None:
-    """A full page may have a next one: say so, never truncate silently."""
-    if len(page) == limit:
-        url = request.url.include_query_params(after=page[-1].id, limit=limit)
-        response.headers["Link"] = f'<{url}>; rel="next"'
+    if page:
+        link_next(request, response, len(page) == limit, after=page[-1].id, limit=limit)
 
 
 async def _every(store: RegistryStore, **query: Any) -> AsyncIterator[Account]:

@@ -26,7 +26,7 @@ from services.archive.handlers import search as use
 from services.archive.handlers.search import Format
 from services.archive.store import ArchiveStore
 from shared.auth import require
-from shared.http import PAGED, DepsDep, problems
+from shared.http import PAGED, DepsDep, link_next, problems
 from shared.principal import Principal, Role
 from shared.rules import violation
 from shared.service import Dependencies
@@ -136,9 +136,8 @@ async def search_records(
     Logged in the access log (L4)."""
     filters = _filters(account_id, since, until, author_kind, state, kind, origin, q)
     page = await use.search(deps, by, filters, _cursor(after), limit)
-    if len(page) == limit:
-        url = request.url.include_query_params(after=_after(page[-1]), limit=limit)
-        response.headers["Link"] = f'<{url}>; rel="next"'
+    if page:
+        link_next(request, response, len(page) == limit, after=_after(page[-1]), limit=limit)
     return page
 
 

@@ -22,7 +22,7 @@ from services.notify.store import NotifyStore
 from services.notify.store.escalations import PAGE_LIMIT
 from shared.auth import require
 from shared.clock import SWEDEN
-from shared.http import PAGED, DepsDep, problem_response, violations_response
+from shared.http import PAGED, DepsDep, link_next, problem_response, violations_response
 from shared.principal import Principal, Role
 from shared.rules import RuleViolations, Violation
 from shared.service import Dependencies, Deployment
@@ -330,7 +330,6 @@ async def list_escalations(
 ) -> list[EscalationView]:
     """Escalations newest first, with who each level tells and where each stands."""
     page = await deps.store.escalations.listed(open_only=open, before=before, limit=limit)
-    if len(page) == limit:
-        url = request.url.include_query_params(before=page[-1].id, limit=limit)
-        response.headers["Link"] = f'<{url}>; rel="next"'
+    if page:
+        link_next(request, response, len(page) == limit, before=page[-1].id, limit=limit)
     return [EscalationView.of(e) for e in page]

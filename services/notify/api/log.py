@@ -21,7 +21,7 @@ from services.notify.domain.notifications import Attempt, Channel, Notification,
 from services.notify.store import NotifyStore
 from services.notify.store.notifications import LogFilters
 from shared.auth import require
-from shared.http import PAGED, DepsDep, problems
+from shared.http import PAGED, DepsDep, link_next, problems
 from shared.kommun import Language
 from shared.principal import Principal, Role
 from shared.rules import violation
@@ -198,9 +198,8 @@ async def list_notifications(
     )
     after = _after_cursor(before) if before is not None else None
     page = await deps.store.notifications.log(filters, after, limit)
-    if len(page) == limit:
-        url = request.url.include_query_params(before=_cursor(page[-1]), limit=limit)
-        response.headers["Link"] = f'<{url}>; rel="next"'
+    if page:
+        link_next(request, response, len(page) == limit, before=_cursor(page[-1]), limit=limit)
     return [NotificationView.of(n) for n in page]
 
 

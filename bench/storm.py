@@ -64,7 +64,7 @@ from _local import (
     interrupt_on_sigterm,
     load_average,
 )
-from api import plan_for
+from api import plan_for, py_spy, summarise_profile
 from consume import ceiling as ceiling_consume
 from consume import publish as ceiling_publish
 from nats.js.api import DeliverPolicy
@@ -791,10 +791,17 @@ async def run_storm(
             TimeElapsedColumn(),
             console=console,
         )
-        with progress:
+        with progress, contextlib.ExitStack() as sampling:
+            if args.py_spy is not None:  # the full phase only: where a storm's time goes
+                for name in (ServiceName.MODERATION, ServiceName.ARCHIVE):
+                    sampling.enter_context(
+                        py_spy(stack.procs[name].pid, args.py_spy / f"{name.value}.txt")
+                    )
+                sampling.enter_context(py_spy(stack.servers.store.pid, args.py_spy / "store.txt"))
             await run_phase(
                 stack, phases[0], handle, args.batch, seen, db, baseline, args.timeout, progress
             )
+            sampling.close()
             throughput = phase_figures(phases[0], seen, {})
             half_rate = (throughput["comments_per_s"] or 0) / 2
             if args.latency_comments >= 0 and half_rate > 0:
@@ -854,6 +861,13 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per phase")
     parser.add_argument("--json", type=Path, default=None, help="default bench/results/…")
     parser.add_argument(
+        "--py-spy",
+        type=Path,
+        default=None,
+        help="sample moderation, archive and nx-27017 with py-spy during the full phase "
+        "into this folder, and print where their time went",
+    )
+    parser.add_argument(
         "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
     )
     args = parser.parse_args()
@@ -861,6 +875,8 @@ def main() -> None:
         parser.error("--batch: the endpoint takes 1 to 1,000 items")
     if args.comments < 20:
         parser.error("--comments must be at least 20")
+    if args.py_spy is not None:
+        args.py_spy.mkdir(parents=True, exist_ok=True)
     args.ceiling_events = args.ceiling_events or min(20_000, max(1000, args.comments))
     interrupt_on_sigterm()
     console = Console(stderr=True)
@@ -872,6 +888,9 @@ def main() -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
     console.print(f"figures: {path}")
+    if args.py_spy is not None:
+        for name in ("moderation", "archive", "store"):
+            summarise_profile(args.py_spy / f"{name}.txt", 15)
 
 
 if __name__ == "__main__":

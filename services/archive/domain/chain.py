@@ -21,7 +21,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import rfc8785
 
@@ -91,8 +91,18 @@ def link_hash(
     return hashlib.sha256(_canonical(link)).hexdigest()
 
 
-def append(kommun: str, head: Entry | None, fact: Fact, recorded_at: datetime) -> Entry:
-    """The entry that keeps `fact` after `head`, the account's last entry (None: first)."""
+class Head(Protocol):
+    """Where a chain ends: its last entry, or that entry's anchor."""
+
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def hash(self) -> str: ...
+
+
+def append(kommun: str, head: Head | None, fact: Fact, recorded_at: datetime) -> Entry:
+    """The entry that keeps `fact` after `head`, the account's end (None: its first)."""
     seq = head.seq + 1 if head else 1
     recorded_at = stored_time(recorded_at)
     prev = head.hash if head else GENESIS

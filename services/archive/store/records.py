@@ -14,14 +14,16 @@ the chain and reports a chain that ends before it (entries deleted from the end)
 Every query shape used here is in tests/integration/test_store_conformance.py.
 """
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.archive.domain import chain
 from services.archive.domain.chain import Anchor, Entry
@@ -36,6 +38,23 @@ from shared.unit_of_work import Mapper
 APPEND_ATTEMPTS = 50
 
 
+@dataclass(frozen=True)
+class _Append:
+    fact: Fact
+    now: datetime
+    done: "asyncio.Future[Entry]"
+
+
+def _link(entry: Entry) -> Anchor:
+    return Anchor(entry.kommun, entry.account_id, entry.seq, entry.hash)
+
+
+def _duplicates_only(exc: BulkWriteError) -> bool:
+    """The ordered insert stopped at a duplicate key (code 11000), nothing else."""
+    errors = exc.details.get("writeErrors") or []
+    return bool(errors) and all(e.get("code") == 11000 for e in errors)
+
+
 class ChainStore:
     """One kommun's hash chains, one per account."""
 
@@ -44,6 +63,12 @@ class ChainStore:
         self.heads = db["chain_heads"]
         self.kommun = kommun
         self.mapper = Mapper(Entry)
+        # One writer per account at a time; what arrives meanwhile waits to go along.
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._waiting: dict[str, list[_Append]] = {}
+        # Each account's head as this process last wrote or read it: a stale one (another
+        # replica appended) costs one refused insert and a fresh read.
+        self._heads: dict[str, Anchor] = {}
 
     async def create_indexes(self) -> None:
         await self.collection.create_index([("kommun", 1), ("event_id", 1)], unique=True)
@@ -59,6 +84,9 @@ class ChainStore:
         return self.mapper.from_document(doc) if doc else None
 
     async def head(self, account_id: str) -> Entry | None:
+        """The account's last entry, read from the chain itself (verify's and tests' view;
+        appending reads the anchor instead: this sorted read grows with the chain on
+        nx-27017)."""
         cursor = (
             self.collection.find({"kommun": self.kommun, "account_id": account_id})
             .sort("seq", DESCENDING)
@@ -70,19 +98,83 @@ class ChainStore:
 
     async def keep(self, fact: Fact, now: datetime) -> Entry:
         """The fact's entry: appended at the end of its account's chain, or the one kept
-        before for the same event."""
+        before for the same event.
+
+        Facts of one account arriving together (a consumer's batch is handled
+        concurrently) are appended by one writer in one `insert_many`: the chain is a
+        sequence, and appending each alone made them race for the same place."""
+        waiting = self._waiting.setdefault(fact.account_id, [])
+        mine: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
+        waiting.append(_Append(fact, now, mine))
+        async with self._lock(fact.account_id):
+            if not mine.done():  # nobody took it along: append what waits, this included
+                batch = self._waiting.pop(fact.account_id, [])
+                try:
+                    await self._append(fact.account_id, batch)
+                except BaseException as exc:
+                    for left in batch:
+                        if not left.done.done():
+                            left.done.set_exception(exc)
+                    raise
+        return mine.result()
+
+    def _lock(self, account_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(account_id, asyncio.Lock())
+
+    async def _append(self, account_id: str, batch: list["_Append"]) -> None:
         for _ in range(APPEND_ATTEMPTS):
-            if (found := await self.by_event(fact.event_id)) is not None:
-                await self._anchor(found)  # a crash may have come before its anchor
-                return found
-            entry = chain.append(self.kommun, await self.head(fact.account_id), fact, now)
+            if not batch:
+                return
+            head = self._heads.get(account_id) or await self._read_head(account_id)
+            entries: list[Entry] = []
+            for item in batch:
+                entries.append(
+                    chain.append(self.kommun, entries[-1] if entries else head, item.fact, item.now)
+                )
             try:
-                await self.collection.insert_one(self.mapper.to_document(entry))
-            except DuplicateKeyError:
-                continue  # another replica took this place, or kept this very fact
-            await self._anchor(entry)
-            return entry
-        raise RuntimeError(f"entries: could not append to account {fact.account_id}'s chain")
+                await self.collection.insert_many(
+                    [self.mapper.to_document(e) for e in entries], ordered=True
+                )
+                inserted = len(entries)
+            except BulkWriteError as exc:
+                inserted = int(exc.details.get("nInserted", 0))
+                if not _duplicates_only(exc):
+                    raise
+            for item, entry in zip(batch[:inserted], entries[:inserted], strict=True):
+                item.done.set_result(entry)
+            if inserted:
+                self._heads[account_id] = _link(entries[inserted - 1])
+                await self._anchor(entries[inserted - 1])
+            if inserted == len(batch):
+                return
+            # entries[inserted] was refused: its fact was kept before (a redelivery), or
+            # another replica took its place in the chain.
+            refused = batch[inserted]
+            if (found := await self.by_event(refused.fact.event_id)) is not None:
+                await self._anchor(found)  # a crash may have come before its anchor
+                refused.done.set_result(found)
+                batch = batch[inserted + 1 :]
+            else:
+                self._heads.pop(account_id, None)  # read the head again
+                batch = batch[inserted:]
+        raise RuntimeError(f"entries: could not append to account {account_id}'s chain")
+
+    async def _read_head(self, account_id: str) -> Anchor | None:
+        """The account's last place and hash: its anchor, followed by place (an `_id`
+        read each) past any entry kept after it. A chain kept before anchors existed
+        has none: its head is read from the chain."""
+        head = await self.anchor(account_id)
+        if head is None:
+            entry = await self.head(account_id)
+            return _link(entry) if entry is not None else None
+        while True:
+            after = chain.entry_id(self.kommun, account_id, head.seq + 1)
+            doc = await self.collection.find_one(
+                {"_id": after, "kommun": self.kommun}, {"seq": 1, "hash": 1}
+            )
+            if doc is None:
+                return head
+            head = Anchor(self.kommun, account_id, int(doc["seq"]), str(doc["hash"]))
 
     def _anchor_id(self, account_id: str) -> str:
         return f"{self.kommun}:{account_id}"

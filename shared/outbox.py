@@ -90,6 +90,37 @@ class Outbox:
         if doc is not None:
             await self._send(doc, publisher)
 
+    async def flush_all(self, doc_ids: Sequence[str], publisher: Publisher) -> None:
+        """What these documents' writes just queued, sent together: each document's
+        events in order, the documents side by side, then cleared in one write per
+        version. A document written meanwhile is sent again from the store (a re-send is
+        dropped by JetStream's duplicate window)."""
+        known = {i: self._written.pop(i) for i in doc_ids if i in self._written}
+        for doc_id in doc_ids:
+            if doc_id not in known:
+                await self.flush(doc_id, publisher)
+        if not known:
+            return
+
+        async def send(outbox: list[dict[str, Any]]) -> None:
+            for entry in outbox:
+                await _publish(entry, publisher)
+
+        await asyncio.gather(*(send(outbox) for _, outbox in known.values()))
+        by_version: dict[int, list[str]] = {}
+        for doc_id, (version, _) in known.items():
+            by_version.setdefault(version, []).append(doc_id)
+        for version, ids in by_version.items():
+            mine = {"_id": {"$in": ids}, "kommun": self._kommun, "version": version}
+            cleared = await self._coll.update_many(
+                mine,
+                {"$set": {"outbox": []}, "$unset": {PENDING: ""}, "$inc": {"version": 1}},
+            )
+            if cleared.matched_count < len(ids):  # some were written meanwhile
+                still = {"_id": {"$in": ids}, "kommun": self._kommun, PENDING: True}
+                async for doc in self._coll.find(still, {"outbox": 1, "version": 1}):
+                    await self._send(doc, publisher)
+
     async def sweep(self, publisher: Publisher) -> int:
         """Send what waits. A document whose entries cannot be sent for a reason of their
         own is logged and passed over, so it never holds up the others; an outage (NATS
@@ -109,9 +140,7 @@ class Outbox:
     async def _send(self, doc: dict[str, Any], publisher: Publisher) -> int:
         entries = doc.get("outbox") or []
         for entry in entries:
-            event = BY_SUBJECT[entry["subject"]].model_validate(entry["event"])
-            with continued(entry.get("trace")):
-                await publisher.publish(event)
+            await _publish(entry, publisher)
         # All sent: clear them in one write if nobody wrote since they were read.
         mine = {"_id": doc["_id"], "kommun": self._kommun}
         cleared = await self._coll.update_one(
@@ -131,6 +160,12 @@ class Outbox:
                 {"$unset": {PENDING: ""}, "$inc": {"version": 1}},
             )
         return len(entries)
+
+
+async def _publish(entry: dict[str, Any], publisher: Publisher) -> None:
+    event = BY_SUBJECT[entry["subject"]].model_validate(entry["event"])
+    with continued(entry.get("trace")):
+        await publisher.publish(event)
 
 
 async def sweep_forever(

@@ -16,7 +16,7 @@ from typing import Generic
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from shared.events import Event
 from shared.outbox import PENDING, Outbox, entries
@@ -36,6 +36,8 @@ __all__ = ["Document", "HandledMarks", "MongoRepository", "connect", "ping"]
 # A request to the store that takes longer than this fails, so an HTTP request answers
 # 503 in bounded time instead of hanging while the store is frozen (shared.http).
 OPERATION_TIMEOUT_SECONDS = 5.0
+# The server's code for a write refused by a unique index.
+DUPLICATE_KEY = 11000
 
 
 def connect(url: str, timeout_ms: int = 10_000) -> AsyncMongoClient[Document]:
@@ -144,6 +146,32 @@ class MongoRepository(Generic[T]):
         self.outbox.written(doc["_id"], 1, pending)
         return Versioned(item, 1)
 
+    async def add_all(self, adds: Sequence[tuple[T, Sequence[Event]]]) -> list[bool]:
+        """Insert many in one unordered write, each keyed by its id: for each, whether
+        it was new (False: its id is taken, a repeated delivery say)."""
+        docs = []
+        for item, events in adds:
+            doc = self._document(item)
+            pending = entries(events)
+            doc |= {"version": 1, "outbox": pending, "handled": []}
+            if self.request_keys:
+                doc["request_key"] = doc["_id"]
+            if pending:
+                doc[PENDING] = True
+            docs.append(doc)
+        taken: set[int] = set()
+        try:
+            await self.collection.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors") or []
+            if not errors or any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            taken = {int(e["index"]) for e in errors}
+        for i, doc in enumerate(docs):
+            if i not in taken:
+                self.outbox.written(doc["_id"], 1, doc["outbox"])
+        return [i not in taken for i in range(len(docs))]
+
     async def save(
         self, item: T, version: int, events: Sequence[Event] = (), *, key: str | None = None
     ) -> int:
@@ -177,6 +205,9 @@ class MongoRepository(Generic[T]):
 
     async def announce(self, item_id: str, publisher: Publisher) -> None:
         await self.outbox.flush(item_id, publisher)
+
+    async def announce_all(self, item_ids: Sequence[str], publisher: Publisher) -> None:
+        await self.outbox.flush_all(item_ids, publisher)
 
 
 class HandledMarks:

@@ -124,6 +124,10 @@ class Repository(Protocol[T]):
         Raises AlreadyExists on any other unique key."""
         ...
 
+    async def add_all(self, adds: Sequence[tuple[T, Sequence[Event]]]) -> list[bool]:
+        """Insert many at once, each keyed by its id: for each, whether it was new."""
+        ...
+
     async def save(
         self, item: T, version: int, events: Sequence[Event] = (), *, key: str | None = None
     ) -> int:
@@ -132,6 +136,10 @@ class Repository(Protocol[T]):
 
     async def announce(self, item_id: str, publisher: Publisher) -> None:
         """Publish the item's pending events and clear them."""
+        ...
+
+    async def announce_all(self, item_ids: Sequence[str], publisher: Publisher) -> None:
+        """Publish these items' pending events and clear them, the items side by side."""
         ...
 
 
@@ -177,8 +185,23 @@ class UnitOfWork:
     ) -> T:
         added = await repo.add(item, events, key=key)
         if events:  # what an earlier write left pending is the sweep's
-            await self._announce(repo, _id_of(added.item))
+            await self._announce(repo, [_id_of(added.item)])
         return added.item
+
+    async def add_all(
+        self, repo: Repository[T], adds: Sequence[tuple[T, Sequence[Event]]]
+    ) -> list[bool]:
+        """Many adds, each keyed by what caused it, in one write (a connector's batch):
+        for each, whether it was new. Their events are announced together."""
+        new = await repo.add_all(adds)
+        announce = [
+            _id_of(item)
+            for (item, events), added in zip(adds, new, strict=True)
+            if added and events
+        ]
+        if announce:
+            await self._announce(repo, announce)
+        return new
 
     async def add_once(self, repo: Repository[T], item: T, events: Sequence[Event] = ()) -> bool:
         """Add an item keyed by what caused it (an event id): False if it exists already."""
@@ -204,7 +227,7 @@ class UnitOfWork:
             return item
         await repo.save(item, found.version, events, key=key)
         if events:
-            await self._announce(repo, _id_of(item))
+            await self._announce(repo, [_id_of(item)])
         return item
 
     async def change(
@@ -233,16 +256,19 @@ class UnitOfWork:
             Conflict,
         )
 
-    async def _announce(self, repo: Repository[Any], item_id: str) -> None:
+    async def _announce(self, repo: Repository[Any], item_ids: list[str]) -> None:
         # The events are saved with the state: if NATS is away, the outbox sweep sends
         # them later, so the caller's change stands.
         if self._monotonic() < self._paused_until:
             return
         try:
-            await repo.announce(item_id, self.publisher)
+            if len(item_ids) == 1:
+                await repo.announce(item_ids[0], self.publisher)
+            else:
+                await repo.announce_all(item_ids, self.publisher)
         except Exception as exc:
             if not isinstance(exc, self._outages):
-                log.exception("events of %s cannot be announced; they stay queued", item_id)
+                log.exception("events of %s cannot be announced; they stay queued", item_ids)
                 return
             self._outage.failed(
                 exc,
@@ -317,6 +343,17 @@ class InMemoryRepository(Generic[T]):
         }
         return Versioned(item, 1)
 
+    async def add_all(self, adds: Sequence[tuple[T, Sequence[Event]]]) -> list[bool]:
+        new = []
+        for item, events in adds:
+            try:
+                await self.add(item, events)
+            except AlreadyExists:
+                new.append(False)
+            else:
+                new.append(True)
+        return new
+
     async def save(
         self, item: T, version: int, events: Sequence[Event] = (), *, key: str | None = None
     ) -> int:
@@ -339,6 +376,10 @@ class InMemoryRepository(Generic[T]):
         while doc and doc["outbox"]:
             await publisher.publish(doc["outbox"][0])
             doc["outbox"].pop(0)
+
+    async def announce_all(self, item_ids: Sequence[str], publisher: Publisher) -> None:
+        for item_id in item_ids:
+            await self.announce(item_id, publisher)
 
     def items(self) -> list[T]:
         return [self._mapper.from_document(d) for d in self._docs.values()]

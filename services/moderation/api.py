@@ -104,8 +104,8 @@ async def ingest(
     refused (an account not in the register), the answer is 207 and says which; the
     others are taken. A malformed item refuses the whole request (422)."""
     results = [
-        IngestResult(index=i, **vars(await handlers.ingest(deps, item)))
-        for i, item in enumerate(items)
+        IngestResult(index=i, **vars(received))
+        for i, received in enumerate(await handlers.ingest(deps, items))
     ]
     if any(r.status == "refused" for r in results):
         response.status_code = status.HTTP_207_MULTI_STATUS
@@ -163,8 +163,7 @@ async def meta_webhook(request: Request, response: Response, deps: PublicDeps) -
         payload = None
     mapped = meta.map_feed(payload, deps.kommun.moderation.meta_pages)
     taken = refused = 0
-    for item in mapped.items:
-        result = await handlers.ingest(deps, item)
+    for result in await handlers.ingest(deps, mapped.items):
         if result.status == "refused":
             await _dead_letter(request, deps, body, result.error)
             refused += 1

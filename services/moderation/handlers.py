@@ -9,7 +9,7 @@ is keyed by the comment (one comment, one case) or conditional on the version re
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,6 +40,7 @@ from shared.events import (
     CommentEdited,
     CommentFlagged,
     CommentReceived,
+    Event,
     PostPublished,
 )
 from shared.rules import Conflict, RuleViolations, violation
@@ -66,25 +67,58 @@ class Received:
     error: str = ""
 
 
-async def ingest(deps: Deps, item: Inbound) -> Received:
-    """One delivered item: its event, once however often it is delivered (a webhook
-    retried). An item of an account not in the register is refused, naming it."""
-    account = await deps.store.account_named(item.platform, item.account)
-    if account is None:
-        return Received(
-            item.comment_id,
-            "refused",
-            f"account: no registered {item.platform} account named {item.account!r} (P10.1)",
-        )
+async def ingest(deps: Deps, items: Sequence[Inbound]) -> list[Received]:
+    """Delivered items, each its event once however often it is delivered (a webhook
+    retried). An item of an account not in the register is refused, naming it.
+
+    A new comment that reads as a crime is read at once, before the others (P5.8): its
+    case is opened and escalated within the request, so it never waits behind a storm's
+    other comments in the queue (the consumer then finds it read). The others are stored
+    in one write and announced together."""
     now = deps.clock()
-    try:
-        event = to_event(item, deps.kommun.id, account.id, now)
-    except MissingAuthor as exc:
-        return Received(item.comment_id, "refused", str(exc))
-    delivery = Delivery(item.key, deps.kommun.id, item.comment_id, item.kind, now)
-    if not await deps.uow.add_once(deps.store.deliveries, delivery, [event]):
-        return Received(item.comment_id, "duplicate")
-    return Received(item.comment_id, "received")
+    accounts: dict[tuple[str, str], WatchedAccount | None] = {}
+    answers: dict[int, Received] = {}
+    taken: list[tuple[int, Delivery, Event]] = []
+    for i, item in enumerate(items):
+        named = (item.platform, item.account)
+        if named not in accounts:
+            accounts[named] = await deps.store.account_named(*named)
+        account = accounts[named]
+        if account is None:
+            answers[i] = Received(
+                item.comment_id,
+                "refused",
+                f"account: no registered {item.platform} account named {item.account!r} (P10.1)",
+            )
+            continue
+        try:
+            event = to_event(item, deps.kommun.id, account.id, now)
+        except MissingAuthor as exc:
+            answers[i] = Received(item.comment_id, "refused", str(exc))
+            continue
+        taken.append(
+            (i, Delivery(item.key, deps.kommun.id, item.comment_id, item.kind, now), event)
+        )
+    urgent = [t for t in taken if _is_crime(deps, t[2])]
+    for i, delivery, event in urgent:
+        new = await deps.uow.add_once(deps.store.deliveries, delivery, [event])
+        answers[i] = Received(delivery.comment_id, "received" if new else "duplicate")
+        if new and isinstance(event, CommentReceived):
+            await read_comment(event, deps)
+    read_first = {i for i, _, _ in urgent}
+    rest = [t for t in taken if t[0] not in read_first]
+    if rest:
+        added = await deps.uow.add_all(deps.store.deliveries, [(d, [e]) for _, d, e in rest])
+        for (i, delivery, _), new in zip(rest, added, strict=True):
+            answers[i] = Received(delivery.comment_id, "received" if new else "duplicate")
+    return [answers[i] for i in range(len(items))]
+
+
+def _is_crime(deps: Deps, event: Event) -> bool:
+    """A visitor's new comment that escalates at once when read (P5.8)."""
+    if not isinstance(event, CommentReceived) or event.data.author.is_kommun:
+        return False
+    return _reading_of(deps, event.data.text).category in cases.ESCALATE
 
 
 def _reading_of(deps: Deps, text: str) -> Reading:

@@ -1057,3 +1057,70 @@ async def test_notify_waiting_routing_and_attended_shapes(db: AsyncDatabase[Docu
         "e1",
         "e5",
     ]
+
+
+async def test_ordered_insert_many_stops_at_the_first_duplicate_and_says_where(
+    db: AsyncDatabase[Document],
+) -> None:
+    # The archive's chain appends (services.archive.store.records): a batch of one
+    # account's entries in one ordered insert_many; a place or event already taken stops
+    # it there, and nInserted says how many went in before it.
+    from pymongo.errors import BulkWriteError
+
+    entries = db["chain_entries"]
+    await entries.create_index([("kommun", 1), ("event_id", 1)], unique=True)
+    await entries.insert_one({"_id": "nora:a:002", "kommun": "nora", "event_id": "e2"})
+
+    def entry(seq: int, event_id: str) -> Document:
+        return {"_id": f"nora:a:{seq:03d}", "kommun": "nora", "event_id": event_id, "seq": seq}
+
+    with pytest.raises(BulkWriteError) as place_taken:
+        await entries.insert_many([entry(1, "e1"), entry(2, "x"), entry(3, "e3")], ordered=True)
+    assert place_taken.value.details["nInserted"] == 1
+    assert [e["code"] for e in place_taken.value.details["writeErrors"]] == [11000]
+    assert place_taken.value.details["writeErrors"][0]["index"] == 1
+
+    with pytest.raises(BulkWriteError) as event_kept:
+        await entries.insert_many([entry(3, "e3"), entry(4, "e1"), entry(5, "e5")], ordered=True)
+    assert event_kept.value.details["nInserted"] == 1
+    assert [e["code"] for e in event_kept.value.details["writeErrors"]] == [11000]
+    ids = [d["_id"] async for d in entries.find({"kommun": "nora"}).sort("_id", ASCENDING)]
+    assert ids == ["nora:a:001", "nora:a:002", "nora:a:003"]
+
+    # The head past its anchor is found by place: one _id read with a projection.
+    after = await entries.find_one({"_id": "nora:a:003", "kommun": "nora"}, {"seq": 1})
+    assert after == {"_id": "nora:a:003", "seq": 3}
+
+
+async def test_unordered_insert_many_takes_the_new_and_names_the_taken(
+    db: AsyncDatabase[Document],
+) -> None:
+    # A connector's batch (shared.store.MongoRepository.add_all): one unordered
+    # insert_many; each id already taken, also twice in the batch, is named by its index.
+    from pymongo.errors import BulkWriteError
+
+    deliveries = db["deliveries"]
+    await deliveries.insert_one({"_id": "d2", "kommun": "nora", "version": 1})
+    docs = [
+        {"_id": i, "kommun": "nora", "version": 1, "outbox": [{"n": 1}], "outbox_pending": True}
+        for i in ("d1", "d2", "d3", "d1", "d4")
+    ]
+    with pytest.raises(BulkWriteError) as taken:
+        await deliveries.insert_many(docs, ordered=False)
+    errors = taken.value.details["writeErrors"]
+    assert sorted(e["index"] for e in errors) == [1, 3]
+    assert {e["code"] for e in errors} == {11000}
+    assert taken.value.details["nInserted"] == 3
+
+    # Their outboxes cleared together, each only if still at the version written.
+    await deliveries.update_one({"_id": "d3"}, {"$inc": {"version": 1}})  # written meanwhile
+    cleared = await deliveries.update_many(
+        {"_id": {"$in": ["d1", "d3", "d4"]}, "kommun": "nora", "version": 1},
+        {"$set": {"outbox": []}, "$unset": {"outbox_pending": ""}, "$inc": {"version": 1}},
+    )
+    assert cleared.matched_count == 2
+    still = {"_id": {"$in": ["d1", "d3", "d4"]}, "kommun": "nora", "outbox_pending": True}
+    assert [d["_id"] async for d in deliveries.find(still, {"outbox": 1, "version": 1})] == ["d3"]
+    d1 = await deliveries.find_one({"_id": "d1"})
+    assert d1 is not None
+    assert (d1["outbox"], d1["version"], "outbox_pending" in d1) == ([], 2, False)

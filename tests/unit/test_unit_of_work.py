@@ -100,3 +100,15 @@ async def test_a_nats_outage_warns_once_skips_inline_publishing_and_says_when_it
     assert len(publisher.published) == 1
     assert [r.getMessage() for r in caplog.records][-1] == "publishing works again"
     assert len(caplog.records) == 2
+
+
+async def test_many_adds_in_one_write_announce_the_new_ones_only() -> None:
+    # A connector's batch (services.moderation.handlers.ingest): each keyed by its id.
+    repo: InMemoryRepository[Thing] = InMemoryRepository(Mapper(Thing), "nora")
+    publisher = RecordingPublisher()
+    uow = UnitOfWork(publisher)
+    events = {i: account_created() for i in ("a", "b", "c")}
+    await uow.add(repo, replace(THING, id="b"), [events["b"]])
+    adds = [(replace(THING, id=i), [events[i]]) for i in ("a", "b", "c")]
+    assert await uow.add_all(repo, adds) == [True, False, True]
+    assert publisher.published == [events["b"], events["a"], events["c"]]

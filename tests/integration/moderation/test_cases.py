@@ -303,6 +303,46 @@ async def test_l2_an_account_nobody_looks_at_is_unsupervised(mod: Moderation) ->
     assert answer.json()["waiting_since"] is None
 
 
+async def test_p5_8_a_threat_in_a_storm_s_batch_is_escalated_before_the_request_answers(
+    mod: Moderation,
+) -> None:
+    # A storm queues thousands of comments for the consumer: a threat is read within the
+    # request that delivers it, so its escalation never waits behind them (issue 13).
+    _, name = await mod.account()
+    batch = [mod.item(name, CRITICISM) for _ in range(60)]
+    threat = mod.item(name, THREAT)
+    batch[45] = threat
+    batch.append(dict(batch[3]))  # the same delivery twice in one batch
+    answer = await mod.client.post("/ingest", json=batch, headers=CONNECTOR)
+    assert answer.status_code == 202, answer.text
+    statuses = [r["status"] for r in answer.json()]
+    assert statuses == ["received"] * 60 + ["duplicate"]
+    threat_id = answer.json()[45]["comment_id"]
+    case = await mod.case(threat_id)  # already: no waiting for the queue
+    assert (case["category"], case["escalated"]) == ("threat", True)
+    [escalated] = await mod.events("moderation.escalated", threat_id)
+    assert escalated["data"]["police_report"]["text"] == THREAT
+    # The batch's events went out with it: nothing left in the deliveries' outbox.
+    assert await mod.app.state.deployment.of("nora").store.deliveries.outbox.pending() == 0
+    # The consumer reads it again later and changes nothing: one case, one escalation.
+    await eventually(
+        lambda: _read_all(mod, [r["comment_id"] for r in answer.json()[:60]]),
+        what="every comment of the batch read",
+    )
+    assert len(await mod.events("comment.received", threat_id)) == 1
+    assert len(await mod.events("moderation.escalated", threat_id)) == 1
+    assert len(await mod.events("comment.flagged", threat_id)) == 1
+
+
+async def _read_all(mod: Moderation, comment_ids: list[str]) -> bool:
+    found = await mod.client.get(
+        f"/accounts/{next(iter(mod.accounts.values()))}/comments",
+        params={"limit": 500},
+        headers=MODERATOR,
+    )
+    return {c["id"] for c in found.json()} >= set(comment_ids)
+
+
 async def test_p5_2_a_comment_delivered_twice_is_one_comment(mod: Moderation) -> None:
     _, name = await mod.account()
     item = mod.item(name, ADVERT)

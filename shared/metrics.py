@@ -26,6 +26,13 @@ DEAD_LETTERS = Counter(
     "replay them (operational).",
     ["service", "kommun", "subject"],
 )
+STORE_COMMANDS = Counter(
+    "kanalvakt_store_commands",
+    "Commands this replica sent to MongoDB, by command (find, insert, update …; `other` "
+    "for the rest): what a flow costs the store, per comment in bench/storm.py "
+    "(operational).",
+    ["service", "command"],
+)
 OUTBOX_PENDING = Gauge(
     "kanalvakt_outbox_pending",
     "Events written with their entity but not yet published to NATS; the outbox sweep "

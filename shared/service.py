@@ -233,7 +233,7 @@ def build_service(
             kommuner.default,
         )
     built = parts.events.build(settings)
-    client = connect(settings.mongodb_url)
+    client = connect(settings.mongodb_url, service=settings.service.value)
     db = client[settings.database_name]
     marks = HandledMarks(db)
     uow = UnitOfWork(built.publisher, outages=OUTAGES)

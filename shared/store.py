@@ -13,12 +13,13 @@ from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Generic
 
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from shared.events import Event
+from shared.metrics import STORE_COMMANDS
 from shared.outbox import PENDING, Outbox, entries
 from shared.unit_of_work import (
     AlreadyExists,
@@ -40,7 +41,33 @@ OPERATION_TIMEOUT_SECONDS = 5.0
 DUPLICATE_KEY = 11000
 
 
-def connect(url: str, timeout_ms: int = 10_000) -> AsyncMongoClient[Document]:
+# Commands counted by name; any other (handshakes, sessions) is `other`, so the
+# label stays bounded.
+COUNTED_COMMANDS = frozenset(
+    {"find", "getMore", "aggregate", "count", "distinct", "insert", "update", "delete"}
+    | {"findAndModify", "createIndexes", "ping"}
+)
+
+
+class CommandCounter(monitoring.CommandListener):
+    """kanalvakt_store_commands_total for one service (PyMongo command monitoring)."""
+
+    def __init__(self, service: str) -> None:
+        self._service = service
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        name = event.command_name if event.command_name in COUNTED_COMMANDS else "other"
+        STORE_COMMANDS.labels(self._service, name).inc()
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+def connect(url: str, timeout_ms: int = 10_000, service: str = "") -> AsyncMongoClient[Document]:
+    """A client; with `service`, its commands are counted under that name."""
     return AsyncMongoClient(
         url,
         tz_aware=True,
@@ -48,6 +75,7 @@ def connect(url: str, timeout_ms: int = 10_000) -> AsyncMongoClient[Document]:
         connectTimeoutMS=timeout_ms,
         timeoutMS=int(OPERATION_TIMEOUT_SECONDS * 1000),
         appname="kanalvakt",
+        event_listeners=[CommandCounter(service)] if service else [],
     )
 
 

@@ -32,6 +32,7 @@ BOUNDED_LABELS = {
     "scope",
     "format",
     "age",  # an age band, not an age
+    "command",  # a store command's name, from shared.store.COUNTED_COMMANDS or `other`
     # An account's name: a kommun's official accounts, registered one by one in the
     # registry (tens, not thousands), never a visitor's account.
     "account",

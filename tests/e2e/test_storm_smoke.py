@@ -8,27 +8,39 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from tests.helpers import ROOT
 
 
-def test_p5_8_l4_a_small_storm_is_followed_to_its_end(tmp_path: Path) -> None:
-    out = tmp_path / "storm.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "storm.py"),
-            *("--comments", "200", "--latency-comments", "40", "--ceiling-events", "200"),
-            *("--json", str(out)),
-        ],
+def run_storm(out: Path, options: list[str], timeout: float) -> dict[str, Any]:
+    """`bench/storm.py` with these options, its JSON. Past `timeout` it is stopped with
+    SIGTERM (its own servers and services stopped with it, not left running), and the
+    test fails saying so."""
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "storm.py"), *options, "--json", str(out)],
         cwd=ROOT,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=240,
-        check=False,
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(out.read_text(encoding="utf-8"))
+    try:
+        _, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        _, stderr = proc.communicate(timeout=60)
+        raise AssertionError(f"storm.py ran past {timeout:.0f} s: {stderr[-3000:]}") from None
+    assert proc.returncode == 0, stderr[-3000:]
+    result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return result
+
+
+def test_p5_8_l4_a_small_storm_is_followed_to_its_end(tmp_path: Path) -> None:
+    result = run_storm(
+        tmp_path / "storm.json",
+        ["--comments", "200", "--latency-comments", "40", "--ceiling-events", "200"],
+        timeout=240,
+    )
     counts = result["ends"]["counts"]
     assert counts["comments"] == 240
     assert result["ends"]["all_followed_to_end"], counts

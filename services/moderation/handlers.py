@@ -8,6 +8,7 @@ system publishes is read the same way. The handlers are safe to run again: each 
 is keyed by the comment (one comment, one case) or conditional on the version read.
 """
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import suppress
@@ -145,9 +146,9 @@ async def read_comment(event: CommentReceived, deps: EventScope) -> None:
     comment = cases.read(comment, reading)
     if await deps.uow.add_once(deps.store.comments, comment):
         metrics.CLASSIFIED.labels(event.kommun, reading.label, reading.category).inc()
-    await _waiting(deps, comment)
-    if reading.label != "keep":
+    if reading.label != "keep":  # the case first: a crime's escalation waits for nothing
         await _open(deps, comment, reading)
+    await _waiting(deps, comment)
 
 
 async def _waiting(deps: Deps, comment: Comment) -> None:
@@ -175,8 +176,9 @@ async def _open(
 ) -> None:
     """A case for the comment; if it has one, the new reading goes to that case (an edit
     that became a threat escalates, a report is on its record)."""
-    account = await deps.store.get(comment.account_id)
-    post = await _post_of(deps, comment)
+    account, post = await asyncio.gather(
+        deps.store.get(comment.account_id), _post_of(deps, comment)
+    )
     now = deps.clock()
     case, news = cases.open_case(
         comment, reading, account, post, deps.kommun, now, source=source, by=by, reason=reason
@@ -184,6 +186,8 @@ async def _open(
     if await deps.uow.add_once(deps.store.cases, case, news):
         if case.escalated:
             metrics.ESCALATIONS.labels(deps.kommun.id, case.category).inc()
+        if not case.hide_pending:
+            return  # a new case with nothing to hide: no need to read it back
     elif source != "classifier" or key is not None:  # not a redelivery: a new reading
         before = await deps.store.cases.get(case.id)
         changed = await deps.uow.change(

@@ -393,6 +393,33 @@ def services(
                 stop(replica.proc)
 
 
+def cpu_by_process(stack: Stack) -> dict[str, tuple[int, float]]:
+    """Each process's pid and CPU seconds so far: which part of the stack limits."""
+    pids = {r.name: r.pid for r in stack.all_replicas()}
+    pids |= {
+        "nx-27017": stack.infra.store_pid(),
+        "nats-server": stack.infra.nats.pid,
+        "storm.py": os.getpid(),
+    }
+    found: dict[str, tuple[int, float]] = {}
+    for name, pid in pids.items():
+        with contextlib.suppress(OSError):
+            found[name] = (pid, cpu_seconds(pid))
+    return found
+
+
+def cpu_shares(
+    before: dict[str, tuple[int, float]], after: dict[str, tuple[int, float]], wall_s: float
+) -> dict[str, float | None]:
+    """CPU used over the wall time, by process (1.0 = one core all the time), busiest
+    first; a process started again meanwhile (--chaos) has none."""
+    shares: dict[str, float | None] = {}
+    for name, (pid, cpu) in after.items():
+        was = before.get(name)
+        shares[name] = round((cpu - was[1]) / wall_s, 3) if was and was[0] == pid else None
+    return dict(sorted(shares.items(), key=lambda kv: -(kv[1] or 0)))
+
+
 async def ready(replica: Replica, within: float) -> float:
     """Seconds until the process answers /readyz with 200 (without blocking the loop)."""
     start = time.monotonic()
@@ -1141,6 +1168,11 @@ def show(console: Console, result: dict[str, Any]) -> None:
         "followed to their end", f"{counts.get('followed_to_end', 0)}/{counts.get('comments', 0)}"
     )
     table.add_row("dead letters on dlq.>", str(result["dead_letters"]))
+    busiest = [(k, v) for k, v in result.get("cpu_share_full_phase", {}).items() if v][:3]
+    table.add_row(
+        "busiest in the full phase, share of a core",
+        ", ".join(f"{name} {share:.0%}" for name, share in busiest),
+    )
     if result.get("chaos"):
         for fault in result["faults"]:
             table.add_row(
@@ -1277,6 +1309,7 @@ async def run_storm(
                         py_spy(stack.replicas[name][0].pid, args.py_spy / f"{name.value}.txt")
                     )
                 sampling.enter_context(py_spy(stack.servers.store.pid, args.py_spy / "store.txt"))
+            cpu_before, wall_before = cpu_by_process(stack), time.monotonic()
             await run_phase(
                 stack,
                 phases[0],
@@ -1288,6 +1321,9 @@ async def run_storm(
                 args.timeout,
                 progress,
                 chaos,
+            )
+            result["cpu_share_full_phase"] = cpu_shares(
+                cpu_before, cpu_by_process(stack), time.monotonic() - wall_before
             )
             sampling.close()
             throughput = phase_figures(phases[0], seen, {})
@@ -1330,6 +1366,26 @@ async def run_storm(
         await client.close()
 
 
+async def compare_replicas(args: argparse.Namespace, console: Console) -> dict[str, Any]:
+    """The same storm with one process of each consuming service, then with
+    `--replicas`, each on a fresh stack; the gain in comments/s end to end."""
+    runs = []
+    for replicas in (1, args.replicas):
+        console.print(f"[b]{replicas} process(es) of each consuming service[/b]")
+        once = argparse.Namespace(**vars(args))
+        once.replicas = replicas
+        if args.keep is not None:
+            once.keep = args.keep / f"replicas-{replicas}"
+        runs.append(await storm(once, console))
+    rates = [r["throughput"]["comments_per_s"] for r in runs]
+    return {
+        "compare_replicas": [1, args.replicas],
+        "comments_per_s": rates,
+        "gain": rates[1] / rates[0] if all(rates) else None,
+        "runs": runs,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--comments", type=int, default=100_000, help="comments in the storm")
@@ -1357,6 +1413,12 @@ def main() -> None:
         default=1,
         help="processes of each consuming service (moderation, archive, notify); "
         "the registry runs one",
+    )
+    parser.add_argument(
+        "--compare-replicas",
+        action="store_true",
+        help="run the storm twice on fresh stacks, with 1 process and with --replicas, "
+        "and print the gain in comments/s",
     )
     parser.add_argument(
         "--chaos",
@@ -1397,6 +1459,8 @@ def main() -> None:
         parser.error("--comments must be at least 20")
     if not 1 <= args.replicas <= 8:
         parser.error("--replicas must be between 1 and 8")
+    if args.compare_replicas and (args.replicas < 2 or args.chaos):
+        parser.error("--compare-replicas needs --replicas 2 or more, and no --chaos")
     if args.freeze_seconds < 0:
         parser.error("--freeze-seconds must not be negative")
     if args.keep is not None and args.keep.exists() and any(args.keep.iterdir()):
@@ -1407,8 +1471,18 @@ def main() -> None:
     interrupt_on_sigterm()
     console = Console(stderr=True)
     console.print(f"code: {code_under_test()}; {load_average()}")
-    result = asyncio.run(storm(args, console))
-    show(Console(), result)
+    if args.compare_replicas:
+        result = asyncio.run(compare_replicas(args, console))
+        for run in result["runs"]:
+            show(Console(), run)
+        gain = result["gain"]
+        Console().print(
+            f"gain with {args.replicas} processes of each consuming service: "
+            f"[b]{fmt(gain, '.2f')}×[/b] comments/s end to end (aim ≥ 1.7×)"
+        )
+    else:
+        result = asyncio.run(storm(args, console))
+        show(Console(), result)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path: Path = args.json or RESULTS / f"storm-{stamp}.json"
     path.parent.mkdir(parents=True, exist_ok=True)

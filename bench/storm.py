@@ -5,6 +5,7 @@ same run on the same nats-server and nx-27017.
 
     .venv/bin/python bench/storm.py --comments 2000
     .venv/bin/python bench/storm.py --comments 100000 --rate 500 --json /tmp/storm.json
+    .venv/bin/python bench/storm.py --comments 2000 --chaos --keep /tmp/storm-chaos
 
 The stack is started as `kanalvakt up` starts it (kanalvakt.processes and kanalvakt.up:
 nats-server, nx-27017, the mail sink, then the four services as `python -m kanalvakt run
@@ -33,12 +34,13 @@ time from ingest to the archived record; its `records` are counted while running
 
 `--replicas K` runs K processes of each consuming service (moderation, archive,
 notify; the registry stays one), each on its own port, /ingest spread over moderation's
-round robin. `--chaos` breaks the stack during the full phase (`Chaos`): kill -9 of one
-process of each consuming service (started again with the same command, environment and
-port), a nats-server restart on its data dir, the store frozen (SIGSTOP) for
-`--freeze-seconds`; a POST that fails is sent again with the same items until taken. At
-the end every comment is counted again from the stream itself and the stores (`tally`):
-nothing lost, nothing twice, no case opened twice, every process ready, no dead letter.
+round robin (`--compare-replicas`: 1, then K, on fresh stacks). `--chaos` breaks the
+stack during the full phase (`Chaos`): kill -9 of one process of each consuming service
+(started again with the same command, environment and port), a nats-server restart on
+its data dir, the store frozen (SIGSTOP) for `--freeze-seconds`; a POST that fails is
+sent again with the same items until taken. At the end every comment is counted again
+from the stream itself and the stores (`ends`): nothing lost, nothing twice, no case
+opened twice, every process ready, no dead letter.
 
 Nothing here is asserted; numbers depend on the machine.
 """

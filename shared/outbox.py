@@ -9,7 +9,7 @@ it by Nats-Msg-Id within the duplicate window, and consumers are idempotent anyw
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import nats.errors
@@ -168,19 +168,32 @@ async def _publish(entry: dict[str, Any], publisher: Publisher) -> None:
         await publisher.publish(event)
 
 
+# How often the sweep runs while events are likely waiting: during and just after an
+# outage, or while a pass finds some (a NATS restart leaves events of every request made
+# meanwhile; they should not wait for the next ordinary pass).
+HURRIED_SECONDS = 1.0
+
+
 async def sweep_forever(
-    outboxes: Sequence[Outbox], publisher: Publisher, interval_seconds: float = 10.0
+    outboxes: Sequence[Outbox],
+    publisher: Publisher,
+    interval_seconds: float = 10.0,
+    hurry: Callable[[], bool] = lambda: False,
 ) -> None:
+    """Every `interval_seconds`, or every second while `hurry()` (inline publishing is
+    paused or was lately), a pass failed or a pass found events waiting."""
     outage = OutageLog(log, "outbox sweep")
     while True:
+        sent = 0
         try:
             for outbox in outboxes:
-                await outbox.sweep(publisher)
+                sent += await outbox.sweep(publisher)
         except Exception as exc:
-            outage.failed(exc, f"retrying every {interval_seconds:.0f}s")
-        else:
-            outage.works()
-        await asyncio.sleep(interval_seconds)
+            outage.failed(exc, f"retrying every {HURRIED_SECONDS:.0f}s")
+            await asyncio.sleep(HURRIED_SECONDS)
+            continue
+        outage.works()
+        await asyncio.sleep(HURRIED_SECONDS if sent or hurry() else interval_seconds)
 
 
 async def pending_by_kommun(outboxes: Sequence[Outbox], kommuner: Iterable[str]) -> dict[str, int]:

@@ -48,6 +48,8 @@ log = logging.getLogger("kanalvakt.service")
 PURGE_INTERVAL_SECONDS = 3600.0
 # How often each replica reads its outboxes' backlog and its consumers' lag.
 BUS_METRICS_INTERVAL_SECONDS = 15.0
+# The outbox sweep's ordinary pass; it hurries after an outage (shared.outbox).
+SWEEP_SECONDS = 10.0
 
 
 class ServiceStore(Protocol):
@@ -161,6 +163,10 @@ class ServiceParts:
     background: Sequence[BackgroundTask] = ()
 
 
+def _hurry(uow: UnitOfWork) -> Callable[[], bool]:
+    return lambda: uow.paused_lately(SWEEP_SECONDS)
+
+
 async def purge_marks_forever(marks: HandledMarks, clock: Clock) -> None:
     """Handled-marks are kept for as long as anything can redeliver (HandledMarks.KEPT)."""
     while True:
@@ -261,7 +267,9 @@ def build_service(
         await next(iter(deployment)).store.create_indexes()
         await broker.start()
         tasks = [
-            asyncio.create_task(sweep_forever(outboxes, built.publisher)),
+            asyncio.create_task(
+                sweep_forever(outboxes, built.publisher, SWEEP_SECONDS, _hurry(uow))
+            ),
             asyncio.create_task(purge_marks_forever(marks, clock)),
             asyncio.create_task(measure_bus_forever(measure)),
             *(asyncio.create_task(task(deployment)) for task in parts.background),

@@ -88,7 +88,11 @@ class Settings(BaseSettings):
         default=100, ge=1, le=1000, description="Messages fetched per pull request."
     )
     bus_ack_wait_seconds: float = Field(
-        default=60.0, gt=0, description="Time to handle a message before JetStream resends it."
+        default=15.0,
+        gt=0,
+        description="How long a message held by a process that stopped answering (killed, "
+        "frozen) waits before JetStream resends it; a running handler renews it every "
+        "third of it.",
     )
     bus_retry_delay_seconds: float = Field(
         default=1.0, gt=0, description="First delay before a failed message is retried."

@@ -175,6 +175,11 @@ class UnitOfWork:
         self._paused_until = 0.0  # inline announcing waits for the sweep until then
         self._outage = OutageLog(log, "publishing")
 
+    def paused_lately(self, within: float) -> bool:
+        """Inline announcing is paused, or was less than `within` seconds ago: events
+        written meanwhile wait in the outbox (shared.outbox.sweep_forever hurries)."""
+        return self._monotonic() < self._paused_until + within
+
     async def add(
         self,
         repo: Repository[T],

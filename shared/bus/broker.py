@@ -39,6 +39,7 @@ def make_broker(
                 settings.bus_retry_delay_seconds,
                 settings.bus_retry_max_delay_seconds,
                 served,
+                settings.bus_ack_wait_seconds,
             ),
         ],
         context=ContextRepo(context | {"publisher": built.publisher}),

@@ -146,6 +146,16 @@ class _KeyLock:
         self.users = 0
 
 
+async def _in_progress(raw: Msg, every: float) -> None:
+    """Tell JetStream the message is being worked on, until cancelled."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await raw.in_progress()
+        except Exception as exc:  # NATS away: the redelivery then is harmless
+            log.debug("in-progress for %s not sent: %r", raw.subject, exc)
+
+
 class OutcomeMiddlewareFactory:
     """Builds the per-message middleware with the service's store and publishing."""
 
@@ -157,8 +167,12 @@ class OutcomeMiddlewareFactory:
         retry_first_seconds: float,
         retry_longest_seconds: float,
         served: frozenset[str],
+        ack_wait_seconds: float = 15.0,
     ) -> None:
         self.marks = marks
+        # A handler still running tells JetStream so this often, so that a short ack
+        # wait redelivers only what a dead process held, never what a slow one handles.
+        self.in_progress_every = ack_wait_seconds / 3
         self.served = served  # ids of the kommuner this deployment serves
         # Durable consumers whose handlers record the event in their own write.
         self.idempotent = idempotent_consumers
@@ -194,10 +208,22 @@ class OutcomeMiddleware(BaseMiddleware):
         self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]
     ) -> Any:
         raw = self.raw
-        event = validate(raw.subject, msg.body, self.factory.served) if raw is not None else None
-        if event is None:
+        if raw is None or (event := validate(raw.subject, msg.body, self.factory.served)) is None:
             return await call_next(msg)
         consumer = self._consumer()
+        alive = asyncio.create_task(_in_progress(raw, self.factory.in_progress_every))
+        try:
+            return await self._handle(call_next, msg, consumer, event)
+        finally:
+            alive.cancel()
+
+    async def _handle(
+        self,
+        call_next: Callable[[StreamMessage[Any]], Awaitable[Any]],
+        msg: StreamMessage[Any],
+        consumer: str,
+        event: Event,
+    ) -> Any:
         key = f"{consumer}:{event.id}"
         entry = self.factory.locks.setdefault(key, _KeyLock())
         entry.users += 1

@@ -6,6 +6,8 @@ consumer has settled every message up to a marker published after the action, th
 reads the dead-letter stream to its end: never a short fetch that a late message beats.
 """
 
+import asyncio
+import inspect
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import nats
+import pytest
 from nats.js import JetStreamContext
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -37,20 +40,23 @@ class Bus:
     durable: str = ""
 
 
-def _settings(nats_url: str, service: ServiceName) -> Settings:
+def _settings(nats_url: str, service: ServiceName, ack_wait: float = 10) -> Settings:
     return Settings(
         service=service,
         nats_url=nats_url,
         bus_pull_batch=10,
         bus_retry_delay_seconds=0.2,
         bus_retry_max_delay_seconds=1.0,
-        bus_ack_wait_seconds=10,
+        bus_ack_wait_seconds=ack_wait,
     )
 
 
 @asynccontextmanager
 async def bus(
-    nats_url: str, db: AsyncDatabase[Document], behaviour: Callable[[AccountCreated, int], Any]
+    nats_url: str,
+    db: AsyncDatabase[Document],
+    behaviour: Callable[[AccountCreated, int], Any],
+    ack_wait: float = 10,
 ) -> AsyncIterator[Bus]:
     """A registry-like publisher and an archive-like consumer with its own durable."""
     processed = HandledMarks(db)
@@ -64,17 +70,22 @@ async def bus(
     @consumer.on(AccountCreated, durable=durable)
     async def handle(event: AccountCreated) -> None:
         attempts[event.id] = attempts.get(event.id, 0) + 1
-        behaviour(event, attempts[event.id])
+        if inspect.isawaitable(done := behaviour(event, attempts[event.id])):
+            await done
         state.handled.append(event.id)
 
     built_producer = producer.build(_settings(nats_url, ServiceName.REGISTRY))
-    built_consumer = consumer.build(_settings(nats_url, ServiceName.ARCHIVE))
+    built_consumer = consumer.build(_settings(nats_url, ServiceName.ARCHIVE, ack_wait))
     brokers = [
         make_broker(
             _settings(nats_url, ServiceName.REGISTRY), built_producer, processed, SERVED, {}
         ),
         make_broker(
-            _settings(nats_url, ServiceName.ARCHIVE), built_consumer, processed, SERVED, {}
+            _settings(nats_url, ServiceName.ARCHIVE, ack_wait),
+            built_consumer,
+            processed,
+            SERVED,
+            {},
         ),
     ]
     for broker in brokers:
@@ -201,6 +212,33 @@ async def test_handler_refusal_is_dead_lettered_not_retried(
         [letter] = [m for m in await _dead_letters(b.js, b.durable) if m.data == body]
         assert "unknown account (P3.6)" in letter.headers["Kanalvakt-Dlq-Reason"]
         assert refused.id not in b.handled
+
+
+async def test_a_handler_slower_than_the_ack_wait_is_not_redelivered_meanwhile(
+    nats_url: str, db: AsyncDatabase[Document]
+) -> None:
+    # A short ack wait lets JetStream resend soon what a killed process held (issue 13);
+    # a handler that is merely slow (the store busy) says it is still working.
+    slow = account_created(name="slow")
+
+    attempts: set[str] = set()
+
+    async def take_long(event: AccountCreated, attempt: int) -> None:
+        attempts.add(event.id)
+        if event.id == slow.id:
+            await asyncio.sleep(3.5)
+
+    async with bus(nats_url, db, take_long, ack_wait=1.2) as b:
+        await b.publisher.publish(slow)
+        await eventually(lambda: _async(slow.id in attempts), what="slow handler started")
+        # A second replica asking meanwhile gets nothing: the message is not resent.
+        replica = await b.js.pull_subscribe_bind(durable=b.durable, stream=EVENTS_STREAM)
+        with pytest.raises(nats.errors.TimeoutError):
+            await replica.fetch(1, timeout=2.5)
+        await _settle(b)
+        assert b.handled.count(slow.id) == 1
+        info = await b.js.consumer_info(EVENTS_STREAM, b.durable)
+        assert info.num_redelivered == 0
 
 
 async def test_transient_failure_is_retried_until_it_works(

@@ -15,6 +15,7 @@ Every query shape used here is in tests/integration/test_store_conformance.py.
 """
 
 import asyncio
+import random
 from collections.abc import AsyncIterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ from shared.unit_of_work import Mapper
 # Appends racing for one account's next place: more than this many losses in a row is
 # not contention but a fault.
 APPEND_ATTEMPTS = 50
+# The longest pause after a race lost to another replica is ten times this.
+RACE_PAUSE_SECONDS = 0.01
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,7 @@ class ChainStore:
         return self._locks.setdefault(account_id, asyncio.Lock())
 
     async def _append(self, account_id: str, batch: list["_Append"]) -> None:
+        lost = 0
         for _ in range(APPEND_ATTEMPTS):
             if not batch:
                 return
@@ -157,6 +161,11 @@ class ChainStore:
             else:
                 self._heads.pop(account_id, None)  # read the head again
                 batch = batch[inserted:]
+                # Another replica is appending to this account too: give way a little,
+                # longer each time, so that one of the two gets a run of batches in.
+                lost += 1
+                pause = random.uniform(0, RACE_PAUSE_SECONDS * min(lost, 10))  # noqa: S311
+                await asyncio.sleep(pause)
         raise RuntimeError(f"entries: could not append to account {account_id}'s chain")
 
     async def _read_head(self, account_id: str) -> Anchor | None:

@@ -81,6 +81,7 @@ from api import plan_for, py_spy, summarise_profile
 from consume import ceiling as ceiling_consume
 from consume import publish as ceiling_publish
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from prometheus_client.parser import text_string_to_metric_families
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 from rich.console import Console
@@ -116,18 +117,11 @@ MIX: dict[str, float] = {
     "advertising": 0.025,
     "confidential": 0.005,
 }
-# The archive facts each comment's events make; the store writes each needs, read from
-# the code (issue 13 asks for an estimate, not a count: nx-27017 has no opcounters):
-WRITES = {
-    # moderation's ingest: the delivery with its event in the outbox, the outbox cleared
-    "ingest": 2,
-    # read_comment: the comment with its reading, the account's waiting time (L2)
-    "classify": 2,
-    # a case with its events in the outbox, the outbox cleared
-    "case": 2,
-    # archive, per event kept: the chain entry, the head anchor, the record folded
-    "archive_fact": 3,
-}
+# The store commands that write: counted by every service process
+# (kanalvakt_store_commands_total, PyMongo command monitoring), so a comment's writes are
+# measured, not estimated. One insert_many of a batch is one write, as the ceiling's
+# insert_one per message is.
+WRITE_COMMANDS = ("insert", "update", "delete", "findAndModify")
 
 
 @dataclass(frozen=True)
@@ -1116,18 +1110,30 @@ def phase_figures(phase: Phase, seen: Seen, kept: dict[str, float]) -> dict[str,
     }
 
 
-def writes_per_comment(items: Sequence[Planned], seen: Seen) -> float:
-    """The estimate (WRITES) over this mix: what the ceiling's one insert per message is
-    compared with."""
-    total = 0
-    for i in items:
-        c = i.comment_id
-        total += WRITES["ingest"] + WRITES["classify"]
-        if i.label != "keep":
-            total += WRITES["case"]
-        facts = 1 + (c in seen.flagged) + (c in seen.escalated) + (c in seen.confidential)
-        total += WRITES["archive_fact"] * facts
-    return total / len(items)
+async def store_commands(stack: Stack) -> Counter[str]:
+    """Every service process's kanalvakt_store_commands_total, by command, summed."""
+    counts: Counter[str] = Counter()  # whole numbers, though Prometheus reads floats
+    async with httpx.AsyncClient(timeout=10) as http:
+        for replica in stack.all_replicas():
+            text = (await http.get(f"{replica.url}/metrics")).text
+            for family in text_string_to_metric_families(text):
+                if family.name == "kanalvakt_store_commands":
+                    for sample in family.samples:
+                        if sample.name.endswith("_total"):
+                            counts[sample.labels["command"]] += int(sample.value)
+    return counts
+
+
+def per_comment(before: Counter[str], after: Counter[str], comments: int) -> dict[str, Any]:
+    """Store commands per comment over the full phase, all services together (their
+    background passes included: what the storm costs the store)."""
+    spent = {c: after[c] - before[c] for c in after if after[c] - before[c] > 0}
+    writes = sum(spent.get(c, 0) for c in WRITE_COMMANDS)
+    return {
+        "writes": writes / comments,
+        "commands": sum(spent.values()) / comments,
+        "by_command": {c: round(n / comments, 2) for c, n in sorted(spent.items())},
+    }
 
 
 def fmt(value: Any, spec: str = ".0f") -> str:
@@ -1146,7 +1152,11 @@ def show(console: Console, result: dict[str, Any]) -> None:
     table.add_row("processes: moderation, archive, notify (registry 1)", str(result["replicas"]))
     table.add_row("pipeline: comments/s end to end", fmt(t["comments_per_s"], ".1f"))
     table.add_row("  offered (POSTed) comments/s", fmt(t["offered_per_s"]))
-    table.add_row("store writes per comment (estimate)", fmt(result["writes_per_comment"], ".1f"))
+    table.add_row("store writes per comment (measured)", fmt(result["writes_per_comment"], ".2f"))
+    if result.get("store_per_comment"):
+        table.add_row(
+            "  store commands per comment, all", fmt(result["store_per_comment"]["commands"], ".1f")
+        )
     table.add_row("ratio comments/s ÷ ceiling msgs/s", fmt(result["ratio_raw"], ".3f"))
     table.add_row("[b]ratio by store writes[/b] (aim ≥ 0.6)", fmt(result["ratio_by_writes"], ".2f"))
     if lat is not None:
@@ -1233,7 +1243,6 @@ async def storm(args: argparse.Namespace, console: Console) -> dict[str, Any]:
         "chaos": args.chaos,
         "seed": args.seed,
         "mix": dict(Counter(i.category for i in full)),
-        "writes_estimate": WRITES,
     }
     ports = _ports(args.replicas)
     with data_dir(args.keep) as data, infrastructure(data, ports) as infra:
@@ -1312,6 +1321,7 @@ async def run_storm(
                     )
                 sampling.enter_context(py_spy(stack.servers.store.pid, args.py_spy / "store.txt"))
             cpu_before, wall_before = cpu_by_process(stack), time.monotonic()
+            commands_before = await store_commands(stack)
             await run_phase(
                 stack,
                 phases[0],
@@ -1323,6 +1333,12 @@ async def run_storm(
                 args.timeout,
                 progress,
                 chaos,
+            )
+            # A process killed under --chaos starts its counters again: not measured then.
+            result["store_per_comment"] = (
+                None
+                if chaos is not None
+                else per_comment(commands_before, await store_commands(stack), len(full))
             )
             result["cpu_share_full_phase"] = cpu_shares(
                 cpu_before, cpu_by_process(stack), time.monotonic() - wall_before
@@ -1356,12 +1372,13 @@ async def run_storm(
         result["latency"] = phase_figures(phases[1], seen, kept) if len(phases) > 1 else None
         result["ends"] = end
         result["faults"] = chaos.faults if chaos else []
-        wpc = writes_per_comment(t.items, seen)
+        measured = result["store_per_comment"]
+        wpc = measured["writes"] if measured else None
         rate = result["throughput"]["comments_per_s"]
         ceiling = result["ceiling"]["consume_per_s"]
         result["writes_per_comment"] = wpc
         result["ratio_raw"] = rate / ceiling if rate else None
-        result["ratio_by_writes"] = rate * wpc / ceiling if rate else None
+        result["ratio_by_writes"] = rate * wpc / ceiling if rate and wpc else None
         result["account_id"] = account_id
     finally:
         await observers.close()

@@ -133,22 +133,28 @@ async def _post_of(deps: Deps, comment: Comment) -> Comment | None:
     return await deps.store.comment(f"{comment.platform}-{comment.post_id}")
 
 
-@events.on(CommentReceived)
-async def read_comment(event: CommentReceived, deps: EventScope) -> None:
+@events.on(CommentReceived, idempotent=True)
+async def read_comment(event: CommentReceived, deps: EventScope) -> object:
     """Read a comment against the policy; open a case if it asks removal or an answer."""
     # P5.2, P5.3, P5.8, P5.9, P7, B2; and someone must look at it in time (L2). The
     # kommun's own comments (its replies, P10.6) are kept, not moderated.
+    # The comment is stored last: stored, it says every step before it was done, so a
+    # redelivered event changes nothing and needs no handled-mark (issue 13).
     comment = cases.received(event.data, event.kommun)
+    if await deps.store.comment(comment.id) is not None:
+        return ALREADY_HANDLED
     if comment.author.is_kommun:
         await deps.uow.add_once(deps.store.comments, comment)
-        return
+        return None
     reading = _reading_of(deps, comment.text)
     comment = cases.read(comment, reading)
-    if await deps.uow.add_once(deps.store.comments, comment):
-        metrics.CLASSIFIED.labels(event.kommun, reading.label, reading.category).inc()
     if reading.label != "keep":  # the case first: a crime's escalation waits for nothing
         await _open(deps, comment, reading)
     await _waiting(deps, comment)
+    if not await deps.uow.add_once(deps.store.comments, comment):
+        return ALREADY_HANDLED  # read at the same time by the request that took it
+    metrics.CLASSIFIED.labels(event.kommun, reading.label, reading.category).inc()
+    return None
 
 
 async def _waiting(deps: Deps, comment: Comment) -> None:
@@ -252,9 +258,11 @@ async def note_deleted(event: CommentDeleted, deps: EventScope) -> None:
 FLAG_WAITS_FOR_COMMENT = timedelta(minutes=10)
 
 
-@events.on(CommentFlagged)
+@events.on(CommentFlagged, idempotent=True)
 async def open_flagged(event: CommentFlagged, deps: EventScope) -> None:
     """A person's report or another system's flag opens a case too (P5.2)."""
+    # Idempotent without a handled-mark: the case is added once per comment, and a
+    # reading joins an open case keyed by this event's id.
     data = event.data
     if data.source == "classifier":
         return  # our own classifier's: the case it announces is open already

@@ -1,11 +1,13 @@
 """Moderation on real NATS and the store: comments in, read against the policy, cases
 opened, decided, escalated and watched in time. Each test is named after its rule."""
 
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 
+from shared.bus.streams import EVENTS_STREAM
 from shared.events import (
     AdminAbsent,
     AdminAbsentData,
@@ -15,7 +17,7 @@ from shared.events import (
     PostPublished,
 )
 from shared.principal import Role
-from tests.helpers import eventually
+from tests.helpers import eventually, settled_through
 from tests.integration.moderation.harness import (
     ADMIN,
     ANNA,
@@ -285,6 +287,35 @@ async def test_b1_7_deadlines_warn_before_and_breach_at_in_monitored_hours(
     await mod.sweep()  # a second sweep (or replica) says nothing more
     assert len(await mod.events("sla.breached", comment_id)) == 1
     assert len(await mod.events("sla.warning", comment_id)) == 1
+
+
+async def test_p5_2_l2_a_comment_event_delivered_again_after_a_look_changes_nothing(
+    mod: Moderation,
+) -> None:
+    # The stored comment is what says its event was handled (no handled-mark, issue 13):
+    # a copy of the event past JetStream's de-duplication opens no second case, says
+    # nothing again and does not make the account wait again after a moderator looked.
+    account_id, name = await mod.account()
+    comment_id = await mod.comment(name, ATTACK)
+    await mod.case_opened(comment_id)
+    [received] = await mod.events("comment.received", comment_id)
+    looked = await mod.client.get("/cases", params={"account_id": account_id}, headers=MODERATOR)
+    assert looked.status_code == 200
+    copy = await mod.js.publish(
+        "comment.received.nora",
+        json.dumps(received).encode(),
+        stream=EVENTS_STREAM,
+        headers={"Nats-Msg-Id": f"{received['id']}-again"},
+    )
+    await eventually(
+        lambda: settled_through(mod.js, EVENTS_STREAM, "moderation-comment-received", copy.seq),
+        what="the copy handled",
+    )
+    assert len(await mod.events("comment.received", comment_id)) == 2
+    assert len(await mod.events("comment.flagged", comment_id)) == 1
+    answer = await mod.client.get(f"/accounts/{account_id}", headers=MODERATOR)
+    assert answer.json()["waiting_since"] is None
+    assert len(await mod.comments(account_id, comment_id)) == 1  # (itself a look)
 
 
 async def test_l2_an_account_nobody_looks_at_is_unsupervised(mod: Moderation) -> None:

@@ -169,8 +169,9 @@ async def _publish(entry: dict[str, Any], publisher: Publisher) -> None:
 
 
 # How often the sweep runs while events are likely waiting: during and just after an
-# outage, or while a pass finds some (a NATS restart leaves events of every request made
-# meanwhile; they should not wait for the next ordinary pass).
+# outage (a NATS restart leaves events of every request made meanwhile; they should not
+# wait for the next ordinary pass). Not merely because a pass found some: under load a
+# pass finds events their request is about to send, and sending them again costs.
 HURRIED_SECONDS = 1.0
 
 
@@ -181,19 +182,18 @@ async def sweep_forever(
     hurry: Callable[[], bool] = lambda: False,
 ) -> None:
     """Every `interval_seconds`, or every second while `hurry()` (inline publishing is
-    paused or was lately), a pass failed or a pass found events waiting."""
+    paused or was lately) or after a pass that failed."""
     outage = OutageLog(log, "outbox sweep")
     while True:
-        sent = 0
         try:
             for outbox in outboxes:
-                sent += await outbox.sweep(publisher)
+                await outbox.sweep(publisher)
         except Exception as exc:
             outage.failed(exc, f"retrying every {HURRIED_SECONDS:.0f}s")
             await asyncio.sleep(HURRIED_SECONDS)
             continue
         outage.works()
-        await asyncio.sleep(HURRIED_SECONDS if sent or hurry() else interval_seconds)
+        await asyncio.sleep(HURRIED_SECONDS if hurry() else interval_seconds)
 
 
 async def pending_by_kommun(outboxes: Sequence[Outbox], kommuner: Iterable[str]) -> dict[str, int]:

@@ -115,8 +115,12 @@ class ChainStore:
                 try:
                     await self._append(fact.account_id, batch)
                 except BaseException as exc:
-                    for left in batch:
-                        if not left.done.done():
+                    for left in batch:  # those it took along fail with it (and retry)
+                        if left.done.done():
+                            continue
+                        if isinstance(exc, asyncio.CancelledError):
+                            left.done.cancel()
+                        else:
                             left.done.set_exception(exc)
                     raise
         return mine.result()

@@ -105,7 +105,10 @@ async def ingest(deps: Deps, items: Sequence[Inbound]) -> list[Received]:
         new = await deps.uow.add_once(deps.store.deliveries, delivery, [event])
         answers[i] = Received(delivery.comment_id, "received" if new else "duplicate")
         if new and isinstance(event, CommentReceived):
-            await read_comment(event, deps)
+            try:
+                await read_comment(event, deps)
+            except Exception:  # its event is in the stream: the consumer reads it
+                log.exception("comment %s not read at once; the queue has it", event.subject)
     read_first = {i for i, _, _ in urgent}
     rest = [t for t in taken if t[0] not in read_first]
     if rest:

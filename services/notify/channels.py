@@ -42,6 +42,7 @@ import yaml
 
 from services.notify.domain.notifications import Channel, Message, Notification, Person
 from shared.kommun import KommunConfig, Language, Webhook
+from shared.personnummer import letter_digest
 from shared.settings import Settings
 
 log = logging.getLogger("kanalvakt.notify.channels")
@@ -76,10 +77,11 @@ def sender_of(kommun: KommunConfig) -> str:
 
 
 def message_id(key: str, sender: str) -> str:
-    """`<sha256(key)[:32]@sender's domain>`: the same notification (or digest) always
-    has the same Message-ID, so a resend is recognisable as one."""
+    """`<letter digest of the key@sender's domain>`: the same notification (or digest)
+    always has the same Message-ID, so a resend is recognisable as one; letters only,
+    so it never looks like a personnummer (L7)."""
     domain = parseaddr(sender)[1].rpartition("@")[2] or "kanalvakt"
-    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+    return f"<{letter_digest(key)}@{domain}>"
 
 
 def email_message(

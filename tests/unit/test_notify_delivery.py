@@ -319,6 +319,16 @@ def test_issue_11_email_is_multipart_with_a_message_id_from_the_notification() -
     assert mail["Content-Language"] == "sv"
 
 
+def test_L7_message_and_digest_ids_hold_no_digit_a_personnummer_could_be_read_from() -> None:
+    # The key that once gave `<…3705683385…@…>`, a valid samordningsnummer in hex.
+    keys = ["01M8CQ3KMRCW5EDNGRBWM0RHF0:1:email:anna.andersson@nora.example"]
+    keys += [f"n{i}" for i in range(2_000)]
+    ids = [message_id(k, "kanalvakt@nora.example") for k in keys]
+    ids += [digest_id("nora", "anna@nora.example", [k]) for k in keys]
+    assert not [i for i in ids if any(c.isdigit() for c in i.split("@")[0])]
+    assert len(set(ids)) == len(ids)
+
+
 def test_issue_11_default_sender_names_the_kommun() -> None:
     config = kommun_config("nora")
     bare = config.model_copy(update={"notify": config.notify.model_copy(update={"sender": ""})})

@@ -5,7 +5,6 @@ Pure: the handler (handlers/delivery.py) claims what is due, sends it through a 
 that causes, is decided here.
 """
 
-import hashlib
 import html
 import random
 from collections.abc import Iterable, Sequence
@@ -25,6 +24,7 @@ from shared.clock import SWEDEN
 from shared.events import NotificationFailed
 from shared.events.notification import NotificationFailedData
 from shared.kommun import Language, QuietHours, Retry
+from shared.personnummer import letter_digest
 
 # Quiet hours ---------------------------------------------------------------------------
 
@@ -184,7 +184,7 @@ def digest_id(kommun: str, address: str, members: Iterable[str]) -> str:
     pass, a batch limit split it, one more fell due meanwhile) is another digest with
     another id, so a mail system never drops it as a copy (issue 11)."""
     key = "\n".join([kommun, address.lower(), *sorted(members)])
-    return "digest:" + hashlib.sha256(key.encode()).hexdigest()[:32]
+    return "digest:" + letter_digest(key)
 
 
 def digest_retry_at(

@@ -1,0 +1,391 @@
+"""The web part's foundation (issue 14), in-process: CSRF, cookies, CSP, language,
+sign-in, the API's errors as readable pages, the plan form's rule-coded errors."""
+
+import base64
+import hashlib
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import jwt
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from shared.auth import mint_token
+from shared.principal import Role
+from shared.settings import Settings
+from tests.helpers import CONFIG_DIR, SECRET
+from tests.web.conftest import SESSION_SECRET, FakeRegistry, csrf_of, sign_in
+from web.app import create_app
+from web.security import CSRF_COOKIE
+from web.session import OIDC_COOKIE, SESSION_COOKIE
+from web.settings import WebSettings
+
+ACCOUNT = {
+    "id": "01JACCOUNT",
+    "kommun": "nora",
+    "state": "submitted",
+    "created_by": "anna@nora.example",
+    "created_at": "2026-11-26T10:00:00Z",
+    "plan": {
+        "handle": "norakommunbibliotek",
+        "platform": "instagram",
+        "url": "https://www.instagram.com/norakommunbibliotek",
+        "department": "Bildningsförvaltningen",
+        "unit": "Biblioteket",
+        "purpose": "Berätta om bibliotekets program och öppettider.",
+        "audience": "Boende i Nora",
+        "administrators": [
+            {"name": "Anna A", "email": "anna@nora.example", "phone": "0587-81200"},
+            {"name": "Bo B", "email": "bo@nora.example", "phone": "0587-81201"},
+        ],
+        "monitoring": {"days": ["mon"], "start": "08:00:00", "end": "17:00:00"},
+        "hours_per_week": 4,
+    },
+    "signatures": [],
+    "history": [{"at": "2026-11-26T10:00:00Z", "by": "anna", "action": "submitted"}],
+}
+
+
+def _violation(field: str, rule: str, sv: str, en: str) -> dict[str, object]:
+    return {"field": field, "rule": rule, "message": {"sv": sv, "en": en}}
+
+
+def test_issue_14_csrf_refused_without_or_with_a_wrong_token(client: TestClient) -> None:
+    form = {"kommun": "nora", "name": "Anna", "role": "communicator"}
+    without = client.post("/signin/local", data=form)
+    assert without.status_code == 403
+    assert "säkerhetskoden saknas eller stämmer inte" in without.text
+    assert SESSION_COOKIE not in without.headers.get("set-cookie", "")
+
+    token = csrf_of(client)
+    wrong = client.post("/signin/local", data=form | {"csrf_token": token[:-1] + "0"})
+    assert wrong.status_code == 403
+    # A pair made up by an attacker (cookie and field equal, but not signed here).
+    client.cookies.set(CSRF_COOKIE, "forged.0000", domain="testserver")
+    forged = client.post("/signin/local", data=form | {"csrf_token": "forged.0000"})
+    assert forged.status_code == 403
+
+    client.cookies.delete(CSRF_COOKIE)
+    good = client.post("/signin/local", data=form | {"csrf_token": csrf_of(client)})
+    assert good.status_code == 303
+
+
+def test_issue_14_csrf_checked_on_every_form_route_and_by_header(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    sign_in(client)
+    for path in ("/accounts/new", "/accounts/x/sign", "/accounts/x/credentials", "/signout"):
+        assert client.post(path, data={"a": "b"}).status_code == 403, path
+    # A script sends the token as a header (web/static/kanalvakt.js).
+    registry.on("POST", "/accounts/x/signatures", lambda r: httpx.Response(200, json=ACCOUNT))
+    answer = client.post(
+        "/accounts/x/sign",
+        data={"role": "department_head"},
+        headers={"X-CSRF-Token": csrf_of(client)},
+    )
+    assert answer.status_code == 303
+
+
+def test_issue_14_cookie_flags(client: TestClient) -> None:
+    page = client.get("/signin")
+    csrf_cookie = page.headers["set-cookie"]
+    assert csrf_cookie.startswith(CSRF_COOKIE + "=")
+    for flag in ("Secure", "HttpOnly", "SameSite=strict", "Path=/"):
+        assert flag in csrf_cookie
+    assert "Domain" not in csrf_cookie  # __Host-: this host only
+
+    form = {"csrf_token": csrf_of(client), "kommun": "nora", "name": "Anna", "role": "communicator"}
+    answer = client.post("/signin/local", data=form)
+    session = next(c for c in answer.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE))
+    for flag in ("Secure", "HttpOnly", "SameSite=lax", "Path=/", "Max-Age="):
+        assert flag in session
+    # The token is sealed: nothing of it is readable in the cookie.
+    assert "eyJ" not in session
+
+    language = client.get("/lang/en").headers["set-cookie"]
+    assert all(flag in language for flag in ("Secure", "HttpOnly", "SameSite=lax"))
+
+
+def test_issue_14_csp_and_security_headers_on_every_response(client: TestClient) -> None:
+    answers = [
+        client.get("/signin"),
+        client.get("/accounts"),  # a redirect to the sign-in
+        client.get("/static/kanalvakt.css"),
+        client.get("/static/kanalvakt.js"),
+        client.get("/nowhere"),
+        client.post("/signin/local", data={}),  # refused: 403
+        client.get("/healthz"),
+    ]
+    for answer in answers:
+        csp = answer.headers["content-security-policy"]
+        assert "default-src 'self'" in csp
+        assert "frame-ancestors 'none'" in csp
+        assert "script-src 'self'" in csp
+        assert "style-src 'self'" in csp
+        assert "unsafe-inline" not in csp
+        assert "unsafe-eval" not in csp
+        assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answers[0].headers["cache-control"] == "no-store"
+    # No inline script or style in a page: the CSP would block them.
+    page = answers[0].text
+    assert "<script>" not in page
+    assert "<style" not in page
+    assert " style=" not in page
+
+
+def test_issue_14_swedish_by_default_english_by_choice(client: TestClient) -> None:
+    page = client.get("/signin")
+    assert '<html lang="sv">' in page.text
+    assert "Logga in" in page.text
+    assert "Hoppa till innehållet" in page.text
+
+    switch = client.get("/lang/en", params={"next": "/signin"})
+    assert switch.status_code == 303
+    assert switch.headers["location"] == "/signin"
+    page = client.get("/signin")
+    assert '<html lang="en">' in page.text
+    assert "Sign in" in page.text
+    assert "Skip to content" in page.text
+    assert 'href="/lang/sv' in page.text  # and back
+
+    # The language link never sends anyone to another site.
+    for elsewhere in ("https://evil.example/", "//evil.example", "/\\evil.example"):
+        answer = client.get("/lang/sv", params={"next": elsewhere})
+        assert answer.headers["location"] == "/accounts"
+
+
+def test_issue_14_sign_in_required(client: TestClient, registry: FakeRegistry) -> None:
+    for path in ("/accounts", "/accounts/new", "/accounts/x", "/absences"):
+        answer = client.get(path)
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/signin?next=" + path.replace("/", "%2F")
+    assert registry.calls == []  # nothing asked of the API without a person
+
+    # A session whose token expired is no session.
+    client.cookies.set(SESSION_COOKIE, "not-a-sealed-session", domain="testserver")
+    assert client.get("/accounts").status_code == 303
+
+
+def test_issue_14_api_called_with_the_persons_own_token(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    sign_in(
+        client,
+        "department_head",
+        name="Förvaltningschef bildning",
+        email="fc.bildning@nora.example",
+        department="Bildningsförvaltningen",
+    )
+    answer = client.get("/accounts", params={"department": "Bildningsförvaltningen"})
+    assert answer.status_code == 200
+    call = registry.calls[-1]
+    assert call.url.params["department"] == "Bildningsförvaltningen"
+    claims = jwt.decode(
+        call.headers["authorization"].removeprefix("Bearer "),
+        SECRET,
+        algorithms=["HS256"],
+        audience="kanalvakt",
+    )
+    assert claims["roles"] == ["department_head"]
+    assert claims["department"] == "Bildningsförvaltningen"
+    assert claims["kommun"] == "nora"
+
+
+def test_issue_14_configured_people_sign_in_with_their_role(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    page = client.get("/signin").text
+    assert "Kommunchef" in page
+    assert "Förvaltningschef KS" in page
+    form = {"csrf_token": csrf_of(client), "person": "nora:0"}  # Nora's informationsansvarig
+    assert client.post("/signin/local", data=form).status_code == 303
+    client.get("/accounts")
+    token = registry.calls[-1].headers["authorization"].removeprefix("Bearer ")
+    claims = jwt.decode(token, SECRET, algorithms=["HS256"], audience="kanalvakt")
+    assert claims["roles"] == ["information_officer"]
+    assert claims["email"] == "kommunchef@nora.example"
+
+
+def test_issue_14_api_error_becomes_a_readable_page(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    sign_in(client)
+    registry.on(
+        "POST",
+        "/accounts/x/signatures",
+        lambda r: httpx.Response(
+            403,
+            json={
+                "detail": "role: only the head of X approves (P2.1)",
+                "errors": [
+                    _violation(
+                        "role",
+                        "P2.1",
+                        "Bara förvaltningschefen kan godkänna.",
+                        "only the head approves",
+                    )
+                ],
+            },
+        ),
+    )
+    registry.on("GET", "/accounts/x", lambda r: httpx.Response(200, json=ACCOUNT | {"id": "x"}))
+    answer = client.post(
+        "/accounts/x/sign", data={"csrf_token": csrf_of(client), "role": "department_head"}
+    )
+    assert answer.status_code == 403
+    assert "P2.1:" in answer.text
+    assert "Bara förvaltningschefen kan godkänna." in answer.text
+
+    registry.on(
+        "GET", "/accounts/gone", lambda r: httpx.Response(404, json={"detail": "account_id: gone"})
+    )
+    answer = client.get("/accounts/gone")
+    assert answer.status_code == 404
+    assert "Det finns inget med den adressen." in answer.text
+
+    def down(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    registry.on("GET", "/accounts", down)
+    answer = client.get("/accounts")
+    assert answer.status_code == 503
+    assert "Tjänsten svarar inte just nu" in answer.text
+    assert "Traceback" not in answer.text
+    assert "ConnectError" not in answer.text
+
+
+def test_issue_14_plan_errors_beside_their_fields_with_rule_ids(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    """P3.1, P4.2, B1: the API's refusals shown beside the field each names, in Swedish,
+    with the rule ID; the form keeps what was typed."""
+    sign_in(client)
+    registry.on(
+        "POST",
+        "/accounts",
+        lambda r: httpx.Response(
+            422,
+            json={
+                "detail": "…",
+                "errors": [
+                    _violation(
+                        "handle", "P4.2", "Kontonamnet 'norakn' förkortar kommunens namn.", "…"
+                    ),
+                    _violation(
+                        "administrators",
+                        "P3.1",
+                        "Kontot måste ha minst två administratörer som kan logga in.",
+                        "…",
+                    ),
+                    _violation(
+                        "administrators.0.email", "B1", "E-postadressen 'bo@' har fel format.", "…"
+                    ),
+                ],
+            },
+        ),
+    )
+    form = {
+        "csrf_token": csrf_of(client),
+        "handle": "norakn",
+        "platform": "instagram",
+        "administrators.1.name": "Bo B",  # the first row left empty: the API sees one
+        "administrators.1.email": "bo@",
+        "monitoring.days": ["mon", "tue"],
+        "hours_per_week": "2,5",
+    }
+    page = client.post("/accounts/new", data=form)
+    assert page.status_code == 422
+    sent = registry.body()
+    assert sent["administrators"] == [{"name": "Bo B", "email": "bo@", "phone": ""}]
+    assert sent["hours_per_week"] == 2.5
+    assert sent["monitoring"]["days"] == ["mon", "tue"]
+    html = page.text
+    assert "<strong>P4.2:</strong> Kontonamnet" in html
+    assert "<strong>P3.1:</strong> Kontot måste ha minst två" in html
+    # The API's administrators.0 is the form's second row: the error stands beside it.
+    row = html.index('id="f-administrators-1-email"')
+    error = html.rindex("E-postadressen &#39;bo@&#39; har fel format.")  # not the summary's
+    assert html.rindex('for="f-administrators-1-email"') < error < row
+    assert 'aria-invalid="true"' in html[error : row + 200]
+    assert 'value="norakn"' in html  # kept as typed
+    assert 'id="error-summary"' in html
+
+
+def test_issue_14_oidc_code_flow_with_pkce(registry: FakeRegistry) -> None:
+    """Production sign-in: the code flow with PKCE (S256) and state; the access token
+    verified as the APIs verify it, and carried to them."""
+    issuer = "https://idp.example/realms/kommun"
+    settings = Settings(
+        auth_secret=SecretStr(SECRET),
+        auth_issuer=issuer,
+        kommun_config=CONFIG_DIR,
+        default_kommun="nora",
+    )
+    web = WebSettings(session_secret=SecretStr(SESSION_SECRET), oidc_client_id="kanalvakt-web")
+    seen: dict[str, str] = {}
+    registry.on(
+        "GET",
+        "/realms/kommun/.well-known/openid-configuration",
+        lambda r: httpx.Response(
+            200,
+            json={
+                "authorization_endpoint": f"{issuer}/auth",
+                "token_endpoint": f"{issuer}/token",
+            },
+        ),
+    )
+
+    def token_endpoint(request: httpx.Request) -> httpx.Response:
+        seen.update({k: v[0] for k, v in parse_qs(request.content.decode()).items()})
+        token = mint_token(SECRET, "anna", [Role.COMMUNICATOR], issuer=issuer, audience="kanalvakt")
+        return httpx.Response(200, json={"access_token": token, "token_type": "Bearer"})
+
+    registry.on("POST", "/realms/kommun/token", token_endpoint)
+    app = create_app(settings, web, transport=httpx.MockTransport(registry))
+    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
+        assert "Logga in med kommunens inloggning" in client.get("/signin").text
+        assert "Personer i konfigurationen" not in client.get("/signin").text  # no local
+        go = client.get("/signin/oidc", params={"next": "/accounts"})
+        assert go.status_code == 303
+        target = urlparse(go.headers["location"])
+        query = {k: v[0] for k, v in parse_qs(target.query).items()}
+        assert target.path == "/realms/kommun/auth"
+        assert query["code_challenge_method"] == "S256"
+        assert query["client_id"] == "kanalvakt-web"
+        assert query["redirect_uri"] == "https://testserver/signin/callback"
+
+        wrong = client.get("/signin/callback", params={"code": "c", "state": "other"})
+        assert wrong.status_code == 400
+        assert "state" in wrong.text
+
+        back = client.get("/signin/callback", params={"code": "c0de", "state": query["state"]})
+        assert back.status_code == 303
+        assert back.headers["location"] == "/accounts"
+        digest = hashlib.sha256(seen["code_verifier"].encode()).digest()
+        assert base64.urlsafe_b64encode(digest).decode().rstrip("=") == query["code_challenge"]
+        assert seen["code"] == "c0de"
+        assert seen["grant_type"] == "authorization_code"
+        assert OIDC_COOKIE not in client.cookies
+        assert client.get("/accounts").status_code == 200
+        assert registry.calls[-1].headers["authorization"].startswith("Bearer ey")
+
+        # Local sign-in is off in production: nothing is minted.
+        form = {
+            "csrf_token": csrf_of(client),
+            "kommun": "nora",
+            "name": "X Y",
+            "role": "communicator",
+        }
+        assert client.post("/signin/local", data=form).status_code == 400
+
+
+@pytest.mark.parametrize("path", ["/signin", "/accounts/new"])
+def test_issue_14_pages_have_landmarks_and_skip_link(client: TestClient, path: str) -> None:
+    sign_in(client)
+    html = client.get(path).text
+    assert '<a class="skip" href="#main">' in html
+    assert '<main id="main"' in html
+    assert "<header" in html
+    assert "<footer" in html
+    assert '<meta name="viewport"' in html

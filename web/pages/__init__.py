@@ -1,0 +1,1 @@
+"""One module per area of the interface; each is an APIRouter of page functions."""

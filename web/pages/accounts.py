@@ -1,0 +1,404 @@
+"""Accounts: the register with filters, an account's page and history, the activity
+plan form (Bilaga 1), the four sign-offs (B1), the credentials deposit (P3.5), the
+profile checklist (P4.1, P5.7), and absences with substitutes (P3.3, P5.1).
+
+Every page reads and writes through the registry API with the person's token; the
+API's rule-coded refusals are shown beside the field they name (web.services.ApiError).
+"""
+
+import uuid
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from shared.events.account import PLATFORM_NAMES
+from shared.kommun import Kommuner
+from shared.principal import Principal, Role
+from web.render import render
+from web.services import ApiDep, ApiError, FieldError
+
+router = APIRouter()
+
+SWEDEN = ZoneInfo("Europe/Stockholm")
+STATES = ("draft", "submitted", "approved", "active", "closing", "closed")
+SIGN_ROLES = ("administrator_1", "administrator_2", "department_head", "information_officer")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PER = ("day", "week", "month")
+# The registry's profile checklist (services/registry/domain/account.py, PROFILE_RULES).
+PROFILE_ITEMS = (
+    "logo_and_kommun_name",
+    "purpose_and_official_account",
+    "unit_part_of_kommun",
+    "update_frequency",
+    "contacts_and_link_to_kommun_site",
+    "posts_public_and_personal_data",
+)
+ADMIN_ROWS, OPERATOR_ROWS = 3, 2  # B1 item 5: up to three administrators
+PERSON_FIELDS = ("name", "email", "phone")
+# What a redirect after a change may say (`?done=`): only these, never free text.
+DONE = {
+    "created": "accounts.created",
+    "signed": "accounts.signed",
+    "credentials": "credentials.title",
+    "profile": "profile.done",
+    "absence": "absences.created",
+}
+
+
+def _organisation(request: Request, kommun: str) -> dict[str, list[str]]:
+    """The kommun's departments and their units, for the form's choices (P10.1)."""
+    kommuner: Kommuner = request.app.state.kommuner
+    config = kommuner.get(kommun)
+    return {name: list(dept.units) for name, dept in config.organisation.items()}
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name, "")
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _number(text: str, kind: type[int] | type[float]) -> Any:
+    """A number where the text is one; otherwise the text, for the API to name."""
+    try:
+        return kind(text.replace(",", ".").replace(" ", ""))
+    except ValueError:
+        return text
+
+
+def _people(
+    form: FormData, prefix: str, rows: int, extra: tuple[str, ...]
+) -> tuple[list[Any], list[int]]:
+    """The filled rows of a repeated fieldset, and the form row each one came from (so
+    an error on `administrators.1.email` lands beside the row the person filled in)."""
+    people, rows_used = [], []
+    for row in range(rows):
+        values = {f: _text(form, f"{prefix}.{row}.{f}") for f in (*PERSON_FIELDS, *extra)}
+        if any(values.values()):
+            people.append({k: v for k, v in values.items() if v or k in PERSON_FIELDS})
+            rows_used.append(row)
+    return people, rows_used
+
+
+def plan_from_form(form: FormData) -> tuple[dict[str, Any], dict[str, list[int]]]:
+    """The form as the API's plan (services/registry/domain/plan.py). Empty fields are
+    left out, so the API says what is missing; nothing is validated here: the API's
+    rules are the only ones."""
+    plan: dict[str, Any] = {}
+    for name in ("handle", "platform", "url", "department", "unit", "purpose", "audience"):
+        if value := _text(form, name):
+            plan[name] = value
+    admins, admin_rows = _people(
+        form, "administrators", ADMIN_ROWS, ("platform_knowledge_confirmed",)
+    )
+    operators, operator_rows = _people(form, "operators", OPERATOR_ROWS, ())
+    plan["administrators"] = admins
+    if operators:
+        plan["operators"] = operators
+    frequency: dict[str, Any] = {}
+    if posts := _text(form, "update_frequency.posts"):
+        frequency["posts"] = _number(posts, int)
+    if per := _text(form, "update_frequency.per"):
+        frequency["per"] = per
+    plan["update_frequency"] = frequency
+    monitoring: dict[str, Any] = {
+        "days": [d for d in form.getlist("monitoring.days") if d in DAYS],
+        "public_holidays": _text(form, "monitoring.public_holidays") == "on",
+    }
+    for edge in ("start", "end"):
+        if value := _text(form, f"monitoring.{edge}"):
+            monitoring[edge] = value
+    plan["monitoring"] = monitoring
+    for name in ("removal_deadline_hours", "answer_deadline_hours"):
+        if value := _text(form, name):
+            plan[name] = _number(value, int)
+    if hours := _text(form, "hours_per_week"):
+        plan["hours_per_week"] = _number(hours, float)
+    return plan, {"administrators": admin_rows, "operators": operator_rows}
+
+
+def _form_field(field: str, rows: dict[str, list[int]]) -> str:
+    """An API field path as the form's field name: list indexes back to form rows."""
+    parts = field.split(".")
+    if len(parts) > 1 and parts[0] in rows and parts[1].isdigit():
+        used = rows[parts[0]]
+        index = int(parts[1])
+        if index < len(used):
+            parts[1] = str(used[index])
+    return ".".join(parts)
+
+
+def errors_by_field(
+    errors: list[FieldError], rows: dict[str, list[int]] | None = None
+) -> dict[str, list[FieldError]]:
+    found: dict[str, list[FieldError]] = {}
+    for error in errors:
+        found.setdefault(_form_field(error.field, rows or {}), []).append(error)
+    return found
+
+
+def _plan_page(
+    request: Request,
+    api: ApiDep,
+    values: dict[str, Any],
+    errors: dict[str, list[FieldError]],
+    status: int = 200,
+) -> Response:
+    user = api.user.principal
+    return render(
+        request,
+        "accounts/plan_form.html",
+        status_code=status,
+        user=user,
+        values=values,
+        errors=errors,
+        organisation=_organisation(request, user.kommun),
+        platforms=PLATFORM_NAMES,
+        days=DAYS,
+        per=PER,
+        admin_rows=ADMIN_ROWS,
+        operator_rows=OPERATOR_ROWS,
+        key=values.get("key") or str(uuid.uuid4()),
+    )
+
+
+@router.get("/accounts/new")
+async def new_plan(request: Request, api: ApiDep) -> Response:
+    return _plan_page(request, api, {}, {})
+
+
+@router.post("/accounts/new")
+async def submit_plan(request: Request, api: ApiDep) -> Response:
+    """Submit the plan (P3.6, B1); the API's refusals beside their fields, in Swedish
+    with the rule ID (422), the form kept as filled in."""
+    form = await request.form()
+    plan, rows = plan_from_form(form)
+    key = _text(form, "key") or None
+    try:
+        account = await api.submit_plan(plan, key)
+    except ApiError as exc:
+        if exc.status != 422 or not exc.errors:
+            raise
+        values: dict[str, Any] = {
+            name: value for name, value in form.multi_items() if isinstance(value, str)
+        }
+        values["monitoring.days"] = form.getlist("monitoring.days")
+        # A new key: the corrected plan is another request than the refused one.
+        values["key"] = str(uuid.uuid4())
+        return _plan_page(request, api, values, errors_by_field(exc.errors, rows), 422)
+    return RedirectResponse(f"/accounts/{account['id']}?done=created", status_code=303)
+
+
+@router.get("/accounts")
+async def register(
+    request: Request,
+    api: ApiDep,
+    department: str = "",
+    platform: str = "",
+    state: str = "",
+    after: str = "",
+) -> Response:
+    """The register (P10.1), by department, platform and state, a page at a time."""
+    filters = {"department": department, "platform": platform, "state": state}
+    page = await api.accounts(filters, after or None)
+    next_url = None
+    if page.next_after:
+        query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
+        next_url = f"/accounts?{query}&after={page.next_after}".replace("?&", "?")
+    return render(
+        request,
+        "accounts/register.html",
+        user=api.user.principal,
+        accounts=page.items,
+        filters=filters,
+        organisation=_organisation(request, api.user.principal.kommun),
+        platforms=PLATFORM_NAMES,
+        states=STATES,
+        next_url=next_url,
+    )
+
+
+def _my_sign_role(account: dict[str, Any], user: Principal) -> str:
+    """The sign-off the person is most likely here for (preselected, never forced)."""
+    if Role.ADMINISTRATOR in user.roles:
+        for i, admin in enumerate(account["plan"]["administrators"][:2]):
+            if str(admin["email"]).casefold() == user.email:
+                return SIGN_ROLES[i]
+    if Role.DEPARTMENT_HEAD in user.roles:
+        return "department_head"
+    if Role.INFORMATION_OFFICER in user.roles:
+        return "information_officer"
+    return ""
+
+
+def _account_page(
+    request: Request,
+    api: ApiDep,
+    account: dict[str, Any],
+    template: str = "accounts/account.html",
+    errors: dict[str, list[FieldError]] | None = None,
+    status: int = 200,
+    values: dict[str, str] | None = None,
+) -> Response:
+    done = request.query_params.get("done", "")
+    signed = {s["role"]: s for s in account.get("signatures", [])}
+    return render(
+        request,
+        template,
+        status_code=status,
+        user=api.user.principal,
+        account=account,
+        plan=account["plan"],
+        platforms=PLATFORM_NAMES,
+        signed=signed,
+        sign_roles=SIGN_ROLES,
+        my_role=_my_sign_role(account, api.user.principal),
+        profile_items=PROFILE_ITEMS,
+        errors=errors or {},
+        values=values or {},
+        done=DONE.get(done, ""),
+        key=str(uuid.uuid4()),
+    )
+
+
+@router.get("/accounts/{account_id}")
+async def account_page(request: Request, api: ApiDep, account_id: str) -> Response:
+    """An account: its plan, its state, its sign-offs and its history."""
+    return _account_page(request, api, await api.account(account_id))
+
+
+@router.get("/accounts/{account_id}/sign")
+async def sign_page(request: Request, api: ApiDep, account_id: str) -> Response:
+    """The sign-off page, the same for each of the four signers (B1, P2.1, P3.6)."""
+    return _account_page(request, api, await api.account(account_id), "accounts/sign.html")
+
+
+async def _refused_here(
+    request: Request,
+    api: ApiDep,
+    account_id: str,
+    exc: ApiError,
+    template: str,
+    values: dict[str, str],
+) -> Response:
+    """A refused change shown on the page it came from, its rules beside the fields
+    (422, 403 not this person, 409 not in this state)."""
+    if not exc.errors:
+        raise exc
+    account = await api.account(account_id)
+    return _account_page(
+        request, api, account, template, errors_by_field(exc.errors), exc.status, values
+    )
+
+
+@router.post("/accounts/{account_id}/sign")
+async def sign(request: Request, api: ApiDep, account_id: str) -> Response:
+    form = await request.form()
+    role = _text(form, "role")
+    try:
+        await api.sign(account_id, role, _text(form, "key") or None)
+    except ApiError as exc:
+        return await _refused_here(
+            request, api, account_id, exc, "accounts/sign.html", {"role": role}
+        )
+    return RedirectResponse(f"/accounts/{account_id}?done=signed", status_code=303)
+
+
+def _aware(local: str) -> str:
+    """A datetime-local field's value as an ISO time in Swedish time; the text as it is
+    if it is none, for the API to name."""
+    try:
+        return datetime.fromisoformat(local).replace(tzinfo=SWEDEN).isoformat()
+    except ValueError:
+        return local
+
+
+@router.post("/accounts/{account_id}/credentials")
+async def deposit_credentials(request: Request, api: ApiDep, account_id: str) -> Response:
+    """P3.5: where the credentials are kept, and since when; never the password."""
+    form = await request.form()
+    location, at = _text(form, "location"), _text(form, "deposited_at")
+    try:
+        await api.deposit_credentials(account_id, location, _aware(at), _text(form, "key") or None)
+    except ApiError as exc:
+        values = {"location": location, "deposited_at": at}
+        return await _refused_here(request, api, account_id, exc, "accounts/account.html", values)
+    return RedirectResponse(f"/accounts/{account_id}?done=credentials", status_code=303)
+
+
+@router.post("/accounts/{account_id}/profile")
+async def confirm_profile(request: Request, api: ApiDep, account_id: str) -> Response:
+    """P4.1, P5.7: every item of the profile checklist confirmed."""
+    form = await request.form()
+    checklist = {item: _text(form, item) == "on" for item in PROFILE_ITEMS}
+    try:
+        await api.confirm_profile(account_id, checklist, _text(form, "key") or None)
+    except ApiError as exc:
+        values = {item: "on" for item, ok in checklist.items() if ok}
+        return await _refused_here(request, api, account_id, exc, "accounts/account.html", values)
+    return RedirectResponse(f"/accounts/{account_id}?done=profile", status_code=303)
+
+
+def _absences_page(
+    request: Request,
+    api: ApiDep,
+    absences: list[dict[str, Any]],
+    errors: dict[str, list[FieldError]],
+    values: dict[str, str],
+    status: int = 200,
+) -> Response:
+    return render(
+        request,
+        "accounts/absences.html",
+        status_code=status,
+        user=api.user.principal,
+        absences=absences,
+        errors=errors,
+        values=values,
+        done=DONE.get(request.query_params.get("done", ""), ""),
+        key=str(uuid.uuid4()),
+    )
+
+
+@router.get("/absences")
+async def absences(request: Request, api: ApiDep) -> Response:
+    """Absences not yet over, and the form to register one with its substitute (P3.3,
+    P5.1)."""
+    return _absences_page(request, api, await api.absences(), {}, {})
+
+
+@router.post("/absences")
+async def register_absence(request: Request, api: ApiDep) -> Response:
+    form = await request.form()
+    values = {
+        name: _text(form, name)
+        for name in (
+            "person.name",
+            "person.email",
+            "starts_at",
+            "ends_at",
+            "substitute.name",
+            "substitute.email",
+        )
+    }
+    body: dict[str, Any] = {
+        "person": {"name": values["person.name"], "email": values["person.email"]},
+        "starts_at": _aware(values["starts_at"]),
+        "ends_at": _aware(values["ends_at"]),
+    }
+    if values["substitute.name"] or values["substitute.email"]:
+        body["substitute"] = {
+            "name": values["substitute.name"],
+            "email": values["substitute.email"],
+        }
+    try:
+        await api.register_absence(body, _text(form, "key") or None)
+    except ApiError as exc:
+        if not exc.errors:
+            raise
+        errors = errors_by_field(exc.errors)
+        return _absences_page(request, api, await api.absences(), errors, values, exc.status)
+    return RedirectResponse("/absences?done=absence", status_code=303)

@@ -1,0 +1,188 @@
+"""The services' HTTP APIs, called with the signed-in person's own token.
+
+The web part has no database and no bus: everything it shows comes from here, and
+every change goes through the API that owns it, so the APIs' rules and permissions hold
+for the web exactly as for the CLI. An API's refusal becomes an ApiError that a page
+shows in words: the rule-coded violations (field, rule ID, Swedish and English) beside
+their fields, anything else as a message.
+"""
+
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import httpx
+from fastapi import Depends, Request
+
+from web.session import CurrentUser, SignInRequired, User
+from web.settings import WebSettings
+
+# A list page's `Link: <…?after=X&limit=N>; rel="next"` (shared.http.link_next).
+_NEXT_AFTER = re.compile(r"[?&]after=([^&>]+)")
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One broken rule, as the API names it (shared.rules.Violation)."""
+
+    field: str
+    rule: str
+    sv: str
+    en: str
+
+    def text(self, lang: str) -> str:
+        return self.en if lang == "en" else self.sv
+
+
+@dataclass
+class ApiError(Exception):
+    """The API refused: its status, its `detail`, and every rule it named."""
+
+    status: int
+    detail: str
+    errors: list[FieldError] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"{self.status}: {self.detail}"
+
+    def by_field(self) -> dict[str, list[FieldError]]:
+        found: dict[str, list[FieldError]] = {}
+        for error in self.errors:
+            found.setdefault(error.field, []).append(error)
+        return found
+
+
+class ApiUnavailable(Exception):
+    """The service did not answer (down, or too slow): the page says to try again."""
+
+    def __init__(self, service: str, why: str) -> None:
+        super().__init__(f"{service}: {why}")
+        self.service = service
+
+
+def _error_of(answer: httpx.Response) -> ApiError:
+    try:
+        body = answer.json()
+    except ValueError:
+        return ApiError(answer.status_code, answer.text[:500] or answer.reason_phrase)
+    if not isinstance(body, dict):
+        return ApiError(answer.status_code, str(body)[:500])
+    errors = []
+    for item in body.get("errors") or []:
+        message = item.get("message") or {}
+        errors.append(
+            FieldError(
+                str(item.get("field", "")),
+                str(item.get("rule", "")),
+                str(message.get("sv", "")),
+                str(message.get("en", "")),
+            )
+        )
+    detail = body.get("detail", "")
+    return ApiError(answer.status_code, detail if isinstance(detail, str) else str(detail), errors)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    next_after: str | None  # the cursor of the next page, if there is one
+
+
+class Api:
+    """One per request: the person's token on every call."""
+
+    def __init__(self, client: httpx.AsyncClient, settings: WebSettings, user: User) -> None:
+        self._client = client
+        self.user = user
+        self._urls = {
+            "registry": settings.registry_url.rstrip("/"),
+            "moderation": settings.moderation_url.rstrip("/"),
+            "archive": settings.archive_url.rstrip("/"),
+            "notify": settings.notify_url.rstrip("/"),
+        }
+
+    async def call(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        key: str | None = None,
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.user.token}", "Accept": "application/json"}
+        if method != "GET":
+            # A retried submit (a double click, a reload) is the same request (README,
+            # "Delivery guarantees": Idempotency-Key).
+            headers["Idempotency-Key"] = key or str(uuid.uuid4())
+        try:
+            answer = await self._client.request(
+                method, self._urls[service] + path, json=json, params=params, headers=headers
+            )
+        except httpx.HTTPError as exc:
+            raise ApiUnavailable(service, type(exc).__name__) from None
+        if answer.status_code == 401:
+            raise SignInRequired("/accounts")  # the token expired: sign in again
+        if answer.status_code in (502, 503, 504):
+            raise ApiUnavailable(service, f"HTTP {answer.status_code}")
+        if answer.status_code >= 400:
+            raise _error_of(answer)
+        return answer
+
+    # The registry (services/registry/api.py)
+
+    async def accounts(self, filters: Mapping[str, Any], after: str | None = None) -> Page:
+        params = {k: v for k, v in filters.items() if v}
+        if after:
+            params["after"] = after
+        answer = await self.call("registry", "GET", "/accounts", params=params)
+        found = _NEXT_AFTER.search(answer.headers.get("link", ""))
+        return Page(answer.json(), found.group(1) if found else None)
+
+    async def account(self, account_id: str) -> dict[str, Any]:
+        answer = await self.call("registry", "GET", f"/accounts/{account_id}")
+        result: dict[str, Any] = answer.json()
+        return result
+
+    async def _write(
+        self, method: str, path: str, body: Any = None, key: str | None = None
+    ) -> dict[str, Any]:
+        answer = await self.call("registry", method, path, json=body, key=key)
+        result: dict[str, Any] = answer.json()
+        return result
+
+    async def submit_plan(self, plan: dict[str, Any], key: str | None) -> dict[str, Any]:
+        return await self._write("POST", "/accounts", plan, key)
+
+    async def sign(self, account_id: str, role: str, key: str | None) -> dict[str, Any]:
+        return await self._write("POST", f"/accounts/{account_id}/signatures", {"role": role}, key)
+
+    async def deposit_credentials(
+        self, account_id: str, location: str, deposited_at: str, key: str | None
+    ) -> dict[str, Any]:
+        body = {"location": location, "deposited_at": deposited_at}
+        return await self._write("PUT", f"/accounts/{account_id}/credentials", body, key)
+
+    async def confirm_profile(
+        self, account_id: str, checklist: dict[str, bool], key: str | None
+    ) -> dict[str, Any]:
+        return await self._write("PUT", f"/accounts/{account_id}/profile", checklist, key)
+
+    async def absences(self) -> list[dict[str, Any]]:
+        answer = await self.call("registry", "GET", "/absences")
+        result: list[dict[str, Any]] = answer.json()
+        return result
+
+    async def register_absence(self, body: dict[str, Any], key: str | None) -> dict[str, Any]:
+        return await self._write("POST", "/absences", body, key)
+
+
+async def _api(request: Request, user: CurrentUser) -> Api:
+    return Api(request.app.state.http, request.app.state.web_settings, user)
+
+
+# A page's API client, for the signed-in person: `api: ApiDep`.
+ApiDep = Annotated[Api, Depends(_api)]

@@ -1,0 +1,65 @@
+// Progressive enhancement only: every page works without this file.
+// 1. Keystroke shortcuts: a link or button with data-key="n" is followed on "n" (never
+//    while typing in a field, never with a modifier key).
+// 2. Partial submit: a form with data-enhance is sent in the background and the page's
+//    <main> replaced by the answer's, focus moved to its message; no full reload.
+(function () {
+  "use strict";
+
+  function typing(target) {
+    return target && (target.isContentEditable ||
+      /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) {
+      return;
+    }
+    var target = document.querySelector('[data-key="' + CSS.escape(event.key) + '"]');
+    if (target) {
+      event.preventDefault();
+      target.click();
+    }
+  });
+
+  function focusMessage(main) {
+    var message = main.querySelector("#error-summary, [role=status], [role=alert]") || main;
+    if (!message.hasAttribute("tabindex")) {
+      message.setAttribute("tabindex", "-1");
+    }
+    message.focus();
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute("data-enhance") || !window.fetch) {
+      return;
+    }
+    event.preventDefault();
+    var token = form.querySelector('input[name="csrf_token"]');
+    fetch(form.action, {
+      method: "POST",
+      body: new URLSearchParams(new FormData(form)),
+      headers: token ? { "X-CSRF-Token": token.value } : {},
+      credentials: "same-origin",
+    }).then(function (answer) {
+      return answer.text().then(function (html) {
+        var page = new DOMParser().parseFromString(html, "text/html");
+        var fresh = page.querySelector("main");
+        var main = document.querySelector("main");
+        if (!fresh || !main) {
+          form.submit();
+          return;
+        }
+        main.replaceWith(fresh);
+        document.title = page.title;
+        if (answer.redirected) {
+          history.pushState(null, "", answer.url);
+        }
+        focusMessage(fresh);
+      });
+    }).catch(function () {
+      form.submit();  // the network failed: let the browser try the plain way
+    });
+  });
+})();

@@ -1,5 +1,5 @@
-"""The `kanalvakt` command line: `up`, `run`, `token`, `init`, `docs`, `moderation classify`,
-`archive verify`, and the registry client (`accounts …`, `absences …`, in
+"""The `kanalvakt` command line: `up`, `run`, `web`, `screenshots`, `token`, `init`, `docs`,
+`moderation classify`, `archive verify`, and the registry client (`accounts …`, `absences …`, in
 kanalvakt/client.py).
 
 Every error is a message and an exit code, never a traceback: 1 when something failed,
@@ -73,9 +73,12 @@ def up(
             show_default=False,
         ),
     ] = "",
+    web_port: Annotated[
+        int, typer.Option(help="the web interface's port (default: the one after the four)")
+    ] = 0,
 ) -> int:
-    """Run NATS, the store and all four services on this machine, supervised, for every
-    kommun of the configuration."""
+    """Run NATS, the store, all four services and the web interface on this machine,
+    supervised, for every kommun of the configuration."""
     from kanalvakt.up import UpOptions, default_kommun_config, run_up
 
     ports = {name: http_port + i for i, name in enumerate(ServiceName)}
@@ -90,8 +93,40 @@ def up(
             http_ports=ports,
             kommun_config=kommun_config or default_kommun_config(Path.cwd()),
             default_kommun=default_kommun,
+            web_port=web_port,
         )
     )
+
+
+@app.command()
+def web() -> int:
+    """Run the web interface (issue 14) on HTTP_HOST:HTTP_PORT (0: 8005), calling the
+    services at WEB_REGISTRY_URL and the others; `up` starts it with the rest."""
+    from pydantic import ValidationError
+
+    from shared.kommun import KommunConfigError
+    from web.app import main as serve
+
+    try:
+        return serve()
+    except (ValidationError, KommunConfigError, ValueError) as exc:
+        raise _fail("web", str(exc), 2) from None
+
+
+@app.command()
+def screenshots(
+    out: Annotated[Path, typer.Option(help="where the PNGs go")] = Path("docs/screenshots"),
+) -> int:
+    """Start a local stack, visit the web interface's main pages in Chromium and write a
+    PNG of each (the README's pictures). Needs the dev install (Playwright)."""
+    from web.screenshots import ScreenshotError, take_screenshots
+
+    try:
+        for path in take_screenshots(out.resolve()):
+            print(f"wrote {path}")
+    except ScreenshotError as exc:
+        raise _fail("screenshots", str(exc)) from None
+    return 0
 
 
 @app.command()

@@ -1,6 +1,7 @@
 """`kanalvakt up`: the whole system on one machine, supervised, stopped cleanly with Ctrl-C.
 
-Every process is watched: nats-server, the store and the four services. One that exits
+Every process is watched: nats-server, the store, the four services and the web
+interface (issue 14). One that exits
 is started again after a delay that doubles with each crash in a row (1 s up to 30 s,
 back to 1 s once it has run for a minute), and each restart is logged. Failing to
 *start* is different: the configuration or a port is wrong, so `up` says why and stops.
@@ -59,6 +60,11 @@ class UpOptions:
     kommun_config: Path = field(default_factory=lambda: default_kommun_config(Path.cwd()))
     default_kommun: str = ""  # empty: chosen by `_check_config` once the config is read
     ready_timeout: float = 60.0
+    web_port: int = 0  # the web interface; 0: the port after the services' (8005)
+
+    @property
+    def web(self) -> int:
+        return self.web_port or max(self.http_ports.values()) + 1
 
 
 def default_kommun_config(cwd: Path) -> Path:
@@ -92,6 +98,23 @@ def service_environment(opts: UpOptions, environ: Mapping[str, str]) -> dict[str
         "AUTH_SECRET": secret.value,
         "KOMMUN_CONFIG": str(opts.kommun_config.resolve()),
         "DEFAULT_KOMMUN": opts.default_kommun,
+    }
+
+
+def web_environment(opts: UpOptions, env: Mapping[str, str]) -> dict[str, str]:
+    """The web interface (issue 14): the services' addresses, its own cookie key (made
+    once), and the local sign-in page, which mints tokens with the services' secret."""
+    host = opts.host
+    urls = {
+        f"WEB_{name.value.upper()}_URL": f"http://{host}:{opts.http_ports[name]}"
+        for name in ServiceName
+    }
+    return {
+        **env,
+        **urls,
+        "HTTP_PORT": str(opts.web),
+        "WEB_LOCAL_SIGNIN": "true",
+        "WEB_SESSION_SECRET": _made_once(opts.data_dir.resolve() / "web-secret"),
     }
 
 
@@ -202,11 +225,13 @@ def run_up(opts: UpOptions) -> int:
     host = opts.host
     infra: list[Supervised] = []
     services: dict[ServiceName, Supervised] = {}
+    web: Supervised | None = None
     try:
         kommuner = _check_config(opts.kommun_config, opts.default_kommun)
         opts = replace(opts, default_kommun=kommuner.default)
         for name in ServiceName:
             ensure_free(f"{name.value} HTTP", host, opts.http_ports[name])
+        ensure_free("web interface HTTP", host, opts.web)
         env = service_environment(opts, os.environ)
         infra = [
             Supervised(
@@ -225,6 +250,7 @@ def run_up(opts: UpOptions) -> int:
             )
         for name in ServiceName:
             services[name] = Supervised(name.value, _service_starter(name, env, opts))
+        web = Supervised("web", _web_starter(web_environment(opts, env)))
         progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -234,7 +260,7 @@ def run_up(opts: UpOptions) -> int:
             transient=True,
         )
         with progress:
-            task = progress.add_task("starting", total=len(infra) + len(services))
+            task = progress.add_task("starting", total=len(infra) + len(services) + 1)
             for part in infra:
                 progress.update(task, description=f"starting {part.name}")
                 part.launch()
@@ -247,8 +273,14 @@ def run_up(opts: UpOptions) -> int:
                 url = f"http://{host}:{opts.http_ports[name]}/readyz"
                 _wait_ready(url, part.proc, opts.ready_timeout, stopping)
                 progress.advance(task)
+            # The web interface last: its readiness is the registry's answering.
+            progress.update(task, description="waiting for web")
+            web.launch()
+            assert web.proc is not None
+            _wait_ready(f"http://{host}:{opts.web}/readyz", web.proc, opts.ready_timeout, stopping)
+            progress.advance(task)
         _print_table(opts, data, env, kommuner)
-        watched = [*infra, *services.values()]
+        watched = [*infra, *services.values(), web]
         while not stopping:
             time.sleep(0.2)
             now = time.monotonic()
@@ -260,6 +292,8 @@ def run_up(opts: UpOptions) -> int:
         return 1
     finally:
         log("stopping…")
+        if web is not None:
+            web.stop()  # first: it only calls the services
         for part in services.values():
             if part.proc is not None and part.proc.poll() is None:
                 part.proc.terminate()  # SIGTERM, as Kubernetes sends: uvicorn shuts down gracefully
@@ -283,6 +317,15 @@ def _service_starter(
     return start
 
 
+def _web_starter(env: dict[str, str]) -> Callable[[], subprocess.Popen[bytes]]:
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "kanalvakt", "web"], env=env, start_new_session=True
+        )
+
+    return start
+
+
 def _print_table(opts: UpOptions, data: Path, env: Mapping[str, str], kommuner: "Kommuner") -> None:
     from rich.console import Console
     from rich.table import Table
@@ -291,6 +334,7 @@ def _print_table(opts: UpOptions, data: Path, env: Mapping[str, str], kommuner: 
     table = Table(title="Kanalvakt is running", title_justify="left", show_header=False)
     table.add_column("what", no_wrap=True)
     table.add_column("where", no_wrap=True, overflow="ignore")
+    table.add_row("Web interface (sign in)", f"http://{host}:{opts.web}/signin")
     table.add_row("NATS", f"nats://{host}:{opts.nats_port}")
     table.add_row("NATS monitoring", f"http://{host}:{opts.nats_monitor_port}/varz")
     table.add_row("Store (MongoDB wire protocol)", f"mongodb://{host}:{opts.store_port}")

@@ -49,7 +49,10 @@ class ModerationStore:
     async def create_indexes(self) -> None:
         for repo in (self.accounts, self.deliveries, self.comments, self.cases):
             await repo.create_indexes()
-        await self.accounts.collection.create_index([("kommun", 1), ("platform", 1), ("name", 1)])
+        # Single fields where a comment or a sweep reads by them: nx-27017 uses no compound
+        # index (README, "Store"), and a name or a pending hide narrows to a few anyway.
+        await self.accounts.collection.create_index("name")
+        await self.cases.collection.create_index("hide_pending")
         await self.comments.collection.create_index([("kommun", 1), ("account_id", 1)])
         await self.cases.collection.create_index([("kommun", 1), ("state", 1), ("due", 1)])
         await self.cases.collection.create_index([("kommun", 1), ("last_action_at", 1)])

@@ -413,7 +413,7 @@ async def test_moderation_query_shapes(db: AsyncDatabase[Document]) -> None:
     assert [d["_id"] async for d in feed.limit(2)] == ["m3", "m2"]
 
     accounts = db["watched_accounts"]
-    await accounts.create_index([("kommun", 1), ("platform", 1), ("name", 1)])
+    await accounts.create_index("name")
     await accounts.insert_one({"_id": "a1", "kommun": "nora", "platform": "facebook", "name": "x"})
     await accounts.insert_one({"_id": "a2", "kommun": "nora", "platform": "instagram", "name": "x"})
     named = {"platform": "instagram", "name": "x", "kommun": "nora"}
@@ -426,6 +426,8 @@ async def test_archive_chain_and_record_shapes(db: AsyncDatabase[Document]) -> N
     await entries.create_index([("kommun", 1), ("event_id", 1)], unique=True)
     await entries.create_index([("kommun", 1), ("account_id", 1), ("seq", 1)])
     await entries.create_index([("kommun", 1), ("account_id", 1), ("record_id", 1), ("seq", 1)])
+    await entries.create_index("record_id")
+    await entries.create_index("event_id")
     for seq, record_id in enumerate(["r2", "r1", "r2", "r1"], start=1):
         await entries.insert_one(
             {
@@ -503,6 +505,7 @@ async def test_diarium_query_shapes(db: AsyncDatabase[Document]) -> None:
     id, one entry per record, the year's highest seq, newest first, lookup by number."""
     diary = db["diary"]
     await diary.create_index([("kommun", 1), ("record_id", 1)], unique=True)
+    await diary.create_index("record_id")
     await diary.create_index([("kommun", 1), ("year", 1), ("seq", 1)])
     await diary.create_index([("kommun", 1), ("number", 1)])
     await diary.create_index([("kommun", 1), ("account_id", 1), ("year", 1), ("seq", 1)])
@@ -726,7 +729,7 @@ async def test_archive_culling_query_shapes(db: AsyncDatabase[Document]) -> None
     assert deleted.deleted_count == 1
 
     entries = db["entries"]
-    await entries.create_index([("kommun", 1), ("record_id", 1), ("seq", 1)])
+    await entries.create_index("record_id")
     for seq in (2, 1):
         await entries.insert_one(
             {
@@ -843,8 +846,8 @@ async def test_notify_escalation_and_delivery_log_shapes(db: AsyncDatabase[Docum
     # recipient.email / recipient.name), top-level filters, a created_at range, newest
     # first by (created_at, _id) with pages before a cursor by $or.
     esc = db["escalations"]
-    await esc.create_index([("kommun", 1), ("climbs", 1), ("next_level_at", 1)])
-    await esc.create_index([("kommun", 1), ("waiting", 1), ("opened_at", 1)])
+    await esc.create_index("climbs")
+    await esc.create_index("waiting")
     base = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     rows = [  # id, climbs, waiting, next_level_at
         ("e1", True, True, base),
@@ -918,12 +921,13 @@ async def test_notify_escalation_and_delivery_log_shapes(db: AsyncDatabase[Docum
 
 
 async def test_notify_due_and_claim_shapes(db: AsyncDatabase[Document]) -> None:
-    # services.notify.store.notifications: what is due (status $in, due_at $lte, and not
-    # claimed: claimed_until null by $type, as `{field: None}` beside other conditions
-    # matches nothing on nx-27017, or a claim run out), sorted by due_at, limited; the
-    # claim is a whole-document replace conditional on the version read.
+    # services.notify.store.notifications: what is due (the derived flag `sendable`,
+    # due_at $lte, and the derived `claim_ends` $lte: the epoch when never claimed, so no
+    # null, `$in` or `$or`, each of which nx-27017 answers by a scan or wrongly), sorted
+    # by due_at, limited; the claim is a whole-document replace conditional on the version.
     coll = db["notifications"]
-    await coll.create_index([("kommun", 1), ("status", 1), ("due_at", 1)])
+    await coll.create_index("sendable")
+    never = datetime(1970, 1, 1, tzinfo=UTC)
     now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     rows = [  # id, status, due in minutes, claimed until (minutes) or None
         ("a", "pending", -2, None),
@@ -943,18 +947,23 @@ async def test_notify_due_and_claim_shapes(db: AsyncDatabase[Document]) -> None:
                 "status": status,
                 "due_at": now + timedelta(minutes=due),
                 "claimed_until": until,
+                "sendable": status in ("pending", "held"),
+                "claim_ends": until or never,
                 "version": 1,
             }
         )
     await coll.insert_one(
-        {"_id": "x", "kommun": "vasterby", "status": "pending", "due_at": now, "version": 1}
+        {
+            "_id": "x",
+            "kommun": "vasterby",
+            "status": "pending",
+            "due_at": now,
+            "sendable": True,
+            "claim_ends": never,
+            "version": 1,
+        }
     )
-    due = {
-        "kommun": "nora",
-        "status": {"$in": ["pending", "held"]},
-        "due_at": {"$lte": now},
-        "$or": [{"claimed_until": {"$type": "null"}}, {"claimed_until": {"$lte": now}}],
-    }
+    due = {"kommun": "nora", "sendable": True, "due_at": {"$lte": now}, "claim_ends": {"$lte": now}}
     assert [d["_id"] async for d in coll.find(due).sort("due_at", ASCENDING)] == ["b", "a", "d"]
     assert [d["_id"] async for d in coll.find(due).sort("due_at", ASCENDING).limit(2)] == [
         "b",
@@ -965,7 +974,8 @@ async def test_notify_due_and_claim_shapes(db: AsyncDatabase[Document]) -> None:
         doc = await coll.find_one({"_id": "a", "kommun": "nora", "version": version})
         if doc is None:
             return False
-        doc |= {"claimed_until": now + timedelta(minutes=1), "version": version + 1}
+        until = now + timedelta(minutes=1)
+        doc |= {"claimed_until": until, "claim_ends": until, "version": version + 1}
         result = await coll.replace_one({"_id": "a", "kommun": "nora", "version": version}, doc)
         return result.matched_count == 1
 
@@ -975,11 +985,8 @@ async def test_notify_due_and_claim_shapes(db: AsyncDatabase[Document]) -> None:
     assert claimed is not None
     assert claimed["claimed_until"] == now + timedelta(minutes=1)
     assert [d["_id"] async for d in coll.find(due).sort("due_at", ASCENDING)] == ["b", "d"]
-    later = {**due, "due_at": {"$lte": now + timedelta(minutes=2)}}
-    later["$or"] = [
-        {"claimed_until": {"$type": "null"}},
-        {"claimed_until": {"$lte": now + timedelta(minutes=2)}},
-    ]
+    soon = {"$lte": now + timedelta(minutes=2)}
+    later = {**due, "due_at": soon, "claim_ends": soon}
     # a's claim ran out by then, c's has not
     assert [d["_id"] async for d in coll.find(later).sort("due_at", ASCENDING)] == ["b", "a", "d"]
 
@@ -990,7 +997,7 @@ async def test_notify_waiting_routing_and_attended_shapes(db: AsyncDatabase[Docu
     `open`), and account.attended's look-up of open account.unattended escalations by
     two scalar equalities beside the derived `waiting` (issue 11, P3.3, P5.6)."""
     waits = db["routing_waits"]
-    await waits.create_index([("kommun", 1), ("open", 1), ("since", 1)])
+    await waits.create_index("open")
     now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     for i, seconds, is_open in (("w1", -3, True), ("w2", -9, True), ("w3", -20, False)):
         await waits.insert_one(

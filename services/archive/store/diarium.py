@@ -37,6 +37,7 @@ class DiariumStore:
         # One entry per record (record_id is always written: nx-27017 answers wrongly for
         # missing fields under a unique index).
         await coll.create_index([("kommun", 1), ("record_id", 1)], unique=True)
+        await coll.create_index("record_id")  # read per record; nx-27017: single fields only
         await coll.create_index([("kommun", 1), ("year", 1), ("seq", 1)])
         await coll.create_index([("kommun", 1), ("number", 1)])
         await coll.create_index([("kommun", 1), ("account_id", 1), ("year", 1), ("seq", 1)])

@@ -76,7 +76,10 @@ class ChainStore:
     async def create_indexes(self) -> None:
         await self.collection.create_index([("kommun", 1), ("event_id", 1)], unique=True)
         await self.collection.create_index([("kommun", 1), ("account_id", 1), ("seq", 1)])
-        await self.collection.create_index([("kommun", 1), ("record_id", 1), ("seq", 1)])
+        # Single fields for what is read per comment: a record's few entries, a fact
+        # delivered again. nx-27017 uses no compound index (README, "Store").
+        await self.collection.create_index("record_id")
+        await self.collection.create_index("event_id")
         await self.collection.create_index(
             [("kommun", 1), ("account_id", 1), ("record_id", 1), ("seq", 1)]
         )

@@ -1,8 +1,15 @@
 """Notifications and their attempts: what is due, the claim that lets one replica send
-each, and the delivery log's pages."""
+each, and the delivery log's pages.
+
+`sendable` (pending or held) and `claim_ends` (the claim's end, the epoch when never
+claimed) are derived from the notification and written with it (shared.unit_of_work
+Mapper), so the delivery pass is one query by an indexed equality and two ranges:
+nx-27017 scans every document for `$in`, `$or` or `$type` and uses no compound index
+(README, "Store"), and the notifications grow by one or more per flagged comment."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -13,17 +20,26 @@ from shared.unit_of_work import Mapper, StaleWrite, Versioned
 
 # How many due notifications one delivery pass takes; the rest wait for the next pass.
 DUE_BATCH = 200
+SENDABLE = (Status.PENDING, Status.HELD)
+NEVER_CLAIMED = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _derived(notification: Notification) -> dict[str, Any]:
+    return {
+        "sendable": notification.status in SENDABLE,
+        "claim_ends": notification.claimed_until or NEVER_CLAIMED,
+    }
 
 
 class NotificationStore:
     def __init__(self, db: AsyncDatabase[Document], kommun: str) -> None:
-        self.repo = MongoRepository(db["notifications"], Mapper(Notification), kommun)
+        self.repo = MongoRepository(db["notifications"], Mapper(Notification, _derived), kommun)
 
     async def create_indexes(self) -> None:
         await self.repo.create_indexes()
         coll = self.repo.collection
         await coll.create_index([("kommun", 1), ("event_id", 1)])
-        await coll.create_index([("kommun", 1), ("status", 1), ("due_at", 1)])
+        await coll.create_index("sendable")
         # The log's order; `_id` stays out: in a compound index nx-27017 fails every insert.
         await coll.create_index([("kommun", 1), ("created_at", -1)])
 
@@ -46,20 +62,8 @@ class NotificationStore:
 
     async def due(self, now: datetime, limit: int = DUE_BATCH) -> list[Versioned[Notification]]:
         """Pending or held notifications due by `now` that no replica is sending (never
-        claimed, or its claim ran out), oldest due first.
-
-        An unclaimed notification stores `claimed_until` as null, matched by `$type`:
-        nx-27017 answers `{field: None}` wrongly next to other conditions (README,
-        "Store"); `$type: "null"` means the same to MongoDB, as the field is always
-        written."""
-        query = {
-            "status": {"$in": [Status.PENDING.value, Status.HELD.value]},
-            "due_at": {"$lte": now},
-            "$or": [
-                {"claimed_until": {"$type": "null"}},
-                {"claimed_until": {"$lte": now}},
-            ],
-        }
+        claimed, or its claim ran out), oldest due first."""
+        query = {"sendable": True, "due_at": {"$lte": now}, "claim_ends": {"$lte": now}}
         found = await self.repo.find(query, sort="due_at", limit=limit)
         # The same rule again in Python: what the query answered is what may be claimed.
         return [v for v in found if claimable(v.item, now)]

@@ -28,6 +28,8 @@ KUSTOMIZATIONS = {
     "prod": K8S / "overlays" / "prod",
 }
 SERVICES = ("registry", "moderation", "archive", "notify")
+# The web interface (issue 14): a Deployment too, but with no database and no NATS.
+WEB = "web"
 # A recent Kubernetes whose schemas kubernetes-validate ships.
 KUBERNETES_VERSION = "1.35.0"
 # Custom resources kubernetes-validate has no schema for: checked by _check_custom below.
@@ -143,7 +145,7 @@ def test_mongodbcommunity_three_members_users_on_their_own_database() -> None:
 @pytest.mark.parametrize("name", ["dev", "prod"])
 def test_every_deployment_probes_resources_security_context(name: str) -> None:
     deployments = {d["metadata"]["name"]: d for d in _kind(_render(name), "Deployment")}
-    assert sorted(deployments) == sorted(f"kanalvakt-{s}" for s in SERVICES)
+    assert sorted(deployments) == sorted(f"kanalvakt-{s}" for s in (*SERVICES, WEB))
     for dname, deployment in deployments.items():
         pod = deployment["spec"]["template"]["spec"]
         pod_security = pod["securityContext"]
@@ -154,7 +156,7 @@ def test_every_deployment_probes_resources_security_context(name: str) -> None:
         writable = {v["name"] for v in pod["volumes"] if "emptyDir" in v}
         (container,) = pod["containers"]
         service = dname.removeprefix("kanalvakt-")
-        assert container["args"] == ["run", service], dname
+        assert container["args"] == (["web"] if service == WEB else ["run", service]), dname
         assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", dname
         assert container["readinessProbe"]["httpGet"]["path"] == "/readyz", dname
         resources = container["resources"]
@@ -170,6 +172,9 @@ def test_every_deployment_probes_resources_security_context(name: str) -> None:
         assert mounts["/tmp"]["name"] in writable, f"{dname}: /tmp is an emptyDir"
         assert mounts["/etc/kanalvakt/kommuner"]["readOnly"] is True, dname
         env = {e["name"]: e for e in container["env"]}
+        if service == WEB:  # it calls the services' APIs, never a store or the bus
+            assert not {"MONGODB_URL", "NATS_URL"} & set(env), dname
+            continue
         assert env["MONGODB_URL"]["valueFrom"]["secretKeyRef"]["name"] == dname + "-mongodb"
         assert "secretKeyRef" in env["NATS_URL"]["valueFrom"], dname
 

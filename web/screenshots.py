@@ -142,7 +142,7 @@ def take_screenshots(out: Path) -> list[Path]:
             page.screenshot(path=str(path), full_page=True)
             written.append(path)
 
-        page = browser.new_context(base_url=base, viewport=DESKTOP).new_page()
+        page = browser.new_context(base_url=base, viewport=DESKTOP, locale="sv-SE").new_page()
         page.goto("/signin")
         shot(page, "signin")
         _sign_in(page, "Cecilia Kommunikatör", "communicator", "cecilia@nora.example")
@@ -157,7 +157,7 @@ def take_screenshots(out: Path) -> list[Path]:
         account = page.url.split("/accounts/")[1].split("?")[0]
         shot(page, "account")
 
-        chief = browser.new_context(base_url=base, viewport=DESKTOP).new_page()
+        chief = browser.new_context(base_url=base, viewport=DESKTOP, locale="sv-SE").new_page()
         _sign_in(chief, "Kommunchef")
         chief.goto(f"/accounts/{account}")
         chief.fill("#f-location", "Kassaskåpet på kommunledningskontoret")
@@ -172,7 +172,7 @@ def take_screenshots(out: Path) -> list[Path]:
         chief.goto("/absences")
         shot(chief, "absences")
 
-        phone = browser.new_context(base_url=base, viewport=PHONE).new_page()
+        phone = browser.new_context(base_url=base, viewport=PHONE, locale="sv-SE").new_page()
         _sign_in(phone, "Förvaltningschef bildning")
         phone.goto("/accounts")
         shot(phone, "register-phone")

@@ -109,7 +109,14 @@ def web() -> int:
 
     try:
         return serve()
-    except (ValidationError, KommunConfigError, ValueError) as exc:
+    except ValidationError as exc:  # the variable's name and what is wrong, no URL
+        prefix = "WEB_" if exc.title == "WebSettings" else ""
+        problems = "; ".join(
+            f"{prefix}{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise _fail("web", f"settings: {problems}", 2) from None
+    except (KommunConfigError, ValueError) as exc:
         raise _fail("web", str(exc), 2) from None
 
 

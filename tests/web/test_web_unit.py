@@ -389,3 +389,13 @@ def test_issue_14_pages_have_landmarks_and_skip_link(client: TestClient, path: s
     assert "<header" in html
     assert "<footer" in html
     assert '<meta name="viewport"' in html
+
+
+def test_issue_14_kanalvakt_web_names_a_missing_session_secret(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kanalvakt.cli import main
+
+    monkeypatch.delenv("WEB_SESSION_SECRET", raising=False)
+    assert main(["web"]) == 2
+    assert "kanalvakt web: settings: WEB_SESSION_SECRET: Field required" in capsys.readouterr().err

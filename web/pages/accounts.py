@@ -9,6 +9,7 @@ API's rule-coded refusals are shown beside the field they name (web.services.Api
 import uuid
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote, urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
@@ -206,8 +207,8 @@ async def register(
     page = await api.accounts(filters, after or None)
     next_url = None
     if page.next_after:
-        query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
-        next_url = f"/accounts?{query}&after={page.next_after}".replace("?&", "?")
+        query = {k: v for k, v in filters.items() if v} | {"after": unquote(page.next_after)}
+        next_url = f"/accounts?{urlencode(query)}"
     return render(
         request,
         "accounts/register.html",

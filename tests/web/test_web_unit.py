@@ -416,3 +416,40 @@ def test_issue_14_register_pages_keep_their_filters(
     assert ACCOUNT["plan"]["handle"] in page.text  # type: ignore[index]
     assert 'href="/accounts?department=Gata+och+park&amp;state=active&amp;after=01JB"' in page.text
     assert registry.calls[-1].url.params["department"] == "Gata och park"
+
+
+def test_issue_14_absence_with_substitute_sent_in_swedish_time(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    """P3.3, P5.1: an absence and its substitute; the times typed are Swedish time, and
+    a refusal stands beside its field."""
+    sign_in(client, "information_officer")
+    registry.on("GET", "/absences", lambda r: httpx.Response(200, json=[]))
+    registry.on(
+        "POST",
+        "/absences",
+        lambda r: httpx.Response(
+            422,
+            json={
+                "detail": "…",
+                "errors": [_violation("substitute.email", "input", "Ogiltigt värde.", "bad")],
+            },
+        ),
+    )
+    form = {
+        "csrf_token": csrf_of(client),
+        "person.name": "Alva Administratör",
+        "person.email": "alva@nora.example",
+        "starts_at": "2026-07-01T08:00",
+        "ends_at": "2026-07-21T17:00",
+        "substitute.name": "Bertil",
+        "substitute.email": "bertil@",
+    }
+    page = client.post("/absences", data=form)
+    assert page.status_code == 422
+    sent = registry.body(-2)  # the POST; the page then read the list again
+    assert sent["starts_at"] == "2026-07-01T08:00:00+02:00"  # summer time in Sweden
+    assert sent["substitute"] == {"name": "Bertil", "email": "bertil@"}
+    html = page.text
+    assert html.rindex("Ogiltigt värde.") < html.index('id="f-substitute-email"')
+    assert 'value="bertil@"' in html

@@ -55,24 +55,29 @@ class System:
         return {"Authorization": f"Bearer {self.token(*roles, **who)}"}
 
 
-def _four_free_ports() -> int:
+# The four services' HTTP ports and, after them, the web part's (`up`'s default).
+HTTP_PORTS = 5
+
+
+def _free_port_run() -> int:
     for _ in range(50):
         base = free_port()
         try:
-            for offset in range(4):
+            for offset in range(HTTP_PORTS):
                 with socket.socket() as s:
                     s.bind(("127.0.0.1", base + offset))
             return base
         except OSError:
             continue
-    raise RuntimeError("no four consecutive free ports")
+    raise RuntimeError(f"no {HTTP_PORTS} consecutive free ports")
 
 
 def _ports() -> tuple[int, int, int, int, int]:
-    """NATS, NATS monitoring, store, mail sink and the first of four HTTP ports, none the
-    same: a free port asked for later may otherwise be one of the four not yet bound."""
-    base = _four_free_ports()
-    taken = set(range(base, base + 4))
+    """NATS, NATS monitoring, store, mail sink and the first of five HTTP ports (the four
+    services' and the web part's), none the same: a free port asked for later may
+    otherwise be one of the five not yet bound."""
+    base = _free_port_run()
+    taken = set(range(base, base + HTTP_PORTS))
     others: list[int] = []
     while len(others) < 4:
         port = free_port()

@@ -119,8 +119,8 @@ def test_up_restarts_what_was_killed_and_stops_cleanly(tmp_path: Path) -> None:
 
         # A connection the servers close on the way down leaves their port in TIME_WAIT.
         children = list(_children(up.pid))  # before the stop: afterwards they would be
-        # NATS, the store, the mail sink and the four services.
-        assert len(children) == 7  # re-parented to init, and no longer `up`'s to list
+        # NATS, the store, the mail sink, the four services and the web part.
+        assert len(children) == 8  # re-parented to init, and no longer `up`'s to list
         with httpx.Client() as keep_alive:
             keep_alive.get(f"{registry}/healthz")
             assert stop_up(up) == 0

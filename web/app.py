@@ -22,7 +22,8 @@ from shared.kommun import Kommuner, load_kommuner
 from shared.settings import Settings
 from web.i18n import COOKIE as LANG_COOKIE
 from web.i18n import LANGUAGES, lang_of, t
-from web.pages import accounts
+from web.pages import accounts, archive, notifications
+from web.pages import moderation as moderation_pages
 from web.render import render
 from web.security import Csrf, CsrfRefused, SecurityHeaders, check_csrf, cookie_flags
 from web.services import ApiError, ApiUnavailable
@@ -129,6 +130,9 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(session_router)
     app.include_router(accounts.router)
+    app.include_router(archive.router)
+    app.include_router(notifications.router)
+    app.include_router(moderation_pages.router)
 
     @app.get("/")
     async def home() -> Response:

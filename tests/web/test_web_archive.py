@@ -1,0 +1,533 @@
+"""Issue 14, the archive and notifications areas: TestClient against stand-in archive and
+notify APIs (tests/web/conftest.py's fake answers by path), and one browser test against
+`kanalvakt up`: a comment ingested, found in the archive, opened, exported (L4)."""
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+from fastapi.testclient import TestClient
+from playwright.sync_api import expect
+
+from shared.auth import mint_token
+from shared.ids import new_id
+from shared.principal import Role
+from tests.helpers import eventually, plan_json
+from tests.web.conftest import FakeRegistry, WebStack, check_accessibility, csrf_of, sign_in
+from tests.web.test_web_browser import People, people, sign_in_as, tab_to, visit
+
+__all__ = ["people"]  # the browser test's fixture, used here too
+
+RECORD: dict[str, Any] = {
+    "id": "facebook-123_456",
+    "kommun": "nora",
+    "kind": "comment",
+    "account_id": "01JACCOUNT",
+    "account_name": "norakommun",
+    "platform": "facebook",
+    "author": {"id": "10001", "name": "Medborgare Ett", "kind": "public"},
+    "origin": "inkommen",
+    "origin_at": "2026-11-20T09:00:00Z",
+    "first_at": "2026-11-20T09:00:00Z",
+    "versions": [
+        {"number": 1, "text": "När öppnar biblioteket?", "at": "2026-11-20T09:00:00Z"},
+        {"number": 2, "text": "När öppnar biblioteket i morgon?", "at": "2026-11-20T09:05:00Z"},
+    ],
+    "states": [
+        {"state": "published", "at": "2026-11-20T09:00:00Z", "by": "", "entry": "e1"},
+        {"state": "edited", "at": "2026-11-20T09:05:00Z", "by": "", "entry": "e2"},
+    ],
+    "decisions": [],
+    "flagged": [],
+    "registration": None,
+    "minor": False,
+    "confidential": False,
+    "entries": ["nora:01JACCOUNT:1", "nora:01JACCOUNT:2"],
+}
+
+
+def _violation(field: str, rule: str, sv: str, en: str) -> dict[str, object]:
+    return {"field": field, "rule": rule, "message": {"sv": sv, "en": en}}
+
+
+def _archivist(client: TestClient, role: str = "archivist") -> None:
+    sign_in(client, role, name="Arvid Arkivarie", email="arvid@nora.example")
+
+
+def test_issue_14_l4_search_sends_the_filters_in_swedish_days_and_links_the_next_page(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    registry.on(
+        "GET",
+        "/records/search",
+        lambda r: httpx.Response(
+            200,
+            json=[RECORD],
+            headers={"Link": '<http://archive/records/search?after=QUJD&limit=50>; rel="next"'},
+        ),
+    )
+    _archivist(client)
+    page = client.get(
+        "/archive",
+        params={"q": "biblioteket", "since": "2026-11-01", "until": "2026-11-20", "kind": ""},
+    )
+    assert page.status_code == 200, page.text
+    sent = registry.calls[-1]
+    assert sent.headers["authorization"].startswith("Bearer ")
+    query = parse_qs(sent.url.query.decode())
+    assert query["q"] == ["biblioteket"]
+    # Days in Swedish time; `until` the whole day (the API's `until` is exclusive).
+    assert query["since"] == ["2026-11-01T00:00:00+01:00"]
+    assert query["until"] == ["2026-11-21T00:00:00+01:00"]
+    assert "kind" not in query
+    assert 'href="/archive/records/facebook-123_456"' in page.text
+    assert "När öppnar biblioteket i morgon?" in page.text  # the latest version
+    assert "allmänheten" in page.text  # the author kind (P10.6)
+    next_link = next(
+        line for line in page.text.splitlines() if 'rel="next"' in line and "/archive?" in line
+    )
+    assert "after=QUJD" in next_link
+    assert "q=biblioteket" in next_link
+    export = next(line for line in page.text.splitlines() if "format=csv" in line)
+    assert "/archive/export?" in export
+    assert "q=biblioteket" in export
+
+
+def test_issue_14_l4_a_refused_filter_is_shown_beside_its_field(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    registry.on(
+        "GET",
+        "/records/search",
+        lambda r: httpx.Response(
+            422,
+            json={
+                "detail": "q",
+                "errors": [
+                    _violation("q", "L4", "Sökningen innehåller inga ord.", "no words"),
+                ],
+            },
+        ),
+    )
+    _archivist(client)
+    page = client.get("/archive", params={"q": "!!"})
+    assert page.status_code == 422
+    assert "<strong>L4:</strong> Sökningen innehåller inga ord." in page.text
+    assert 'id="f-q"' in page.text
+    assert 'aria-invalid="true"' in page.text
+
+
+def test_issue_14_l4_the_export_is_streamed_from_the_archive_with_its_headers(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    csv = "record_id,version,text\r\nfacebook-123_456,1,Hej\r\n"
+    registry.on(
+        "GET",
+        "/records/export",
+        lambda r: httpx.Response(
+            200,
+            content=csv.encode(),
+            headers={
+                "Content-Type": "text/csv; charset=utf-8",
+                "Content-Disposition": 'attachment; filename="export.csv"',
+                "X-Record-Count": "1",
+                "X-Internal": "not passed on",
+            },
+        ),
+    )
+    _archivist(client)
+    answer = client.get("/archive/export", params={"q": "hej", "format": "csv"})
+    assert answer.status_code == 200, answer.text
+    assert answer.text == csv
+    assert answer.headers["content-type"].startswith("text/csv")
+    assert answer.headers["content-disposition"] == 'attachment; filename="export.csv"'
+    assert answer.headers["x-record-count"] == "1"
+    assert "x-internal" not in answer.headers
+    assert answer.headers["content-security-policy"].startswith("default-src 'self'")
+    query = parse_qs(registry.calls[-1].url.query.decode())
+    assert query == {"q": ["hej"], "format": ["csv"]}
+
+
+def test_issue_14_l4_an_export_over_the_limit_is_a_readable_page(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    limit = _violation("format", "L4", "Högst 50 000 handlingar per uttag.", "at most 50,000")
+    registry.on(
+        "GET",
+        "/records/export",
+        lambda r: httpx.Response(422, json={"detail": "limit", "errors": [limit]}),
+    )
+    _archivist(client)
+    answer = client.get("/archive/export", params={"format": "json"})
+    assert answer.status_code == 422
+    assert "Högst 50 000 handlingar per uttag." in answer.text
+    assert answer.headers["content-type"].startswith("text/html")
+
+
+def test_issue_14_l6_a_record_shows_every_version_and_state(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    registry.on("GET", "/records/facebook-123_456", lambda r: httpx.Response(200, json=RECORD))
+    _archivist(client)
+    page = client.get("/archive/records/facebook-123_456")
+    assert page.status_code == 200, page.text
+    assert "När öppnar biblioteket?" in page.text
+    assert "När öppnar biblioteket i morgon?" in page.text
+    assert "Publicerad" in page.text
+    assert "Redigerad" in page.text
+    assert "2026-11-20 10:05" in page.text  # Swedish time
+    assert "nora:01JACCOUNT:2" in page.text  # its chain entries (P3.7b)
+    assert "Registrera i diariet" not in page.text  # the registrar's only (P10.3)
+
+
+def test_issue_14_p10_3_the_registrar_registers_a_record_with_csrf(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    registry.on("GET", "/records/facebook-123_456", lambda r: httpx.Response(200, json=RECORD))
+    registry.on(
+        "POST",
+        "/records/facebook-123_456/registration",
+        lambda r: httpx.Response(201, json={"number": "KS 2026/000001"}),
+    )
+    _archivist(client, "registrar")
+    page = client.get("/archive/records/facebook-123_456")
+    assert "Registrera i diariet" in page.text
+    form = {"reason": "Begärd av journalist", "key": "k1"}
+    assert client.post("/archive/records/facebook-123_456/registration", data=form).status_code == (
+        403
+    )
+    done = client.post(
+        "/archive/records/facebook-123_456/registration",
+        data=form | {"csrf_token": csrf_of(client)},
+    )
+    assert done.status_code == 303
+    assert done.headers["location"] == "/archive/records/facebook-123_456?done=registered"
+    sent = registry.calls[-1]
+    assert json.loads(sent.content) == {"reason": "Begärd av journalist"}
+    assert sent.headers["idempotency-key"] == "k1"
+
+    registry.on(
+        "POST",
+        "/records/facebook-123_456/registration",
+        lambda r: httpx.Response(
+            422,
+            json={
+                "detail": "reason",
+                "errors": [_violation("reason", "L7", "Skriv inget personnummer.", "no pnr")],
+            },
+        ),
+    )
+    refused = client.post(
+        "/archive/records/facebook-123_456/registration",
+        data=form | {"csrf_token": csrf_of(client)},
+    )
+    assert refused.status_code == 422
+    assert "<strong>L7:</strong> Skriv inget personnummer." in refused.text
+    assert "Begärd av journalist</textarea>" in refused.text  # kept as written
+
+
+def test_issue_14_l6_a_hold_needs_its_reason_and_is_lifted_with_one(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    hold = {
+        "id": "h1",
+        "scope": "account",
+        "account_id": "01JACCOUNT",
+        "case_id": None,
+        "from": None,
+        "to": None,
+        "reason": "Tvist om kommentarer",
+        "set_by": "arvid",
+        "set_at": "2026-11-20T09:00:00Z",
+        "in_force": True,
+        "lifted_at": None,
+        "lifted_by": None,
+        "lift_reason": None,
+    }
+    registry.on("GET", "/holds", lambda r: httpx.Response(200, json=[hold]))
+    registry.on(
+        "POST",
+        "/holds",
+        lambda r: httpx.Response(
+            422,
+            json={
+                "detail": "reason",
+                "errors": [_violation("reason", "L6", "Ange skälet till spärren.", "say why")],
+            },
+        ),
+    )
+    _archivist(client)
+    listed = client.get("/archive/holds")
+    assert "Tvist om kommentarer" in listed.text
+    assert "Häv spärren" in listed.text
+    token = csrf_of(client)
+    refused = client.post(
+        "/archive/holds", data={"scope": "account", "account_id": "01JACCOUNT", "csrf_token": token}
+    )
+    assert refused.status_code == 422
+    assert "<strong>L6:</strong> Ange skälet till spärren." in refused.text
+    assert json.loads(registry.calls[-2].content) == {
+        "scope": "account",
+        "account_id": "01JACCOUNT",
+        "reason": "",
+    }
+
+    registry.on("POST", "/holds/h1/lift", lambda r: httpx.Response(200, json=hold))
+    lifted = client.post("/archive/holds/h1/lift", data={"reason": "Klart", "csrf_token": token})
+    assert lifted.status_code == 303
+    assert json.loads(registry.calls[-1].content) == {"reason": "Klart"}
+    registry.on(
+        "POST", "/holds/h1/lift", lambda r: httpx.Response(409, json={"detail": "lifted already"})
+    )
+    again = client.post("/archive/holds/h1/lift", data={"reason": "Klart", "csrf_token": token})
+    assert again.status_code == 409
+    assert "lifted already" in again.text
+
+
+def test_issue_14_l7_what_the_archive_refuses_a_role_is_a_readable_403(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    registry.on("GET", "/diarium", lambda r: httpx.Response(403, json={"detail": "role"}))
+    sign_in(client, "communicator")
+    page = client.get("/archive/diarium")
+    assert page.status_code == 403
+    assert "Du har inte behörighet till detta." in page.text
+
+
+def test_issue_14_p10_3_the_diarium_lists_entries_by_number(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    entry = {
+        "id": "nora-2026-000001",
+        "number": "KS 2026/000001",
+        "record_id": "facebook-123_456",
+        "registered_at": "2026-11-20T09:00:00Z",
+        "sender": "Medborgare Ett",
+        "summary": "Kommentar på norakommun",
+        "reason": "comment.confidential",
+        "confidential": True,
+    }
+    registry.on("GET", "/diarium", lambda r: httpx.Response(200, json=[entry]))
+    _archivist(client)
+    page = client.get("/archive/diarium", params={"number": "KS 2026/000001"})
+    assert page.status_code == 200
+    assert parse_qs(registry.calls[-1].url.query.decode()) == {"number": ["KS 2026/000001"]}
+    assert '<a href="/archive/records/facebook-123_456">KS 2026/000001</a>' in page.text
+
+
+def test_issue_14_l8_a_snapshot_is_downloaded_with_its_checksum(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    snapshot = {
+        "id": "s1",
+        "account_id": "01JACCOUNT",
+        "account_name": "norakommun",
+        "reason": "requested",
+        "taken_at": "2026-11-20T09:00:00Z",
+        "sha256": "ab" * 32,
+        "size_bytes": 4096,
+    }
+    registry.on("GET", "/snapshots", lambda r: httpx.Response(200, json=[snapshot]))
+    registry.on(
+        "GET",
+        "/snapshots/s1/pdf",
+        lambda r: httpx.Response(
+            200,
+            content=b"%PDF-1.7 test",
+            headers={
+                "Content-Type": "application/pdf",
+                "X-Content-SHA256": "ab" * 32,
+                "Content-Disposition": 'attachment; filename="ogonblicksbild.pdf"',
+            },
+        ),
+    )
+    _archivist(client)
+    listed = client.get("/archive/snapshots")
+    assert 'href="/archive/snapshots/s1/pdf"' in listed.text
+    assert "ab" * 32 in listed.text
+    pdf = client.get("/archive/snapshots/s1/pdf")
+    assert pdf.content == b"%PDF-1.7 test"
+    assert pdf.headers["x-content-sha256"] == "ab" * 32
+    assert pdf.headers["content-type"] == "application/pdf"
+
+
+LINK = {
+    "event_type": "moderation.escalated",
+    "about": "Hot mot handläggare på norakommun",
+    "opened_at": "2026-11-20T09:00:00Z",
+    "state": "open",
+    "acknowledged_at": None,
+    "acknowledged_by_this_link": False,
+    "issued_to": "sakerhet@nora.example",
+}
+
+
+def test_issue_14_p5_6_the_acknowledge_link_shows_what_it_is_and_acknowledges_by_post(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    registry.on("GET", "/acknowledge/tok.sig", lambda r: httpx.Response(200, json=LINK))
+    done = LINK | {
+        "state": "acknowledged",
+        "acknowledged_at": "2026-11-20T09:03:00Z",
+        "acknowledged_by_this_link": True,
+    }
+    registry.on(
+        "POST",
+        "/acknowledge/tok.sig",
+        lambda r: httpx.Response(200, json={"by_this_link": True, "escalation": done}),
+    )
+    # No sign-in: the link is the authority (as notify's own page).
+    page = client.get("/acknowledge/tok.sig")
+    assert page.status_code == 200, page.text
+    assert "Eskalerat ärende" in page.text
+    assert "Hot mot handläggare på norakommun" in page.text
+    assert "sakerhet@nora.example" in page.text
+    assert registry.calls[-1].method == "GET"  # opening it acknowledged nothing
+    assert registry.calls[-1].headers["accept"] == "application/json"
+    assert 'name="csrf_token"' in page.text
+    assert ">Kvittera</button>" in page.text
+
+    assert client.post("/acknowledge/tok.sig").status_code == 403  # no CSRF token
+    assert all(c.method == "GET" for c in registry.calls)
+    acked = client.post("/acknowledge/tok.sig", data={"csrf_token": csrf_of(client)})
+    assert acked.status_code == 200
+    assert "Tack, larmet är kvitterat" in acked.text
+    assert "Kvitterat av dig 2026-11-20 10:03" in acked.text
+    assert registry.calls[-1].method == "POST"
+
+
+def test_issue_14_p5_6_an_expired_forged_or_unknown_link_is_a_readable_page(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    expired = _violation("token", "P5.6", "Länken gick ut 2026-11-19 09:00 UTC.", "expired")
+    forged = _violation("token", "P5.6", "Länken är inte utfärdad av Kanalvakt.", "forged")
+    registry.on(
+        "GET",
+        "/acknowledge/old.sig",
+        lambda r: httpx.Response(410, json={"detail": "token", "errors": [expired]}),
+    )
+    registry.on(
+        "POST",
+        "/acknowledge/fake.sig",
+        lambda r: httpx.Response(403, json={"detail": "token", "errors": [forged]}),
+    )
+    registry.on("GET", "/acknowledge/gone.sig", lambda r: httpx.Response(404, json={"detail": "x"}))
+    old = client.get("/acknowledge/old.sig")
+    assert old.status_code == 410
+    assert "Länken fungerar inte" in old.text
+    assert "Regel P5.6:</strong> Länken gick ut 2026-11-19 09:00 UTC." in old.text
+    fake = client.post("/acknowledge/fake.sig", data={"csrf_token": csrf_of(client)})
+    assert fake.status_code == 403
+    assert "Länken är inte utfärdad av Kanalvakt." in fake.text
+    gone = client.get("/acknowledge/gone.sig")
+    assert gone.status_code == 404
+    assert "Larmet som länken gäller finns inte (längre) här." in gone.text
+    client.get("/lang/en")
+    assert "The link does not work" in client.get("/acknowledge/old.sig").text
+
+
+# In a real browser, against `kanalvakt up`.
+
+
+def _stack_token(web_stack: WebStack, *roles: Role, sub: str) -> str:
+    """A token as `kanalvakt token` makes it, with the stack's own secret (its data dir
+    is `up`'s --data-dir)."""
+    args = list(web_stack.proc.args)  # type: ignore[arg-type]
+    secret = (Path(args[args.index("--data-dir") + 1]) / "auth-secret").read_text().strip()
+    return mint_token(
+        secret,
+        sub,
+        list(roles),
+        issuer="kanalvakt-local",
+        audience="kanalvakt",
+        name=sub.title(),
+        email=f"{sub}@nora.example",
+    )
+
+
+async def _archived_comment(web_stack: WebStack, text: str) -> str:
+    """An account registered and a comment ingested as a connector delivers it
+    (tests/e2e/test_moderation_flow.py); its record id once the archive keeps it."""
+    base = urlparse(web_stack.registry)
+    moderation = f"http://{base.hostname}:{(base.port or 0) + 1}"
+    archive = f"http://{base.hostname}:{(base.port or 0) + 2}"
+    handle = f"noraarkiv{new_id().lower()[-8:]}"
+
+    def auth(*roles: Role, sub: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {_stack_token(web_stack, *roles, sub=sub)}"}
+
+    async with httpx.AsyncClient(timeout=10) as client:
+        plan = plan_json(handle=handle, url=f"https://www.facebook.com/{handle}")
+        made = await client.post(
+            f"{web_stack.registry}/accounts", json=plan, headers=auth(Role.COMMUNICATOR, sub="c")
+        )
+        assert made.status_code == 201, made.text
+        account_id = made.json()["id"]
+        staff = auth(Role.COMMUNICATOR, sub="c")
+
+        async def watched() -> bool:
+            found = await client.get(f"{moderation}/accounts/{account_id}", headers=staff)
+            return found.status_code == 200
+
+        await eventually(watched, within=30, what="moderation watches the account")
+        item = {
+            "kind": "comment",
+            "platform": "facebook",
+            "platform_id": f"{new_id().lower()}_1",
+            "account": handle,
+            "author": {"id": "10001", "name": "Medborgare Ett"},
+            "text": text,
+            "created_at": datetime.now(UTC).isoformat(),
+        }
+        taken = await client.post(
+            f"{moderation}/ingest", json=item, headers=auth(Role.CONNECTOR, sub="connector")
+        )
+        assert taken.status_code == 202, taken.text
+        record_id: str = taken.json()[0]["comment_id"]
+        archivist = auth(Role.ARCHIVIST, sub="arkiv")
+
+        async def kept() -> bool:
+            found = await client.get(f"{archive}/records/{record_id}", headers=archivist)
+            return found.status_code == 200
+
+        await eventually(kept, within=30, what="the archive keeps the comment")
+        return record_id
+
+
+def test_issue_14_l4_search_the_archive_open_a_record_download_an_export(
+    web_stack: WebStack, people: People
+) -> None:
+    word = f"arkivord{new_id().lower()[-6:]}"
+    text = f"Var finns protokollet om {word}?"
+    record_id = asyncio.run(_archived_comment(web_stack, text))
+
+    page = people.new(accept_downloads=True)
+    sign_in_as(page, "Arvid Arkivarie", "archivist", "arvid@nora.example")
+    visit(page, "/archive")
+    page.fill("#f-q", word)
+    # Keyboard only: from the words field to the search button, then Enter.
+    tab_to(page, "Sök", limit=30)
+    page.keyboard.press("Enter")
+    link = page.locator(f'a[href="/archive/records/{record_id}"]')
+    expect(link).to_have_count(1)
+    expect(page.get_by_text(text)).to_be_visible()
+    results = page.url
+    check_accessibility(page)
+
+    link.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(record_id)
+    expect(page.locator("blockquote")).to_have_text(text)
+    expect(page.get_by_text("Publicerad")).to_be_visible()
+    check_accessibility(page)
+
+    page.goto(results)
+    with page.expect_download() as waiting:
+        page.get_by_role("link", name="Ladda ner som JSON").click()
+    download = waiting.value
+    exported = json.loads(Path(download.path()).read_text(encoding="utf-8"))
+    assert [r["id"] for r in exported] == [record_id]
+    assert exported[0]["versions"][0]["text"] == text

@@ -1,0 +1,107 @@
+"""Acknowledging an escalation from the link in its message (P5.6, P5.8).
+
+The link is `{links_base_url}/acknowledge/{token}` (services/notify/domain/messages.py);
+served here, it shows what the link acknowledges and a button. Opening the page
+acknowledges nothing (mail scanners fetch links); the button (a POST with the CSRF
+token) does. No sign-in: the token is the authority, exactly as notify's own
+`/acknowledge/{token}` (services/notify/api/acks.py), which both calls go to with
+`Accept: application/json`. A malformed, forged, expired or unknown link is a readable
+page naming the rule, with the API's status kept (422, 403, 410, 404).
+"""
+
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from web.i18n import t
+from web.render import render
+from web.services import ApiError, ApiUnavailable, FieldError, _error_of
+from web.session import optional_user
+
+router = APIRouter()
+
+# The link's state as notify names it (services/notify/api/acks.py, State).
+STATES = ("open", "last_level", "acknowledged")
+# The kinds of escalation staff read by name; others show their event type.
+KINDS = ("account.unattended", "moderation.escalated")
+
+
+async def _notify(request: Request, method: str, token: str) -> dict[str, Any]:
+    client: httpx.AsyncClient = request.app.state.http
+    base = request.app.state.web_settings.notify_url.rstrip("/")
+    try:
+        answer = await client.request(
+            method, f"{base}/acknowledge/{token}", headers={"Accept": "application/json"}
+        )
+    except httpx.HTTPError as exc:
+        raise ApiUnavailable("notify", type(exc).__name__) from None
+    if answer.status_code in (502, 503, 504):
+        raise ApiUnavailable("notify", f"HTTP {answer.status_code}")
+    if answer.status_code >= 400:
+        raise _error_of(answer)
+    result: dict[str, Any] = answer.json()
+    return result
+
+
+def _refused(request: Request, exc: ApiError, user: Any) -> Response:
+    """The link does not work: why, in the person's language, with the rule (P5.6)."""
+    errors = [e for e in exc.errors if e.field == "token"] or [
+        # notify's 404 carries no rule of its own: the escalation is not (any more) there.
+        FieldError(
+            "token",
+            "P5.6",
+            t("ack.unknown", "sv"),
+            t("ack.unknown", "en"),
+        )
+    ]
+    return render(
+        request,
+        "notifications/refused.html",
+        status_code=exc.status,
+        user=user,
+        link_errors=errors,
+        status=exc.status,
+    )
+
+
+@router.get("/acknowledge/{token}")
+async def acknowledge_page(request: Request, token: str) -> Response:
+    """What the link acknowledges and where it stands; a button if it is still open."""
+    user = await optional_user(request)
+    principal = user.principal if user else None
+    try:
+        link = await _notify(request, "GET", token)
+    except ApiError as exc:
+        return _refused(request, exc, principal)
+    return render(
+        request,
+        "notifications/acknowledge.html",
+        user=principal,
+        link=link,
+        token=token,
+        kinds=KINDS,
+        mine=None,
+    )
+
+
+@router.post("/acknowledge/{token}")
+async def acknowledge(request: Request, token: str) -> Response:
+    """Acknowledge: the first acknowledgement stops the ladder (P5.6, P5.8); a later
+    one changes nothing and the page says someone was first."""
+    user = await optional_user(request)
+    principal = user.principal if user else None
+    try:
+        answer = await _notify(request, "POST", token)
+    except ApiError as exc:
+        return _refused(request, exc, principal)
+    return render(
+        request,
+        "notifications/acknowledge.html",
+        user=principal,
+        link=answer["escalation"],
+        token=token,
+        kinds=KINDS,
+        mine=bool(answer["by_this_link"]),
+    )

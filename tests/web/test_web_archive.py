@@ -2,8 +2,9 @@
 notify APIs (tests/web/conftest.py's fake answers by path), and one browser test against
 `kanalvakt up`: a comment ingested, found in the archive, opened, exported (L4)."""
 
-import asyncio
 import json
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from playwright.sync_api import expect
 from shared.auth import mint_token
 from shared.ids import new_id
 from shared.principal import Role
-from tests.helpers import eventually, plan_json
+from tests.helpers import plan_json
 from tests.web.conftest import FakeRegistry, WebStack, check_accessibility, csrf_of, sign_in
 from tests.web.test_web_browser import People, people, sign_in_as, tab_to, visit
 
@@ -449,9 +450,20 @@ def _stack_token(web_stack: WebStack, *roles: Role, sub: str) -> str:
     )
 
 
-async def _archived_comment(web_stack: WebStack, text: str) -> str:
+def _until(check: Callable[[], bool], what: str, within: float = 30.0) -> None:
+    """Poll until `check` holds (the pipeline is asynchronous); fail naming `what`."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{what} did not hold within {within}s")
+
+
+def _archived_comment(web_stack: WebStack, text: str) -> str:
     """An account registered and a comment ingested as a connector delivers it
-    (tests/e2e/test_moderation_flow.py); its record id once the archive keeps it."""
+    (tests/e2e/test_moderation_flow.py); its record id once the archive keeps it.
+    Synchronous: Playwright's sync API already runs an event loop in this thread."""
     base = urlparse(web_stack.registry)
     moderation = f"http://{base.hostname}:{(base.port or 0) + 1}"
     archive = f"http://{base.hostname}:{(base.port or 0) + 2}"
@@ -460,20 +472,18 @@ async def _archived_comment(web_stack: WebStack, text: str) -> str:
     def auth(*roles: Role, sub: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {_stack_token(web_stack, *roles, sub=sub)}"}
 
-    async with httpx.AsyncClient(timeout=10) as client:
+    with httpx.Client(timeout=10) as client:
         plan = plan_json(handle=handle, url=f"https://www.facebook.com/{handle}")
-        made = await client.post(
-            f"{web_stack.registry}/accounts", json=plan, headers=auth(Role.COMMUNICATOR, sub="c")
-        )
+        staff = auth(Role.COMMUNICATOR, sub="c")
+        made = client.post(f"{web_stack.registry}/accounts", json=plan, headers=staff)
         assert made.status_code == 201, made.text
         account_id = made.json()["id"]
-        staff = auth(Role.COMMUNICATOR, sub="c")
-
-        async def watched() -> bool:
-            found = await client.get(f"{moderation}/accounts/{account_id}", headers=staff)
-            return found.status_code == 200
-
-        await eventually(watched, within=30, what="moderation watches the account")
+        _until(
+            lambda: (
+                client.get(f"{moderation}/accounts/{account_id}", headers=staff).status_code == 200
+            ),
+            "moderation watches the account",
+        )
         item = {
             "kind": "comment",
             "platform": "facebook",
@@ -483,18 +493,17 @@ async def _archived_comment(web_stack: WebStack, text: str) -> str:
             "text": text,
             "created_at": datetime.now(UTC).isoformat(),
         }
-        taken = await client.post(
-            f"{moderation}/ingest", json=item, headers=auth(Role.CONNECTOR, sub="connector")
-        )
+        connector = auth(Role.CONNECTOR, sub="connector")
+        taken = client.post(f"{moderation}/ingest", json=item, headers=connector)
         assert taken.status_code == 202, taken.text
         record_id: str = taken.json()[0]["comment_id"]
         archivist = auth(Role.ARCHIVIST, sub="arkiv")
-
-        async def kept() -> bool:
-            found = await client.get(f"{archive}/records/{record_id}", headers=archivist)
-            return found.status_code == 200
-
-        await eventually(kept, within=30, what="the archive keeps the comment")
+        _until(
+            lambda: (
+                client.get(f"{archive}/records/{record_id}", headers=archivist).status_code == 200
+            ),
+            "the archive keeps the comment",
+        )
         return record_id
 
 
@@ -503,7 +512,7 @@ def test_issue_14_l4_search_the_archive_open_a_record_download_an_export(
 ) -> None:
     word = f"arkivord{new_id().lower()[-6:]}"
     text = f"Var finns protokollet om {word}?"
-    record_id = asyncio.run(_archived_comment(web_stack, text))
+    record_id = _archived_comment(web_stack, text)
 
     page = people.new(accept_downloads=True)
     sign_in_as(page, "Arvid Arkivarie", "archivist", "arvid@nora.example")

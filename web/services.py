@@ -20,7 +20,7 @@ from web.session import CurrentUser, SignInRequired, User
 from web.settings import WebSettings
 
 # A list page's `Link: <…?after=X&limit=N>; rel="next"` (shared.http.link_next).
-_NEXT_AFTER = re.compile(r"[?&]after=([^&>]+)")
+NEXT_AFTER = re.compile(r"[?&]after=([^&>]+)")
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class ApiUnavailable(Exception):
         self.service = service
 
 
-def _error_of(answer: httpx.Response) -> ApiError:
+def error_of(answer: httpx.Response) -> ApiError:
     try:
         body = answer.json()
     except ValueError:
@@ -129,7 +129,7 @@ class Api:
         if answer.status_code in (502, 503, 504):
             raise ApiUnavailable(service, f"HTTP {answer.status_code}")
         if answer.status_code >= 400:
-            raise _error_of(answer)
+            raise error_of(answer)
         return answer
 
     # The registry (services/registry/api.py)
@@ -139,7 +139,7 @@ class Api:
         if after:
             params["after"] = after
         answer = await self.call("registry", "GET", "/accounts", params=params)
-        found = _NEXT_AFTER.search(answer.headers.get("link", ""))
+        found = NEXT_AFTER.search(answer.headers.get("link", ""))
         return Page(answer.json(), found.group(1) if found else None)
 
     async def account(self, account_id: str) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from starlette.datastructures import FormData
 
 from shared.principal import Role
 from web.render import render
-from web.services import _NEXT_AFTER, Api, ApiDep, ApiError, ApiUnavailable, FieldError, _error_of
+from web.services import NEXT_AFTER, Api, ApiDep, ApiError, ApiUnavailable, FieldError, error_of
 from web.session import SignInRequired
 
 router = APIRouter(prefix="/archive")
@@ -112,7 +112,7 @@ async def _download(request: Request, api: Api, path: str, params: Mapping[str, 
             raise SignInRequired(str(request.url.path))
         if answer.status_code in (502, 503, 504):
             raise ApiUnavailable("archive", f"HTTP {answer.status_code}")
-        raise _error_of(answer)
+        raise error_of(answer)
 
     async def body() -> AsyncIterator[bytes]:
         async for chunk in answer.aiter_bytes():  # decoded: no Content-Encoding passed on
@@ -152,7 +152,7 @@ async def search(request: Request, api: ApiDep) -> Response:
             errors, status = _by_field(exc.errors), 422
         else:
             records = answer.json()
-            found = _NEXT_AFTER.search(answer.headers.get("link", ""))
+            found = NEXT_AFTER.search(answer.headers.get("link", ""))
             kept = {k: v for k, v in filters.items() if v}
             if found:
                 next_url = "/archive?" + urlencode(kept | {"after": unquote(found.group(1))})

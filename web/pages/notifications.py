@@ -17,7 +17,7 @@ from fastapi.responses import Response
 
 from web.i18n import t
 from web.render import render
-from web.services import ApiError, ApiUnavailable, FieldError, _error_of
+from web.services import ApiError, ApiUnavailable, FieldError, error_of
 from web.session import optional_user
 
 router = APIRouter()
@@ -40,7 +40,7 @@ async def _notify(request: Request, method: str, token: str) -> dict[str, Any]:
     if answer.status_code in (502, 503, 504):
         raise ApiUnavailable("notify", f"HTTP {answer.status_code}")
     if answer.status_code >= 400:
-        raise _error_of(answer)
+        raise error_of(answer)
     result: dict[str, Any] = answer.json()
     return result
 

@@ -105,10 +105,14 @@ def claimed(notification: Notification, now: datetime, lease: timedelta) -> Noti
     return replace(notification, claimed_until=now + lease)
 
 
+# What is still to be sent: due now or later, by a retry or after quiet hours.
+SENDABLE = frozenset({Status.PENDING, Status.HELD})
+
+
 def claimable(notification: Notification, now: datetime) -> bool:
     """Due and not being sent by someone else (the store's due query, in Python)."""
     return (
-        notification.status in (Status.PENDING, Status.HELD)
+        notification.status in SENDABLE
         and notification.due_at <= now
         and (notification.claimed_until is None or notification.claimed_until <= now)
     )
@@ -201,7 +205,7 @@ def cancelled(notification: Notification) -> Notification:
     """Not to be sent: the escalation it belongs to was acknowledged before it went out
     (P5.6: the first acknowledgement stops the ladder; nobody else need hear). Kept in
     the delivery log as `cancelled`, with whatever attempts it had."""
-    if notification.status not in (Status.PENDING, Status.HELD):
+    if notification.status not in SENDABLE:
         return notification
     return replace(notification, status=Status.CANCELLED, claimed_until=None)
 

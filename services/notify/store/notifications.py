@@ -13,14 +13,13 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.notify.domain.delivery import claimable, claimed
-from services.notify.domain.notifications import Notification, Status
+from services.notify.domain.delivery import SENDABLE, claimable, claimed
+from services.notify.domain.notifications import Notification
 from shared.store import Document, MongoRepository
 from shared.unit_of_work import Mapper, StaleWrite, Versioned
 
 # How many due notifications one delivery pass takes; the rest wait for the next pass.
 DUE_BATCH = 200
-SENDABLE = (Status.PENDING, Status.HELD)
 NEVER_CLAIMED = datetime(1970, 1, 1, tzinfo=UTC)
 
 

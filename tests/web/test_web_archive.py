@@ -431,6 +431,211 @@ def test_issue_14_p5_6_an_expired_forged_or_unknown_link_is_a_readable_page(
     assert "The link does not work" in client.get("/acknowledge/old.sig").text
 
 
+# Culling (gallring, P10.2, L6, L7) and the access log (L4)
+
+CULL_LOG = {
+    "id": "log1",
+    "rule_id": "kommentarer-2ar",
+    "decision": "KS 2025/000017",
+    "culled_at": "2026-11-20T09:00:00Z",
+    "finished_at": "2026-11-20T09:00:02Z",
+    "account_id": "01JACCOUNT",
+    "count": 2,
+    "record_ids": ["facebook-1_1", "facebook-1_2"],
+    "entries": {"nora:01JACCOUNT:1": "aa" * 32},
+    "spared": [
+        {
+            "record_id": "facebook-1_3",
+            "reason": "hold",
+            "holds": ["h1"],
+            "entries": [],
+            "at": "2026-11-20T09:00:01Z",
+        }
+    ],
+    "restored": [],
+}
+
+
+def _run(dry_run: bool) -> dict[str, Any]:
+    return {
+        "dry_run": dry_run,
+        "at": "2026-11-26T12:00:00Z",
+        "rules": [
+            {
+                "rule_id": "kommentarer-2ar",
+                "decision": "KS 2025/000017",
+                "count": 1,
+                "record_ids": ["facebook-9_9"],
+                "log_ids": [] if dry_run else ["log2"],
+            }
+        ],
+    }
+
+
+def _culling_api(registry: FakeRegistry) -> None:
+    registry.on("GET", "/culling/log", lambda r: httpx.Response(200, json=[CULL_LOG]))
+    registry.on(
+        "POST",
+        "/culling/runs",
+        lambda r: httpx.Response(200, json=_run(r.url.params["dry_run"] == "true")),
+    )
+
+
+def test_issue_14_p10_2_the_culling_log_with_its_rule_decision_and_what_was_spared(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    _culling_api(registry)
+    _archivist(client)
+    page = client.get("/archive/culling")
+    assert page.status_code == 200, page.text
+    assert parse_qs(registry.calls[-1].url.query.decode()) == {"limit": ["50"]}
+    assert "<td>kommentarer-2ar</td>" in page.text
+    assert "<td>KS 2025/000017</td>" in page.text
+    assert "<td>2026-11-20 10:00</td>" in page.text  # Swedish time
+    assert "facebook-1_3 (spärr: h1)" in page.text  # a hold kept it (L6)
+    assert "Gallra nu" in page.text
+    assert 'aria-current="page">Gallring</a>' in page.text
+    # The informationsansvarig reads the log (the API lets them) but runs nothing.
+    client.cookies.clear()  # a new person: no session, a fresh CSRF cookie
+    sign_in(client, "information_officer")
+    read_only = client.get("/archive/culling")
+    assert read_only.status_code == 200, read_only.text
+    assert "<td>kommentarer-2ar</td>" in read_only.text
+    assert "Gallra nu" not in read_only.text
+    assert 'action="/archive/culling"' not in read_only.text
+
+
+def test_issue_14_p10_2_a_dry_run_lists_what_would_go_and_changes_nothing(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    _culling_api(registry)
+    _archivist(client)
+    token = csrf_of(client)
+    assert client.post("/archive/culling", data={"mode": "dry"}).status_code == 403  # CSRF
+    assert not [c for c in registry.calls if c.method == "POST"]
+    page = client.post("/archive/culling", data={"mode": "dry", "csrf_token": token})
+    assert page.status_code == 200, page.text
+    [run] = [c for c in registry.calls if c.method == "POST"]
+    assert run.url.path == "/culling/runs"
+    assert parse_qs(run.url.query.decode()) == {"dry_run": ["true"]}
+    assert "Skulle gallras" in page.text
+    assert '<a href="/archive/records/facebook-9_9">facebook-9_9</a>' in page.text
+
+
+def test_issue_14_l6_culling_for_real_needs_the_tick_and_goes_to_the_api_once_ticked(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    _culling_api(registry)
+    _archivist(client, "registrar")
+    token = csrf_of(client)
+    unticked = client.post(
+        "/archive/culling", data={"mode": "cull", "key": "k9", "csrf_token": token}
+    )
+    assert unticked.status_code == 422
+    assert "<strong>L6:</strong> Kryssa i att du vill gallra" in unticked.text
+    assert 'id="f-confirm"' in unticked.text
+    assert 'aria-invalid="true"' in unticked.text
+    assert not [c for c in registry.calls if c.method == "POST"]  # nothing was asked
+
+    done = client.post(
+        "/archive/culling",
+        data={"mode": "cull", "confirm": "yes", "key": "k9", "csrf_token": token},
+    )
+    assert done.status_code == 200, done.text
+    [run] = [c for c in registry.calls if c.method == "POST"]
+    assert parse_qs(run.url.query.decode()) == {"dry_run": ["false"]}
+    assert run.headers["idempotency-key"] == "k9"  # a resubmit culls once
+    assert "Gallrat (2026-11-26 13:00)" in done.text
+    assert "facebook-9_9</a>" not in done.text  # gone: no link to a culled record
+
+
+def test_issue_14_l6_a_refused_cull_is_shown_with_its_rule(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    registry.on("GET", "/culling/log", lambda r: httpx.Response(200, json=[]))
+    refusal = _violation("dry_run", "L6", "Ingen gallringsregel är beslutad.", "no rule")
+    registry.on(
+        "POST",
+        "/culling/runs",
+        lambda r: httpx.Response(422, json={"detail": "dry_run", "errors": [refusal]}),
+    )
+    _archivist(client)
+    page = client.post("/archive/culling", data={"mode": "dry", "csrf_token": csrf_of(client)})
+    assert page.status_code == 422
+    assert "L6: Ingen gallringsregel är beslutad." in page.text
+    assert "Inget är gallrat." in page.text
+    client.get("/lang/en")
+    english = client.post("/archive/culling", data={"mode": "cull", "csrf_token": csrf_of(client)})
+    assert "<strong>L6:</strong> Tick that you want to cull" in english.text
+
+
+ACCESS = [
+    {
+        "id": f"a{i}",
+        "at": f"2026-11-2{i}T08:00:00+00:00",
+        "action": action,
+        "subject": "arvid",
+        "name": "Arvid Arkivarie",
+        "roles": ["archivist"],
+        "filters": {"account_id": "01JACCOUNT", "words": ["protokoll", "bygglov"]},
+        "format": fmt,
+        "count": 3,
+        "after": None,
+    }
+    for i, (action, fmt) in enumerate([("search", "json"), ("export", "csv")], start=5)
+]
+
+
+def test_issue_14_l4_the_access_log_shows_who_searched_what_and_pages_on(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    registry.on("GET", "/access-log", lambda r: httpx.Response(200, json=ACCESS))
+    _archivist(client)
+    page = client.get("/archive/access-log", params={"until": "2026-11-25", "limit": "2"})
+    assert page.status_code == 200, page.text
+    query = parse_qs(registry.calls[-1].url.query.decode())
+    # The whole day in Swedish time: before midnight that ends it.
+    assert query == {"limit": ["2"], "before": ["2026-11-26T00:00:00+01:00"]}
+    assert "<td>2026-11-25 09:00</td>" in page.text
+    assert "Arvid Arkivarie (arvid; archivist)" in page.text
+    assert "Sökning" in page.text
+    assert "Uttag (csv)" in page.text
+    assert "account_id: 01JACCOUNT; words: protokoll bygglov" in page.text
+    # A full page: the next goes on before the last entry's time, the filters kept.
+    older = next(line for line in page.text.splitlines() if 'rel="next"' in line)
+    link = parse_qs(urlparse(older.split('href="')[1].split('"')[0].replace("&amp;", "&")).query)
+    assert link == {"until": ["2026-11-25"], "limit": ["2"], "before": [ACCESS[-1]["at"]]}
+    following = client.get("/archive/access-log", params=link)
+    assert following.status_code == 200
+    assert parse_qs(registry.calls[-1].url.query.decode())["before"] == [ACCESS[-1]["at"]]
+    assert "Till de nyaste" in following.text
+
+    registry.on("GET", "/access-log", lambda r: httpx.Response(200, json=ACCESS[:1]))
+    last = client.get("/archive/access-log")
+    assert parse_qs(registry.calls[-1].url.query.decode()) == {"limit": ["100"]}
+    assert 'rel="next"' not in last.text  # fewer than a page: the end
+
+
+def test_issue_14_l4_a_refused_access_log_filter_is_beside_its_field(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    too_many = _violation("query.limit", "input", "Talet är för stort.", "too large")
+    registry.on(
+        "GET",
+        "/access-log",
+        lambda r: httpx.Response(422, json={"detail": "limit", "errors": [too_many]}),
+    )
+    _archivist(client)
+    page = client.get("/archive/access-log", params={"limit": "9000"})
+    assert page.status_code == 422
+    assert 'id="err-f-limit-1">Talet är för stort.' in page.text
+    assert 'value="9000"' in page.text
+    registry.on("GET", "/access-log", lambda r: httpx.Response(403, json={"detail": "role"}))
+    client.cookies.clear()  # a new person: no session, a fresh CSRF cookie
+    sign_in(client, "information_officer")
+    assert client.get("/archive/access-log").status_code == 403  # the API's roles hold
+
+
 # In a real browser, against `kanalvakt up`.
 
 

@@ -1,11 +1,13 @@
 """The archive for the registrar and archivists: search and export for requests for
 public records (L4, L7), a record's versions and states (P10.4, P10.6, L6), legal holds
-(P10.2, L6), the diarium (P10.3, L5) and snapshots to download (P10.5, L8).
+(P10.2, L6), the diarium (P10.3, L5), snapshots to download (P10.5, L8), culling
+(gallring, P10.2, L6, L7) and the access log (L4).
 
 Every page calls the archive API (services/archive/api/) with the person's token, so its
 roles hold as they are: searching and reading for the archivist, the registrar and the
-informationsansvarig; holds for the archivist and registrar; the diarium for the
-registrar and archivists; registering by hand for the registrar. Masking (L7) is the
+informationsansvarig; holds and culling for the archivist and registrar (the culling log
+read by the informationsansvarig too); the diarium and the access log for the registrar
+and archivists; registering by hand for the registrar. Masking (L7) is the
 API's: the registrar sees what others do not. Downloads (an export, a snapshot's PDF)
 are streamed from the API's answer, never held whole in the web part.
 """
@@ -24,6 +26,7 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 
 from shared.principal import Role
+from web.i18n import t
 from web.render import render
 from web.services import NEXT_AFTER, Api, ApiDep, ApiError, ApiUnavailable, FieldError, error_of
 from web.session import SignInRequired
@@ -384,3 +387,118 @@ async def take_snapshot(request: Request, api: ApiDep) -> Response:
     )
     query = urlencode({"account_id": account_id, "done": "snapshot"})
     return RedirectResponse(f"/archive/snapshots?{query}", status_code=303)
+
+
+# Culling (gallring: P10.2, L6, L7)
+
+CULL_LOG_LIMIT = 50  # log entries shown; the API gives at most 500
+CULLERS = (Role.ARCHIVIST, Role.REGISTRAR)  # who may run a cull (services/archive/api/culling.py)
+
+
+async def _culling_page(
+    request: Request,
+    api: Api,
+    run: dict[str, Any] | None,
+    errors: dict[str, list[FieldError]],
+    status: int = 200,
+) -> Response:
+    log = await _json(api, "GET", "/culling/log", params={"limit": str(CULL_LOG_LIMIT)})
+    principal = api.user.principal
+    return render(
+        request,
+        "archive/culling.html",
+        status_code=status,
+        user=principal,
+        log=log,
+        run=run,
+        errors=errors,
+        may_cull=bool(set(CULLERS) & set(principal.roles)),
+        key=str(uuid.uuid4()),
+    )
+
+
+@router.get("/culling")
+async def culling(request: Request, api: ApiDep) -> Response:
+    """The culling log, newest first (P10.2, L6), and the forms to see what would go
+    (a dry run) and to cull it."""
+    return await _culling_page(request, api, None, {})
+
+
+@router.post("/culling")
+async def run_culling(request: Request, api: ApiDep) -> Response:
+    """A dry run lists what the retention rules let go now; culling for real asks the API
+    with `dry_run=false`, and only once the person has ticked that they mean it, since a
+    cull cannot be undone (L6: only under a decided retention rule, never under a hold)."""
+    form = await request.form()
+    dry_run = _text(form, "mode") != "cull"
+    if not dry_run and _text(form, "confirm") != "yes":
+        error = FieldError(
+            "confirm", "L6", t("culling.confirm_missing", "sv"), t("culling.confirm_missing", "en")
+        )
+        return await _culling_page(request, api, None, {"confirm": [error]}, 422)
+    try:
+        answer = await api.call(
+            "archive",
+            "POST",
+            "/culling/runs",
+            params={"dry_run": "true" if dry_run else "false"},
+            key=_text(form, "key") or None,
+        )
+    except ApiError as exc:
+        if exc.status not in (409, 422):
+            raise
+        errors = _by_field(exc.errors) or {
+            "confirm": [FieldError("confirm", "", exc.detail, exc.detail)]
+        }
+        return await _culling_page(request, api, None, errors, exc.status)
+    return await _culling_page(request, api, answer.json(), {})
+
+
+# The access log (L4)
+
+ACCESS_PAGE = 100  # entries on a page, as the API's default
+ACCESS_LIMIT = 500  # the API's most (services/archive/domain/search.py, PAGE_LIMIT)
+
+
+@router.get("/access-log")
+async def access_log(request: Request, api: ApiDep) -> Response:
+    """Who searched and exported what, and when, newest first (L4): the archivist's and
+    the registrar's. `until` is a day in Swedish time (that whole day included); the next
+    page goes on from the last entry's time (`before`, as the API pages)."""
+    until = request.query_params.get("until", "").strip()
+    limit = request.query_params.get("limit", "").strip() or str(ACCESS_PAGE)
+    before = request.query_params.get("before", "").strip()
+    params = {"limit": limit}
+    if before:
+        params["before"] = before
+    elif until:
+        params["before"] = _day_start(until, 1)
+    entries: list[dict[str, Any]] = []
+    errors: dict[str, list[FieldError]] = {}
+    status = 200
+    try:
+        entries = await _json(api, "GET", "/access-log", params=params)
+    except ApiError as exc:
+        if exc.status != 422:
+            raise
+        # The API names its query parameters (`query.before`); the form's fields differ.
+        named = {"query.before": "until", "query.limit": "limit"}
+        errors = _by_field(
+            [FieldError(named.get(e.field, e.field), e.rule, e.sv, e.en) for e in exc.errors]
+        ) or {"until": [FieldError("until", "", exc.detail, exc.detail)]}
+        status = 422
+    next_url = None
+    if entries and str(len(entries)) == limit:
+        kept = {k: v for k, v in {"until": until, "limit": limit}.items() if v}
+        next_url = "/archive/access-log?" + urlencode(kept | {"before": entries[-1]["at"]})
+    return render(
+        request,
+        "archive/access_log.html",
+        status_code=status,
+        user=api.user.principal,
+        entries=entries,
+        values={"until": until, "limit": limit},
+        errors=errors,
+        next_url=next_url,
+        paged=bool(before),
+    )

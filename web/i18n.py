@@ -225,6 +225,106 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "action.administrator_left": {"sv": "Administratör slutade", "en": "Administrator left"},
     "action.closing": {"sv": "Ska stängas", "en": "To be closed"},
     "action.closed": {"sv": "Stängt", "en": "Closed"},
+    # Drafts, amendments, departures and closing (web/pages/accounts.py)
+    "plan.title_draft": {"sv": "Fortsätt utkastet", "en": "Resume the draft"},
+    "plan.title_amend": {"sv": "Ändra verksamhetsplanen", "en": "Amend the activity plan"},
+    "plan.back": {"sv": "Tillbaka till kontot", "en": "Back to the account"},
+    "draft.title": {"sv": "Utkast, inte inlämnat", "en": "Draft, not submitted"},
+    "draft.explain": {
+        "sv": "Planen är sparad som utkast. Ingen har signerat den och den visas inte "
+        "offentligt förrän den är inlämnad och signerad av alla fyra (P3.6, B1).",
+        "en": "The plan is saved as a draft. Nobody has signed it, and it is not public "
+        "until it is submitted and signed by all four (P3.6, B1).",
+    },
+    "draft.intro": {
+        "sv": "Utkastet sparas med samma regler som en inlämnad plan; lämna in det när det "
+        "är klart.",
+        "en": "The draft is saved under the same rules as a submitted plan; submit it when "
+        "it is ready.",
+    },
+    "draft.save": {"sv": "Spara som utkast", "en": "Save as draft"},
+    "draft.resume": {"sv": "Fortsätt utkastet", "en": "Resume the draft"},
+    "draft.submit": {"sv": "Lämna in utkastet som det är", "en": "Submit the draft as it is"},
+    "draft.saved": {
+        "sv": "Utkastet är sparat. Det är inte inlämnat.",
+        "en": "The draft is saved. It is not submitted.",
+    },
+    "amend.link": {"sv": "Ändra planen", "en": "Amend the plan"},
+    "amend.intro": {
+        "sv": "Ändras administratörer, förvaltning eller syfte måste alla fyra signera "
+        "planen igen (P2.1, P3.6); andra ändringar gäller direkt.",
+        "en": "Changing the administrators, the department or the purpose needs all four "
+        "sign-offs again (P2.1, P3.6); other changes apply at once.",
+    },
+    "amend.submit": {"sv": "Spara ändringarna", "en": "Save the changes"},
+    "amend.saved": {
+        "sv": "Ändringen är sparad. Den behöver inga nya signeringar.",
+        "en": "The change is saved. It needs no new sign-offs.",
+    },
+    "amend.reapproval": {
+        "sv": "Ändringen är sparad. Den gäller administratörer, förvaltning eller syfte, så "
+        "planen är inlämnad igen och alla fyra måste signera på nytt (P3.6).",
+        "en": "The change is saved. It concerns the administrators, the department or the "
+        "purpose, so the plan is submitted again and needs all four sign-offs anew (P3.6).",
+    },
+    "amend.needs_signoffs": {"sv": "nya signeringar krävs", "en": "new sign-offs needed"},
+    "departure.title": {
+        "sv": "En administratör slutar (P3.1)",
+        "en": "An administrator leaves (P3.1)",
+    },
+    "departure.explain": {
+        "sv": "Kontot måste ha minst två administratörer. Har det färre när någon slutar "
+        "larmas de ansvariga, och en ny administratör läggs till genom att ändra planen.",
+        "en": "The account needs at least two administrators. With fewer, those "
+        "responsible are alerted; a new administrator is added by amending the plan.",
+    },
+    "departure.who": {"sv": "Vem slutar", "en": "Who leaves"},
+    "departure.submit": {"sv": "Registrera att hen slutar", "en": "Record the departure"},
+    "departure.done": {
+        "sv": "Att administratören slutar är registrerat.",
+        "en": "The departure is recorded.",
+    },
+    "departure.left": {"sv": "har slutat", "en": "has left"},
+    "closing.title": {"sv": "Stänga kontot (P5.5)", "en": "Closing the account (P5.5)"},
+    "closing.explain": {
+        "sv": "När enheten slutar använda plattformen ska kontot stängas. Ange varför; "
+        "bekräfta sedan här när kontot är stängt på plattformen.",
+        "en": "When the unit stops using the platform, the account is closed. Say why; "
+        "then confirm here once it is closed on the platform.",
+    },
+    "closing.reason": {"sv": "Skäl", "en": "Reason"},
+    "closing.reason_hint": {
+        "sv": "Minst 3 tecken; syns i kontots historik.",
+        "en": "At least 3 characters; shown in the account's history.",
+    },
+    "closing.start": {"sv": "Börja stänga kontot", "en": "Start closing the account"},
+    "closing.started_at": {"sv": "Stängning påbörjad", "en": "Closing started"},
+    "closing.confirm_explain": {
+        "sv": "Bekräfta när kontot är stängt eller borttaget på plattformen. Då tas det bort "
+        "från den offentliga listan (P10.8); det som arkiverats finns kvar.",
+        "en": "Confirm once the account is closed or deleted on the platform. It then leaves "
+        "the public list (P10.8); what was archived is kept.",
+    },
+    "closing.confirm": {
+        "sv": "Bekräfta att kontot är stängt på plattformen",
+        "en": "Confirm the account is closed on the platform",
+    },
+    "closing.started": {
+        "sv": "Kontot ska stängas. Bekräfta när det är stängt på plattformen.",
+        "en": "The account is to be closed. Confirm once it is closed on the platform.",
+    },
+    "closing.closed": {"sv": "Kontot är stängt.", "en": "The account is closed."},
+    "closing.is_closed": {"sv": "Kontot är stängt.", "en": "The account is closed."},
+    "closing.who": {
+        "sv": "Kontoansvariga, informationsansvarig, förvaltnings- och enhetschefer kan "
+        "stänga kontot.",
+        "en": "Administrators, the information officer, department and unit heads can close "
+        "the account.",
+    },
+    "refused.roles": {
+        "sv": "Din roll får inte göra detta. Det kräver en av rollerna: {roles}.",
+        "en": "Your role may not do this; it needs one of the roles: {roles}.",
+    },
     # Absences
     "absences.title": {"sv": "Frånvaro och ersättare", "en": "Absences and substitutes"},
     "absences.person": {"sv": "Frånvarande", "en": "Absent"},

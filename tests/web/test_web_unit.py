@@ -3,6 +3,7 @@ sign-in, the API's errors as readable pages, the plan form's rule-coded errors."
 
 import base64
 import hashlib
+import json
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -43,7 +44,7 @@ ACCOUNT = {
         "hours_per_week": 4,
     },
     "signatures": [],
-    "history": [{"at": "2026-11-26T10:00:00Z", "by": "anna", "action": "submitted"}],
+    "history": [{"at": "2026-11-26T10:00:00Z", "by": "anna", "action": "submitted", "details": {}}],
 }
 
 
@@ -453,3 +454,342 @@ def test_issue_14_absence_with_substitute_sent_in_swedish_time(
     html = page.text
     assert html.rindex("Ogiltigt värde.") < html.index('id="f-substitute-email"')
     assert 'value="bertil@"' in html
+
+
+# Drafts, amendments, departures and closing (issue 14; P3.1, P3.6, P5.5)
+
+
+def _account(state: str, **more: object) -> dict[str, object]:
+    return ACCOUNT | {"id": "a1", "state": state} | more
+
+
+def _plan_form(**changes: object) -> dict[str, object]:
+    """The plan form filled in as ACCOUNT's plan says."""
+    form: dict[str, object] = {
+        "handle": "norakommunbibliotek",
+        "platform": "instagram",
+        "url": "https://www.instagram.com/norakommunbibliotek",
+        "department": "Bildningsförvaltningen",
+        "unit": "Biblioteket",
+        "purpose": "Berätta om bibliotekets program och öppettider.",
+        "audience": "Boende i Nora",
+        "administrators.0.name": "Anna A",
+        "administrators.0.email": "anna@nora.example",
+        "administrators.0.phone": "0587-81200",
+        "administrators.1.name": "Bo B",
+        "administrators.1.email": "bo@nora.example",
+        "administrators.1.phone": "0587-81201",
+        "update_frequency.posts": "2",
+        "update_frequency.per": "week",
+        "monitoring.days": ["mon", "fri"],
+        "monitoring.start": "08:00",
+        "monitoring.end": "17:00",
+        "hours_per_week": "4",
+    }
+    return form | changes
+
+
+def test_issue_14_p3_6_draft_saved_resumed_and_submitted(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    """A plan saved as a draft (POST ?draft=true), marked as one in the register and on
+    its page, resumed in the form filled in from the plan, saved again and submitted
+    (PUT plan, then POST submit)."""
+    sign_in(client)
+    draft = _account(
+        "draft",
+        history=[{"at": "2026-11-26T10:00:00Z", "by": "anna", "action": "drafted", "details": {}}],
+    )
+    registry.on("POST", "/accounts", lambda r: httpx.Response(201, json=draft))
+    form = _plan_form(csrf_token=csrf_of(client), key="k1", action="draft")
+    answer = client.post("/accounts/new", data=form)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/accounts/a1?done=drafted"
+    call = registry.calls[-1]
+    assert (call.method, call.url.path, call.url.params["draft"]) == ("POST", "/accounts", "true")
+    assert call.headers["idempotency-key"] == "k1"
+    sent = registry.body()
+    assert sent["handle"] == "norakommunbibliotek"
+    assert sent["administrators"][1] == {
+        "name": "Bo B",
+        "email": "bo@nora.example",
+        "phone": "0587-81201",
+    }
+    assert sent["monitoring"]["days"] == ["mon", "fri"]
+
+    # Marked as a draft in the register, with a way back to it.
+    registry.on("GET", "/accounts", lambda r: httpx.Response(200, json=[draft]))
+    register = client.get("/accounts").text
+    assert '<span class="state state-draft">Utkast</span>' in register
+    assert 'href="/accounts/a1/plan">Fortsätt utkastet' in register
+
+    registry.on("GET", "/accounts/a1", lambda r: httpx.Response(200, json=draft))
+    page = client.get("/accounts/a1?done=drafted").text
+    assert "Utkastet är sparat. Det är inte inlämnat." in page
+    assert "Utkast, inte inlämnat" in page
+    assert 'href="/accounts/a1/plan"' in page
+    assert "Utkast sparat" in page  # the history
+
+    # Resumed: the form as the plan says, its buttons submit or save again.
+    resumed = client.get("/accounts/a1/plan").text
+    assert "<h1>Fortsätt utkastet: norakommunbibliotek</h1>" in resumed
+    assert 'action="/accounts/a1/plan"' in resumed
+    assert 'name="administrators.1.email" type="email" value="bo@nora.example"' in resumed
+    assert 'name="hours_per_week" type="text" value="4"' in resumed  # 4, not 4.0
+    assert 'value="mon" checked' in resumed
+    assert 'value="tue" checked' not in resumed  # the plan's days, not the defaults'
+    assert 'value="17:00"' in resumed  # HH:MM, not 17:00:00
+    assert 'name="action" value="submit"' in resumed
+    assert 'name="action" value="draft"' in resumed
+
+    calls = len(registry.calls)
+    submitted = _account("submitted")
+    registry.on("PUT", "/accounts/a1/plan", lambda r: httpx.Response(200, json=draft))
+    registry.on("POST", "/accounts/a1/submit", lambda r: httpx.Response(200, json=submitted))
+    form = _plan_form(csrf_token=csrf_of(client), key="k2", action="submit", audience="Alla")
+    answer = client.post("/accounts/a1/plan", data=form)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/accounts/a1?done=created"
+    made = [(c.method, c.url.path) for c in registry.calls[calls:]]
+    assert made == [("PUT", "/accounts/a1/plan"), ("POST", "/accounts/a1/submit")]
+    assert json.loads(registry.calls[calls].content)["audience"] == "Alla"
+    assert registry.calls[-1].content == b""
+
+    # Saved again as a draft: only the PUT.
+    calls = len(registry.calls)
+    form = _plan_form(csrf_token=csrf_of(client), action="draft")
+    answer = client.post("/accounts/a1/plan", data=form)
+    assert answer.headers["location"] == "/accounts/a1?done=drafted"
+    assert [c.method for c in registry.calls[calls:]] == ["PUT"]
+
+
+def test_issue_14_p3_6_draft_submitted_from_its_page(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    sign_in(client)
+    registry.on(
+        "POST", "/accounts/a1/submit", lambda r: httpx.Response(200, json=_account("submitted"))
+    )
+    answer = client.post("/accounts/a1/submit", data={"csrf_token": csrf_of(client), "key": "k"})
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/accounts/a1?done=created"
+    assert registry.calls[-1].headers["idempotency-key"] == "k"
+
+    refusal = {
+        "detail": "state: only a draft can be submitted",
+        "errors": [_violation("state", "P3.6", "Bara ett utkast kan lämnas in.", "only a draft")],
+    }
+    registry.on("POST", "/accounts/a1/submit", lambda r: httpx.Response(409, json=refusal))
+    registry.on("GET", "/accounts/a1", lambda r: httpx.Response(200, json=_account("draft")))
+    page = client.post("/accounts/a1/submit", data={"csrf_token": csrf_of(client)})
+    assert page.status_code == 409
+    assert '<p class="error" id="err-f-state-1"><strong>P3.6:</strong> Bara ett utkast' in page.text
+
+
+@pytest.mark.parametrize(
+    ("reapproval", "done", "text"),
+    [
+        (True, "reapproval", "alla fyra måste signera på nytt (P3.6)"),
+        (False, "amended", "Den behöver inga nya signeringar."),
+    ],
+)
+def test_issue_14_p3_6_amend_a_live_plan(
+    client: TestClient, registry: FakeRegistry, reapproval: bool, done: str, text: str
+) -> None:
+    """An active account's plan amended from its page: the form filled in as the plan
+    is; the API's answer says whether all four must sign again (P2.1, P3.6)."""
+    sign_in(client, "administrator", email="anna@nora.example")
+    active = _account("active")
+    registry.on("GET", "/accounts/a1", lambda r: httpx.Response(200, json=active))
+    page = client.get("/accounts/a1").text
+    assert 'href="/accounts/a1/plan" data-key="e">Ändra planen' in page
+    form_page = client.get("/accounts/a1/plan").text
+    assert "<h1>Ändra verksamhetsplanen: norakommunbibliotek</h1>" in form_page
+    assert 'name="action" value="amend">Spara ändringarna' in form_page
+    assert 'value="draft"' not in form_page  # a live plan is no draft
+    assert 'value="Berätta om bibliotekets program och öppettider."' not in form_page
+    assert ">Berätta om bibliotekets program och öppettider.</textarea>" in form_page
+
+    state = "submitted" if reapproval else "active"
+    entry = {
+        "at": "2026-11-27T09:00:00Z",
+        "by": "anna",
+        "action": "amended",
+        "details": {"fields": ["purpose"], "reapproval_required": reapproval},
+    }
+    after = _account(state, history=[*ACCOUNT["history"], entry])  # type: ignore[list-item]
+    registry.on("PUT", "/accounts/a1/plan", lambda r: httpx.Response(200, json=after))
+    purpose = "Berätta om bibliotekets program, nyheter och öppettider."
+    form = _plan_form(csrf_token=csrf_of(client), key="k3", action="amend", purpose=purpose)
+    answer = client.post("/accounts/a1/plan", data=form)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"/accounts/a1?done={done}"
+    call = registry.calls[-1]
+    assert (call.method, call.url.path) == ("PUT", "/accounts/a1/plan")
+    assert call.headers["idempotency-key"] == "k3"
+    assert registry.body()["purpose"] == purpose
+    assert registry.body()["update_frequency"] == {"posts": 2, "per": "week"}
+
+    registry.on("GET", "/accounts/a1", lambda r: httpx.Response(200, json=after))
+    shown = client.get(f"/accounts/a1?done={done}").text
+    assert text in shown
+    assert ("Planen ändrad: purpose (nya signeringar krävs)" in shown) is reapproval
+
+
+def test_issue_14_p3_6_amendment_refused_beside_its_fields(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    sign_in(client, "administrator")
+    registry.on("GET", "/accounts/a1", lambda r: httpx.Response(200, json=_account("active")))
+    refusal = {
+        "detail": "…",
+        "errors": [
+            _violation(
+                "administrators",
+                "P3.1",
+                "Kontot måste ha minst två administratörer som kan logga in.",
+                "at least two",
+            )
+        ],
+    }
+    registry.on("PUT", "/accounts/a1/plan", lambda r: httpx.Response(422, json=refusal))
+    form = _plan_form(csrf_token=csrf_of(client), key="k4", action="amend")
+    del (
+        form["administrators.1.name"],
+        form["administrators.1.email"],
+        form["administrators.1.phone"],
+    )
+    page = client.post("/accounts/a1/plan", data=form)
+    assert page.status_code == 422
+    html = page.text
+    assert "<strong>P3.1:</strong> Kontot måste ha minst två" in html
+    assert html.index("<strong>P3.1:</strong>") > html.index('id="f-administrators"')
+    assert 'value="anna@nora.example"' in html  # kept as typed
+    assert 'value="k4"' not in html  # a new key for the corrected plan
+    assert 'action="/accounts/a1/plan"' in html
+
+    # Closing: the plan is not changed any more; the form says so before anyone types.
+    registry.on("GET", "/accounts/a1", lambda r: httpx.Response(200, json=_account("closing")))
+    page = client.get("/accounts/a1/plan")
+    assert page.status_code == 409
+    assert "<strong>P5.5:</strong> Kontot håller på att stängas" in page.text
+
+
+def test_issue_14_p5_5_close_an_account(client: TestClient, registry: FakeRegistry) -> None:
+    """Closing started with a reason (POST closing), then confirmed (POST closed), by a
+    role the API allows; its refusals beside the field."""
+    sign_in(client, "department_head", department="Bildningsförvaltningen")
+    registry.on("GET", "/accounts/a1", lambda r: httpx.Response(200, json=_account("active")))
+    page = client.get("/accounts/a1").text
+    assert 'action="/accounts/a1/closing"' in page
+    assert '<label for="f-reason">Skäl' in page
+    assert 'action="/accounts/a1/closed"' not in page  # not before the closing starts
+
+    closing_entry = {
+        "at": "2026-11-27T09:00:00Z",
+        "by": "fc",
+        "action": "closing",
+        "details": {"reason": "Biblioteket slutar med Instagram."},
+    }
+    closing = _account("closing", history=[*ACCOUNT["history"], closing_entry])  # type: ignore[list-item]
+    registry.on("POST", "/accounts/a1/closing", lambda r: httpx.Response(200, json=closing))
+    form = {
+        "csrf_token": csrf_of(client),
+        "key": "k5",
+        "reason": "Biblioteket slutar med Instagram.",
+    }
+    answer = client.post("/accounts/a1/closing", data=form)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/accounts/a1?done=closing"
+    assert registry.body() == {"reason": "Biblioteket slutar med Instagram."}
+    assert registry.calls[-1].headers["idempotency-key"] == "k5"
+
+    registry.on("GET", "/accounts/a1", lambda r: httpx.Response(200, json=closing))
+    page = client.get("/accounts/a1?done=closing").text
+    assert "Kontot ska stängas. Bekräfta när det är stängt på plattformen." in page
+    assert "<dd>Biblioteket slutar med Instagram.</dd>" in page
+    assert 'action="/accounts/a1/closed"' in page
+    assert 'action="/accounts/a1/closing"' not in page
+    assert 'href="/accounts/a1/plan"' not in page  # nothing to amend any more
+
+    registry.on(
+        "POST", "/accounts/a1/closed", lambda r: httpx.Response(200, json=_account("closed"))
+    )
+    answer = client.post("/accounts/a1/closed", data={"csrf_token": csrf_of(client), "key": "k6"})
+    assert answer.headers["location"] == "/accounts/a1?done=closed"
+    call = registry.calls[-1]
+    assert (call.method, call.url.path, call.content) == ("POST", "/accounts/a1/closed", b"")
+
+
+def test_issue_14_p5_5_closing_refused_beside_the_reason(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    sign_in(client, "administrator")
+    registry.on("GET", "/accounts/a1", lambda r: httpx.Response(200, json=_account("active")))
+    too_short = {
+        "detail": "…",
+        "errors": [_violation("reason", "input", "Texten är för kort.", "String too short")],
+    }
+    registry.on("POST", "/accounts/a1/closing", lambda r: httpx.Response(422, json=too_short))
+    page = client.post("/accounts/a1/closing", data={"csrf_token": csrf_of(client), "reason": "x"})
+    assert page.status_code == 422
+    html = page.text
+    error = html.rindex("Texten är för kort.")
+    assert html.index('<label for="f-reason">') < error < html.index('id="f-reason"')
+    assert ">x</textarea>" in html
+
+    # The API's role check names no rule: it is said in words beside the field.
+    forbidden = {"detail": "this needs one of the roles: administrator, unit_head"}
+    registry.on("POST", "/accounts/a1/closing", lambda r: httpx.Response(403, json=forbidden))
+    page = client.post(
+        "/accounts/a1/closing", data={"csrf_token": csrf_of(client), "reason": "Slut"}
+    )
+    assert page.status_code == 403
+    assert "Det kräver en av rollerna: Kontoansvarig (administratör), Enhetschef." in page.text
+    assert page.text.rindex("Det kräver en av rollerna") < page.text.index('id="f-reason"')
+
+
+def test_issue_14_p5_5_closing_offered_only_to_roles_that_may(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    sign_in(client, "communicator")
+    registry.on("GET", "/accounts/a1", lambda r: httpx.Response(200, json=_account("active")))
+    page = client.get("/accounts/a1").text
+    assert 'action="/accounts/a1/closing"' not in page
+    assert 'action="/accounts/a1/departures"' not in page
+    assert "informationsansvarig, förvaltnings- och enhetschefer kan stänga kontot" in page
+    assert 'href="/accounts/a1/plan"' in page  # a communicator may amend (EDITORS)
+
+
+def test_issue_14_p3_1_an_administrator_leaves(client: TestClient, registry: FakeRegistry) -> None:
+    sign_in(client, "information_officer")
+    registry.on("GET", "/accounts/a1", lambda r: httpx.Response(200, json=_account("active")))
+    page = client.get("/accounts/a1").text
+    assert '<option value="bo@nora.example">Bo B (bo@nora.example)</option>' in page
+
+    registry.on(
+        "POST", "/accounts/a1/departures", lambda r: httpx.Response(200, json=_account("active"))
+    )
+    form = {"csrf_token": csrf_of(client), "key": "k7", "email": "bo@nora.example"}
+    answer = client.post("/accounts/a1/departures", data=form)
+    assert answer.headers["location"] == "/accounts/a1?done=departure"
+    assert registry.body() == {"email": "bo@nora.example"}
+
+    left = _account("active", departed=["bo@nora.example"])
+    registry.on("GET", "/accounts/a1", lambda r: httpx.Response(200, json=left))
+    page = client.get("/accounts/a1?done=departure").text
+    assert "Att administratören slutar är registrerat." in page
+    assert "Bo B (bo@nora.example) – har slutat" in page
+    assert '<option value="bo@nora.example">' not in page  # cannot leave twice
+
+    refusal = {
+        "detail": "…",
+        "errors": [
+            _violation("email", "P3.1", "x@nora.example är inte administratör för kontot.", "…")
+        ],
+    }
+    registry.on("POST", "/accounts/a1/departures", lambda r: httpx.Response(422, json=refusal))
+    page = client.post("/accounts/a1/departures", data=form | {"email": "x@nora.example"})
+    assert page.status_code == 422
+    html = page.text
+    assert html.rindex("<strong>P3.1:</strong> x@nora.example") < html.index('id="f-email"')

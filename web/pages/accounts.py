@@ -1,12 +1,14 @@
 """Accounts: the register with filters, an account's page and history, the activity
-plan form (Bilaga 1), the four sign-offs (B1), the credentials deposit (P3.5), the
-profile checklist (P4.1, P5.7), and absences with substitutes (P3.3, P5.1).
+plan form (Bilaga 1) with drafts and amendments (P3.6), the four sign-offs (B1), the
+credentials deposit (P3.5), the profile checklist (P4.1, P5.7), an administrator
+leaving (P3.1), closing an account (P5.5), and absences with substitutes (P3.3, P5.1).
 
 Every page reads and writes through the registry API with the person's token; the
 API's rule-coded refusals are shown beside the field they name (web.services.ApiError).
 """
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlencode
@@ -19,6 +21,7 @@ from starlette.datastructures import FormData
 from shared.events.account import PLATFORM_NAMES
 from shared.kommun import Kommuner
 from shared.principal import Principal, Role
+from web.i18n import t
 from web.render import render
 from web.services import ApiDep, ApiError, FieldError
 
@@ -47,7 +50,21 @@ DONE = {
     "credentials": "credentials.title",
     "profile": "profile.done",
     "absence": "absences.created",
+    "drafted": "draft.saved",
+    "amended": "amend.saved",
+    "reapproval": "amend.reapproval",
+    "departure": "departure.done",
+    "closing": "closing.started",
+    "closed": "closing.closed",
 }
+# Who the registry lets change a plan, and who may record a departure or close an
+# account (services/registry/api.py, EDITORS and MANAGERS): the page offers a form only
+# to them; the API still decides.
+EDITORS = frozenset({Role.COMMUNICATOR, Role.ADMINISTRATOR, Role.INFORMATION_OFFICER})
+MANAGERS = frozenset(
+    {Role.ADMINISTRATOR, Role.INFORMATION_OFFICER, Role.DEPARTMENT_HEAD, Role.UNIT_HEAD}
+)
+ENDED = ("closing", "closed")  # P5.5: nothing of the plan changes any more
 
 
 def _organisation(request: Request, kommun: str) -> dict[str, list[str]]:
@@ -70,13 +87,24 @@ def _number(text: str, kind: type[int] | type[float]) -> Any:
         return text
 
 
+def _rows(names: Iterable[str], prefix: str) -> int:
+    """How many rows of a repeated fieldset `names` hold (`operators.3.email`: four): an
+    amended plan may list more operators than a new form shows."""
+    indexes = [
+        int(parts[1])
+        for name in names
+        if (parts := name.split("."))[0] == prefix and len(parts) == 3 and parts[1].isdigit()
+    ]
+    return max(indexes, default=-1) + 1
+
+
 def _people(
     form: FormData, prefix: str, rows: int, extra: tuple[str, ...]
 ) -> tuple[list[Any], list[int]]:
     """The filled rows of a repeated fieldset, and the form row each one came from (so
     an error on `administrators.1.email` lands beside the row the person filled in)."""
     people, rows_used = [], []
-    for row in range(rows):
+    for row in range(max(rows, _rows(form, prefix))):
         values = {f: _text(form, f"{prefix}.{row}.{f}") for f in (*PERSON_FIELDS, *extra)}
         if any(values.values()):
             people.append({k: v for k, v in values.items() if v or k in PERSON_FIELDS})
@@ -121,6 +149,49 @@ def plan_from_form(form: FormData) -> tuple[dict[str, Any], dict[str, list[int]]
     return plan, {"administrators": admin_rows, "operators": operator_rows}
 
 
+def _shown(value: Any) -> str:
+    """A plan's value as its form field shows it: 4.0 hours as "4", none as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def values_from_plan(plan: dict[str, Any]) -> dict[str, Any]:
+    """The API's plan as the form's fields, so that a draft is resumed and a plan is
+    amended from what it says now (the inverse of plan_from_form)."""
+    values: dict[str, Any] = {
+        name: _shown(plan.get(name))
+        for name in (
+            "handle",
+            "platform",
+            "url",
+            "department",
+            "unit",
+            "purpose",
+            "audience",
+            "removal_deadline_hours",
+            "answer_deadline_hours",
+            "hours_per_week",
+        )
+    }
+    for kind, extra in (("administrators", ("platform_knowledge_confirmed",)), ("operators", ())):
+        for row, person in enumerate(plan.get(kind) or []):
+            for name in (*PERSON_FIELDS, *extra):
+                values[f"{kind}.{row}.{name}"] = _shown(person.get(name))
+    frequency = plan.get("update_frequency") or {}
+    values["update_frequency.posts"] = _shown(frequency.get("posts"))
+    values["update_frequency.per"] = _shown(frequency.get("per"))
+    monitoring = plan.get("monitoring") or {}
+    values["monitoring.days"] = list(monitoring.get("days") or [])
+    for edge in ("start", "end"):
+        values[f"monitoring.{edge}"] = _shown(monitoring.get(edge))[:5]  # HH:MM
+    if monitoring.get("public_holidays"):
+        values["monitoring.public_holidays"] = "on"
+    return values
+
+
 def _form_field(field: str, rows: dict[str, list[int]]) -> str:
     """An API field path as the form's field name: list indexes back to form rows."""
     parts = field.split(".")
@@ -147,8 +218,12 @@ def _plan_page(
     values: dict[str, Any],
     errors: dict[str, list[FieldError]],
     status: int = 200,
+    account: dict[str, Any] | None = None,
 ) -> Response:
+    """The plan form: a new plan (`account` None), a draft resumed, or a plan amended."""
     user = api.user.principal
+    mode = "new" if account is None else "draft" if account["state"] == "draft" else "amend"
+    operators = _rows(values, "operators")
     return render(
         request,
         "accounts/plan_form.html",
@@ -161,9 +236,24 @@ def _plan_page(
         days=DAYS,
         per=PER,
         admin_rows=ADMIN_ROWS,
-        operator_rows=OPERATOR_ROWS,
+        # Every operator the plan lists, and an empty row to add one.
+        operator_rows=OPERATOR_ROWS if operators < OPERATOR_ROWS else operators + 1,
+        mode=mode,
+        account=account,
+        action="/accounts/new" if account is None else f"/accounts/{account['id']}/plan",
         key=values.get("key") or str(uuid.uuid4()),
     )
+
+
+def _typed(form: FormData) -> dict[str, Any]:
+    """The form as typed, to show it again beside its errors, with a new key: the
+    corrected plan is another request than the refused one."""
+    values: dict[str, Any] = {
+        name: value for name, value in form.multi_items() if isinstance(value, str)
+    }
+    values["monitoring.days"] = form.getlist("monitoring.days")
+    values["key"] = str(uuid.uuid4())
+    return values
 
 
 @router.get("/accounts/new")
@@ -173,24 +263,104 @@ async def new_plan(request: Request, api: ApiDep) -> Response:
 
 @router.post("/accounts/new")
 async def submit_plan(request: Request, api: ApiDep) -> Response:
-    """Submit the plan (P3.6, B1); the API's refusals beside their fields, in Swedish
-    with the rule ID (422), the form kept as filled in."""
+    """Submit the plan (P3.6, B1), or save it as a draft to resume later (the button
+    `action=draft`); the API's refusals beside their fields, in Swedish with the rule ID
+    (422), the form kept as filled in. A draft is checked by the same rules."""
     form = await request.form()
     plan, rows = plan_from_form(form)
     key = _text(form, "key") or None
+    draft = _text(form, "action") == "draft"
     try:
-        account = await api.submit_plan(plan, key)
+        if draft:
+            answer = await api.call(
+                "registry", "POST", "/accounts", json=plan, params={"draft": "true"}, key=key
+            )
+            account: dict[str, Any] = answer.json()
+        else:
+            account = await api.submit_plan(plan, key)
     except ApiError as exc:
         if exc.status != 422 or not exc.errors:
             raise
-        values: dict[str, Any] = {
-            name: value for name, value in form.multi_items() if isinstance(value, str)
-        }
-        values["monitoring.days"] = form.getlist("monitoring.days")
-        # A new key: the corrected plan is another request than the refused one.
-        values["key"] = str(uuid.uuid4())
-        return _plan_page(request, api, values, errors_by_field(exc.errors, rows), 422)
-    return RedirectResponse(f"/accounts/{account['id']}?done=created", status_code=303)
+        return _plan_page(request, api, _typed(form), errors_by_field(exc.errors, rows), 422)
+    done = "drafted" if draft else "created"
+    return RedirectResponse(f"/accounts/{account['id']}?done={done}", status_code=303)
+
+
+@router.get("/accounts/{account_id}/plan")
+async def edit_plan(request: Request, api: ApiDep, account_id: str) -> Response:
+    """A draft resumed, or a plan amended: the form filled in with the plan as it is."""
+    account = await api.account(account_id)
+    if account["state"] in ENDED:
+        return _plan_page(request, api, values_from_plan(account["plan"]), _ended(), 409, account)
+    return _plan_page(request, api, values_from_plan(account["plan"]), {}, account=account)
+
+
+def _ended() -> dict[str, list[FieldError]]:
+    return {
+        "state": [
+            FieldError(
+                "state",
+                "P5.5",
+                "Kontot håller på att stängas: planen ändras inte längre.",
+                "the account is being closed: its plan is not changed any more",
+            )
+        ]
+    }
+
+
+@router.post("/accounts/{account_id}/plan")
+async def save_plan(request: Request, api: ApiDep, account_id: str) -> Response:
+    """PUT the plan: a draft saved again (`action=draft`) or submitted (`action=submit`,
+    then POST submit, P3.6), or a live plan amended. Changing its administrators,
+    department or purpose sends it back for all four sign-offs (P2.1, P3.6): the page
+    says so from the API's answer."""
+    form = await request.form()
+    plan, rows = plan_from_form(form)
+    key = _text(form, "key") or None
+    action = _text(form, "action")
+    try:
+        answer = await api.call(
+            "registry", "PUT", f"/accounts/{account_id}/plan", json=plan, key=key
+        )
+        account: dict[str, Any] = answer.json()
+        if action == "submit" and account["state"] == "draft":
+            submitted = await api.call(
+                "registry", "POST", f"/accounts/{account_id}/submit", key=key
+            )
+            account = submitted.json()
+            return RedirectResponse(f"/accounts/{account_id}?done=created", status_code=303)
+    except ApiError as exc:
+        if exc.status not in (403, 409, 422):
+            raise
+        errors = exc.errors or _refused(exc, "state")
+        current = await api.account(account_id)
+        return _plan_page(
+            request, api, _typed(form), errors_by_field(errors, rows), exc.status, current
+        )
+    if account["state"] == "draft":
+        return RedirectResponse(f"/accounts/{account_id}?done=drafted", status_code=303)
+    last = (account.get("history") or [{}])[-1]
+    reapproval = last.get("action") == "amended" and (last.get("details") or {}).get(
+        "reapproval_required"
+    )
+    done = "reapproval" if reapproval else "amended"
+    return RedirectResponse(f"/accounts/{account_id}?done={done}", status_code=303)
+
+
+def _refused(exc: ApiError, field: str) -> list[FieldError]:
+    """A refusal that names no rule (the API's role check: 403 "this needs one of the
+    roles: …") as an error beside `field`, in words."""
+    if exc.status == 403:
+        wanted = [r.strip() for r in exc.detail.rpartition(":")[2].split(",") if r.strip()]
+        return [
+            FieldError(
+                field,
+                "",
+                t("refused.roles", "sv", roles=", ".join(t(f"role.{r}", "sv") for r in wanted)),
+                t("refused.roles", "en", roles=", ".join(t(f"role.{r}", "en") for r in wanted)),
+            )
+        ]
+    return [FieldError(field, "", exc.detail, exc.detail)]
 
 
 @router.get("/accounts")
@@ -246,12 +416,25 @@ def _account_page(
 ) -> Response:
     done = request.query_params.get("done", "")
     signed = {s["role"]: s for s in account.get("signatures", [])}
+    user = api.user.principal
+    departed = {str(e).casefold() for e in account.get("departed") or []}
+    closing = [h for h in account.get("history", []) if h.get("action") == "closing"]
     return render(
         request,
         template,
         status_code=status,
-        user=api.user.principal,
+        user=user,
         account=account,
+        may_edit=bool(user.roles & EDITORS),
+        may_manage=bool(user.roles & MANAGERS),
+        departed=departed,
+        # P3.1: who can still leave; the plan keeps the names of those who have.
+        staying=[
+            (a["email"], f"{a['name']} ({a['email']})")
+            for a in account["plan"]["administrators"]
+            if str(a["email"]).casefold() not in departed
+        ],
+        closing=closing[-1] if closing else None,
         plan=account["plan"],
         platforms=PLATFORM_NAMES,
         signed=signed,
@@ -284,14 +467,19 @@ async def _refused_here(
     exc: ApiError,
     template: str,
     values: dict[str, str],
+    field: str = "",
 ) -> Response:
     """A refused change shown on the page it came from, its rules beside the fields
-    (422, 403 not this person, 409 not in this state)."""
-    if not exc.errors:
+    (422, 403 not this person, 409 not in this state). With `field`, a refusal naming
+    no rule (the API's role check) stands beside that field too."""
+    errors = exc.errors
+    if not errors and field and exc.status in (403, 409):
+        errors = _refused(exc, field)
+    if not errors:
         raise exc
     account = await api.account(account_id)
     return _account_page(
-        request, api, account, template, errors_by_field(exc.errors), exc.status, values
+        request, api, account, template, errors_by_field(errors), exc.status, values
     )
 
 
@@ -341,6 +529,79 @@ async def confirm_profile(request: Request, api: ApiDep, account_id: str) -> Res
         values = {item: "on" for item, ok in checklist.items() if ok}
         return await _refused_here(request, api, account_id, exc, "accounts/account.html", values)
     return RedirectResponse(f"/accounts/{account_id}?done=profile", status_code=303)
+
+
+@router.post("/accounts/{account_id}/submit")
+async def submit_draft(request: Request, api: ApiDep, account_id: str) -> Response:
+    """A draft submitted as it stands (P3.6); the sign-offs of B1 follow."""
+    form = await request.form()
+    try:
+        await api.call(
+            "registry", "POST", f"/accounts/{account_id}/submit", key=_text(form, "key") or None
+        )
+    except ApiError as exc:
+        return await _refused_here(
+            request, api, account_id, exc, "accounts/account.html", {}, "state"
+        )
+    return RedirectResponse(f"/accounts/{account_id}?done=created", status_code=303)
+
+
+@router.post("/accounts/{account_id}/departures")
+async def administrator_leaves(request: Request, api: ApiDep, account_id: str) -> Response:
+    """P3.1: an administrator stops; with fewer than two left the account is
+    noncompliant, and the registry says so (account.noncompliant)."""
+    form = await request.form()
+    email = _text(form, "email")
+    try:
+        await api.call(
+            "registry",
+            "POST",
+            f"/accounts/{account_id}/departures",
+            json={"email": email},
+            key=_text(form, "key") or None,
+        )
+    except ApiError as exc:
+        return await _refused_here(
+            request, api, account_id, exc, "accounts/account.html", {"email": email}, "email"
+        )
+    return RedirectResponse(f"/accounts/{account_id}?done=departure", status_code=303)
+
+
+@router.post("/accounts/{account_id}/closing")
+async def start_closing(request: Request, api: ApiDep, account_id: str) -> Response:
+    """P5.5: the unit stops using the platform; the account is to be closed, with the
+    reason (the API asks for 3 to 2,000 characters)."""
+    form = await request.form()
+    reason = _text(form, "reason")
+    try:
+        await api.call(
+            "registry",
+            "POST",
+            f"/accounts/{account_id}/closing",
+            json={"reason": reason},
+            key=_text(form, "key") or None,
+        )
+    except ApiError as exc:
+        return await _refused_here(
+            request, api, account_id, exc, "accounts/account.html", {"reason": reason}, "reason"
+        )
+    return RedirectResponse(f"/accounts/{account_id}?done=closing", status_code=303)
+
+
+@router.post("/accounts/{account_id}/closed")
+async def confirm_closed(request: Request, api: ApiDep, account_id: str) -> Response:
+    """P5.5: the account is closed on the platform; the registry announces
+    account.closed and it leaves the public list (P10.8)."""
+    form = await request.form()
+    try:
+        await api.call(
+            "registry", "POST", f"/accounts/{account_id}/closed", key=_text(form, "key") or None
+        )
+    except ApiError as exc:
+        return await _refused_here(
+            request, api, account_id, exc, "accounts/account.html", {}, "closed"
+        )
+    return RedirectResponse(f"/accounts/{account_id}?done=closed", status_code=303)
 
 
 def _absences_page(

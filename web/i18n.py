@@ -431,12 +431,6 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "mod.by_hand": {"sv": "Att göra för hand", "en": "To do by hand"},
     "mod.by_hand_note": {"sv": "Vad gjordes, och var", "en": "What was done, and where"},
     "mod.by_hand_done": {"sv": "Gjort för hand", "en": "Done by hand"},
-    "mod.not_done": {
-        "sv": "Beslutet kunde inte genomföras: plattformen eller tjänsten svarade inte. "
-        "Ärendet är inte avgjort; försök igen.",
-        "en": "The decision could not be carried out: the platform or the service did not "
-        "answer. The case is not decided; try again.",
-    },
     "mod.done.decided": {"sv": "Beslutet är taget.", "en": "The decision is taken."},
     "mod.done.claimed": {"sv": "Ärendet är ditt.", "en": "The case is yours."},
     "mod.done.by_hand": {"sv": "Ärendet är avslutat.", "en": "The case is closed."},

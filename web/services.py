@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import httpx
 from fastapi import Depends, Request
 
-from web.session import CurrentUser, SignInRequired, User
+from web.session import CurrentUser, SignInRequired, User, return_to
 from web.settings import WebSettings
 
 # A list page's `Link: <…?after=X&limit=N>; rel="next"` (shared.http.link_next).
@@ -55,7 +55,8 @@ class ApiError(Exception):
 
 
 class ApiUnavailable(Exception):
-    """The service did not answer (down, or too slow): the page says to try again."""
+    """The service did not answer (down, too slow, or a proxy's 502/503/504 without the
+    API's own problem body): the page says to try again."""
 
     def __init__(self, service: str, why: str) -> None:
         super().__init__(f"{service}: {why}")
@@ -84,6 +85,34 @@ def error_of(answer: httpx.Response) -> ApiError:
     return ApiError(answer.status_code, detail if isinstance(detail, str) else str(detail), errors)
 
 
+def _is_problem(answer: httpx.Response) -> bool:
+    """The API's own error body (shared.http.Problem: a JSON object with a `detail`), as
+    opposed to a proxy's or load balancer's page."""
+    if "json" not in answer.headers.get("content-type", ""):
+        return False
+    try:
+        body = answer.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and isinstance(body.get("detail"), str)
+
+
+def raise_for(service: str, answer: httpx.Response, here: str) -> httpx.Response:
+    """An API's answer, or why not: 401 (the token expired) signs in again and comes back
+    to `here`; a 503, or a 502/504 without a problem body, is the service being away
+    (ApiUnavailable); any other error, a 502 that says why included (moderation: the
+    platform refused, with its reason, README "The platform"), is an ApiError."""
+    status = answer.status_code
+    if status == 401:
+        raise SignInRequired(here)
+    # 503 is the APIs' own "try again" (the store is away; Retry-After) whatever its body.
+    if status == 503 or (status in (502, 504) and not _is_problem(answer)):
+        raise ApiUnavailable(service, f"HTTP {status}")
+    if status >= 400:
+        raise error_of(answer)
+    return answer
+
+
 @dataclass(frozen=True)
 class Page:
     items: list[dict[str, Any]]
@@ -93,9 +122,12 @@ class Page:
 class Api:
     """One per request: the person's token on every call."""
 
-    def __init__(self, client: httpx.AsyncClient, settings: WebSettings, user: User) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, settings: WebSettings, user: User, here: str = "/"
+    ) -> None:
         self._client = client
         self.user = user
+        self.here = here  # where signing in again comes back to (session.return_to)
         self._urls = {
             "registry": settings.registry_url.rstrip("/"),
             "moderation": settings.moderation_url.rstrip("/"),
@@ -124,13 +156,7 @@ class Api:
             )
         except httpx.HTTPError as exc:
             raise ApiUnavailable(service, type(exc).__name__) from None
-        if answer.status_code == 401:
-            raise SignInRequired("/accounts")  # the token expired: sign in again
-        if answer.status_code in (502, 503, 504):
-            raise ApiUnavailable(service, f"HTTP {answer.status_code}")
-        if answer.status_code >= 400:
-            raise error_of(answer)
-        return answer
+        return raise_for(service, answer, self.here)
 
     # The registry (services/registry/api.py)
 
@@ -181,7 +207,7 @@ class Api:
 
 
 async def _api(request: Request, user: CurrentUser) -> Api:
-    return Api(request.app.state.http, request.app.state.web_settings, user)
+    return Api(request.app.state.http, request.app.state.web_settings, user, return_to(request))
 
 
 # A page's API client, for the signed-in person: `api: ApiDep`.

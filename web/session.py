@@ -20,12 +20,13 @@ import json
 import secrets
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 from cryptography.fernet import Fernet, InvalidToken
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.routing import Match
 
 from shared.auth import AuthError, IdentityProviderUnreachable, TokenVerifier, mint_token
 from shared.kommun import Kommuner
@@ -81,19 +82,59 @@ class Sessions:
         return data if isinstance(data, dict) else None
 
 
+HOME = "/accounts"
+
+
 def local_path(url: str) -> str:
     """Only a path on this site: `next=https://elsewhere` or `//elsewhere` is no redirect
-    target (an open redirect would lend the kommun's name to phishing)."""
-    if not url.startswith("/") or url.startswith("//") or "\\" in url:
-        return "/accounts"
+    target (an open redirect would lend the kommun's name to phishing). Browsers drop tabs
+    and line breaks and read `\\` as `/`, so `/<tab>/elsewhere` is refused too."""
+    if (
+        not url.startswith("/")
+        or url.startswith("//")
+        or "\\" in url
+        or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url)
+    ):
+        return HOME
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc:
+        return HOME
     return url
+
+
+def _has_page(request: Request, path: str) -> bool:
+    """Whether a GET of `path` is one of this app's pages."""
+    scope = {"type": "http", "method": "GET", "path": path, "root_path": ""}
+    # FULL only where the path and the method match (a POST-only route is PARTIAL).
+    return any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes)
+
+
+def return_to(request: Request) -> str:
+    """Where signing in again comes back to: a GET's own page (with its query); for a
+    form's POST, the page that held the form: the Referer if it is on this site, else the
+    nearest page above the POST's path (`/moderation/X/decision` → `/moderation/X`).
+    Never another site (local_path)."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method in ("GET", "HEAD"):
+        return local_path(here)
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc == request.url.netloc and referer.scheme in ("http", "https"):
+        page = referer.path + (f"?{referer.query}" if referer.query else "")
+        return local_path(page)
+    parts = request.url.path.rstrip("/").split("/")
+    while len(parts) > 1:
+        candidate = "/".join(parts)
+        if _has_page(request, candidate):
+            return local_path(candidate)
+        parts.pop()
+    return HOME
 
 
 async def current_user(request: Request) -> User:
     """Dependency of every signed-in page: the session's token, verified as the APIs
     verify it (an expired or foreign token means signing in again)."""
     sessions: Sessions = request.app.state.sessions
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    here = return_to(request)
     data = sessions.open(request.cookies.get(SESSION_COOKIE, ""))
     token = data.get("token") if data else None
     if not isinstance(token, str):
@@ -177,7 +218,7 @@ def _web(request: Request) -> WebSettings:
 
 
 @router.get("/signin")
-async def signin_page(request: Request, next: str = "/accounts") -> Response:
+async def signin_page(request: Request, next: str = HOME) -> Response:
     settings = _web(request)
     kommuner: Kommuner = request.app.state.kommuner
     return render(
@@ -204,7 +245,7 @@ def _local_secret(request: Request) -> str:
 @router.post("/signin/local")
 async def signin_local(
     request: Request,
-    next: Annotated[str, Form()] = "/accounts",
+    next: Annotated[str, Form()] = HOME,
     person: Annotated[str, Form()] = "",
     kommun: Annotated[str, Form()] = "",
     name: Annotated[str, Form()] = "",
@@ -283,7 +324,7 @@ def _redirect_uri(request: Request) -> str:
 
 
 @router.get("/signin/oidc")
-async def signin_oidc(request: Request, next: str = "/accounts") -> Response:
+async def signin_oidc(request: Request, next: str = HOME) -> Response:
     web = _web(request)
     if not web.oidc_client_id:
         raise SignInFailed("OpenID Connect is not configured (WEB_OIDC_CLIENT_ID)")
@@ -348,7 +389,7 @@ async def signin_callback(
         await verifier.verify(token)
     except AuthError as exc:
         raise SignInFailed(str(exc)) from None
-    response = start_session(request, token, str(pending.get("next", "/accounts")))
+    response = start_session(request, token, str(pending.get("next", HOME)))
     response.delete_cookie(OIDC_COOKIE, path="/", secure=True, httponly=True)
     return response
 

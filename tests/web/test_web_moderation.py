@@ -18,10 +18,11 @@ from playwright.sync_api import Browser, expect
 from shared.auth import mint_token
 from shared.ids import new_id
 from shared.principal import Role
-from tests.helpers import plan_json
+from tests.helpers import ROOT, plan_json
 from tests.web.conftest import FakeRegistry, WebStack, check_accessibility, csrf_of, sign_in
 from tests.web.test_web_browser import People, sign_in_as, tab_to, visit
 from web.pages import moderation
+from web.settings import WebSettings
 
 NOW = datetime.now(UTC)
 
@@ -326,12 +327,188 @@ def test_issue_14_a_decided_case_and_a_platform_failure_said_in_words(
     assert (
         "Sammanhanget kunde inte hämtas." in page.text
     )  # the context refused: the case still shown
-    # 502: the platform did not do it; the case is not decided (README, "The platform").
+    # A 502 with only a `detail`: said in its own words, the form kept.
     registry.on("POST", "/cases/facebook-987_0/decision", _json({"detail": "graph api 500"}, 502))
     failed = client.post("/moderation/facebook-987_0/decision", data=form)
     assert failed.status_code == 502
-    assert "Ärendet är inte avgjort; försök igen." in failed.text
+    assert "graph api 500" in failed.text
     assert ">Skäl</textarea>" in failed.text
+
+
+# The platform's reason, as services/moderation/handlers.py's PlatformFailed gives it.
+PLATFORM_REFUSED = {
+    "detail": "platform: the platform did not do it (P5.2)",
+    "errors": [
+        {
+            "field": "platform",
+            "rule": "P5.2",
+            "message": {
+                "sv": "Plattformen utförde inte åtgärden: Graph API 403: (#200) Permissions "
+                "error. Ärendet är inte avgjort; försök igen eller gör det för hand.",
+                "en": "the platform did not do it: Graph API 403: (#200) Permissions error; "
+                "the case is not decided, try again or do it by hand",
+            },
+        }
+    ],
+}
+
+
+def test_issue_14_P5_2_a_platform_refusal_shows_its_reason_beside_the_decisions(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    registry.on("GET", "/cases/facebook-987_0", _json(LATE))
+    registry.on("GET", "/accounts/01JACCOUNT/comments", _json([]))
+    registry.on("POST", "/cases/facebook-987_0/decision", _json(PLATFORM_REFUSED, 502))
+    sign_in(client)
+    form = {"csrf_token": csrf_of(client), "reason": "Hot", "resolution": "hide"}
+    page = client.post("/moderation/facebook-987_0/decision", data=form)
+    assert page.status_code == 502
+    html = page.text
+    decisions = html[
+        html.index('id="f-resolution"') : html.index("</fieldset>", html.index('id="f-resolution"'))
+    ]
+    assert (
+        "<strong>P5.2:</strong> Plattformen utförde inte åtgärden: Graph API 403: (#200) "
+        "Permissions error." in decisions
+    )
+    assert 'href="#f-resolution"' in html  # the summary leads there
+    assert ">Hot</textarea>" in html  # the form kept
+    assert "tjänsten svarade inte" not in html  # not "unavailable"
+    client.get("/lang/en")
+    english = client.post("/moderation/facebook-987_0/decision", data=form).text
+    assert "the platform did not do it: Graph API 403: (#200) Permissions error" in english
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(
+            502,
+            text="<html><body>502 Bad Gateway</body></html>",
+            headers={"content-type": "text/html"},
+        ),
+        httpx.Response(502),
+        httpx.Response(504),
+        httpx.Response(503, json={"detail": "the store did not answer"}),
+    ],
+    ids=["502-proxy-page", "502-empty", "504-empty", "503-problem"],
+)
+def test_issue_14_a_proxy_502_or_a_503_is_unavailable(
+    client: TestClient, registry: FakeRegistry, answer: httpx.Response
+) -> None:
+    registry.on("GET", "/cases/facebook-987_0", _json(LATE))
+    registry.on("POST", "/cases/facebook-987_0/decision", lambda request: answer)
+    sign_in(client)
+    form = {"csrf_token": csrf_of(client), "reason": "Hot", "resolution": "hide"}
+    page = client.post("/moderation/facebook-987_0/decision", data=form)
+    assert page.status_code == 503
+    assert page.headers["retry-after"] == "5"
+    assert "Bad Gateway" not in page.text
+
+
+def test_issue_14_a_failed_connection_is_unavailable(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    registry.on("GET", "/cases", refuse)
+    sign_in(client)
+    page = client.get("/moderation")
+    assert page.status_code == 503
+    assert page.headers["retry-after"] == "5"
+
+
+def _next_of(answer: Any) -> str:
+    assert answer.status_code == 303, answer.text
+    location = httpx.URL(answer.headers["location"])
+    assert location.path == "/signin"
+    return str(location.params["next"])
+
+
+def test_issue_14_an_api_401_on_a_get_signs_in_and_comes_back_to_the_page(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    registry.on("GET", "/cases", _json({"detail": "expired"}, 401))
+    sign_in(client)
+    gone = client.get("/moderation?mine=1")
+    assert _next_of(gone) == "/moderation?mine=1"  # not /accounts
+    form = {
+        "csrf_token": csrf_of(client),
+        "next": "/moderation?mine=1",
+        "kommun": "nora",
+        "name": "Anna Andersson",
+        "role": "communicator",
+    }
+    back = client.post("/signin/local", data=form)
+    assert back.headers["location"] == "/moderation?mine=1"
+
+
+def test_issue_14_an_old_session_cookie_on_a_get_comes_back_to_the_page(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    sign_in(client)
+    client.app.state.sessions.seconds = -10  # type: ignore[attr-defined]  # every cookie too old
+    assert _next_of(client.get("/moderation/facebook-987_0")) == "/moderation/facebook-987_0"
+    assert not any(c.url.path.startswith("/cases") for c in registry.calls)
+
+
+def test_issue_14_an_expired_session_on_a_post_comes_back_to_the_form_s_page(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    registry.on("POST", "/cases/facebook-987_0/decision", _json({"detail": "expired"}, 401))
+    sign_in(client)
+    form = {"csrf_token": csrf_of(client), "reason": "Hot", "resolution": "hide"}
+    path = "/moderation/facebook-987_0/decision"
+    # The Referer on this site: that page, query and all.
+    here = "https://testserver/moderation/facebook-987_0?done=claimed"
+    assert _next_of(client.post(path, data=form, headers={"referer": here})) == (
+        "/moderation/facebook-987_0?done=claimed"
+    )
+    # No Referer, or another site's: the form's own page, never the other site.
+    assert _next_of(client.post(path, data=form)) == "/moderation/facebook-987_0"
+    elsewhere = "https://evil.example/moderation/x"
+    answer = client.post(path, data=form, headers={"referer": elsewhere})
+    assert _next_of(answer) == "/moderation/facebook-987_0"
+    # The session cookie too old on a POST: the same.
+    client.app.state.sessions.seconds = -10  # type: ignore[attr-defined]
+    assert _next_of(client.post(path, data=form)) == "/moderation/facebook-987_0"
+
+
+@pytest.mark.parametrize(
+    "outside",
+    [
+        "https://evil.example/accounts",
+        "//evil.example/accounts",
+        "/\\evil.example",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "javascript:alert(1)",
+        "evil.example",
+    ],
+)
+def test_issue_14_an_outside_next_is_refused(client: TestClient, outside: str) -> None:
+    page = client.get("/signin", params={"next": outside})
+    nexts = re.findall(r'name="next" value="([^"]*)"', page.text)
+    assert nexts
+    assert set(nexts) == {"/accounts"}
+    form = {
+        "csrf_token": csrf_of(client),
+        "next": outside,
+        "kommun": "nora",
+        "name": "Anna Andersson",
+        "role": "communicator",
+    }
+    assert client.post("/signin/local", data=form).headers["location"] == "/accounts"
+    assert client.get("/lang/en", params={"next": outside}).headers["location"] == "/accounts"
+
+
+def test_issue_14_every_web_setting_is_in_the_readme_table() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name, field in WebSettings.model_fields.items():
+        variable = f"WEB_{name.upper()}"
+        assert re.search(rf"^\| `{variable}` \| [^|]+ \| [^|]+ \|$", readme, re.M), variable
+        assert field.description, variable
 
 
 def test_issue_14_moderation_forms_need_the_csrf_token(

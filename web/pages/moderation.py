@@ -20,7 +20,7 @@ from shared.principal import Principal, Role
 from web.i18n import lang_of, t
 from web.pages.accounts import errors_by_field
 from web.render import render
-from web.services import Api, ApiDep, ApiError, ApiUnavailable, FieldError
+from web.services import Api, ApiDep, ApiError, FieldError
 
 router = APIRouter()
 
@@ -201,11 +201,15 @@ async def case_page(request: Request, api: ApiDep, case_id: str) -> Response:
     return await _case_page(request, api, case_id)
 
 
-def _unavailable() -> dict[str, list[FieldError]]:
-    """A 502 (the platform refused; the case stays undecided, README "The platform") or
-    the service down: said on the case page, the form kept."""
-    message = FieldError("", "", t("mod.not_done", "sv"), t("mod.not_done", "en"))
-    return {"": [message]}
+def _refusal(exc: ApiError) -> dict[str, list[FieldError]]:
+    """The API's refusal by field. The platform's (a 502 that says why: Meta refused the
+    hide, with its reason; the case stays undecided, README "The platform") is shown
+    beside the decision buttons; a refusal without rules is said in its own words."""
+    errors = exc.errors or [FieldError("resolution", "", exc.detail, exc.detail)]
+    found = errors_by_field(errors)
+    if "platform" in found:
+        found.setdefault("resolution", []).extend(found.pop("platform"))
+    return found
 
 
 @router.post("/moderation/{case_id}/decision")
@@ -229,15 +233,9 @@ async def decide(request: Request, api: ApiDep, case_id: str) -> Response:
     try:
         await api.call("moderation", "POST", f"/cases/{case_id}/decision", json=body, key=key)
     except ApiError as exc:
-        if not exc.errors:
+        if not exc.errors and exc.status != 502:
             raise
-        return await _case_page(
-            request, api, case_id, errors_by_field(exc.errors), values, exc.status
-        )
-    except ApiUnavailable as exc:
-        if exc.service != "moderation":
-            raise
-        return await _case_page(request, api, case_id, _unavailable(), values, 502)
+        return await _case_page(request, api, case_id, _refusal(exc), values, exc.status)
     return RedirectResponse(f"/moderation/{case_id}?done=decided", status_code=303)
 
 

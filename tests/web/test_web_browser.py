@@ -3,8 +3,9 @@
 A plan is submitted through the web form (its rule-coded errors first), its credentials
 deposited (P3.5) and profile confirmed (P4.1, P5.7), then signed by the four signers of
 B1, each signed in locally as themselves; after the fourth it is active and on the
-public list (P10.8). The department head does their part with the keyboard only. axe-core
-checks every page visited against WCAG 2.1 AA.
+public list (P10.8). The department head does their part with the keyboard only. Another
+plan is saved as a draft, resumed by keyboard and submitted (P3.6), then closed (P5.5).
+axe-core checks every page visited against WCAG 2.1 AA.
 """
 
 from collections.abc import Iterator
@@ -204,3 +205,63 @@ def test_issue_14_english_and_a_phone_width(people: People) -> None:
     check_accessibility(page)
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 390, f"the page is {width}px wide on a 390px phone"
+
+
+DRAFT_HANDLE = "norakommunlasframjande"
+
+
+def test_issue_14_draft_resumed_and_submitted_then_the_account_closed(people: People) -> None:
+    """P3.6: a plan saved as a draft, marked so in the register, resumed from its page
+    with the keyboard only and submitted. P5.5: the informationsansvarig starts closing
+    it with a reason and confirms it closed. axe on every page."""
+    page = people.new()
+    sign_in_as(page, "Cecilia Kommunikatör", "communicator", "cecilia@nora.example")
+    visit(page, "/accounts/new")
+    fill_plan(page, DRAFT_HANDLE, ADMINS)
+    page.get_by_role("button", name="Spara som utkast").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(DRAFT_HANDLE)
+    expect(page.locator("#state")).to_have_text("Utkast")
+    expect(page.get_by_text("Utkastet är sparat. Det är inte inlämnat.")).to_be_visible()
+    check_accessibility(page)
+    account = page.url.split("/accounts/")[1].split("?")[0]
+
+    visit(page, "/accounts?state=draft")
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name=DRAFT_HANDLE))
+    expect(row.locator(".state-draft")).to_have_text("Utkast")
+
+    # Resumed later from the account's page, keyboard only.
+    visit(page, f"/accounts/{account}")
+    tab_to(page, "Fortsätt utkastet")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Fortsätt utkastet: {DRAFT_HANDLE}")
+    expect(page.locator("#f-administrators-1-email")).to_have_value(ADMINS[1][1])
+    expect(page.locator("#f-hours_per_week")).to_have_value("4")
+    check_accessibility(page)
+    page.fill("#f-audience", "Barn, unga och föräldrar i Nora")
+    page.get_by_role("button", name="Lämna in planen").click()
+    expect(page.locator("#state")).to_have_text("Inlämnad")
+    expect(page.get_by_text("Verksamhetsplanen är inlämnad.")).to_be_visible()
+    expect(page.get_by_text("Barn, unga och föräldrar i Nora")).to_be_visible()
+    check_accessibility(page)
+
+    # Closed (P5.5) by the informationsansvarig: a reason first, then the confirmation.
+    kommunchef = people.new()
+    sign_in_as(kommunchef, "Kommunchef", next_url=f"/accounts/{account}")
+    check_accessibility(kommunchef)
+    kommunchef.get_by_role("button", name="Börja stänga kontot").click()
+    expect(kommunchef.locator(".field", has=kommunchef.locator("#f-reason"))).to_contain_text(
+        "Skäl"
+    )
+    expect(kommunchef.locator("#f-reason")).to_have_attribute("aria-invalid", "true")
+    check_accessibility(kommunchef)
+    kommunchef.fill("#f-reason", "Läsfrämjandet samlas på bibliotekets konto.")
+    kommunchef.get_by_role("button", name="Börja stänga kontot").click()
+    expect(kommunchef.locator("#state")).to_have_text("Stängs")
+    expect(kommunchef.get_by_text("Kontot ska stängas.")).to_be_visible()
+    check_accessibility(kommunchef)
+    kommunchef.get_by_role("button", name="Bekräfta att kontot är stängt på plattformen").click()
+    expect(kommunchef.locator("#state")).to_have_text("Stängd")
+    expect(kommunchef.get_by_text("Kontot är stängt.").first).to_be_visible()
+    check_accessibility(kommunchef)
+    history = kommunchef.locator("section[aria-labelledby=history] tbody tr")
+    expect(history.first).to_contain_text("Stängt")

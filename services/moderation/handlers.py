@@ -47,7 +47,7 @@ from shared.events import (
 from shared.rules import Conflict, RuleViolations, violation
 from shared.service import Dependencies, EventDeps
 from shared.settings import ServiceName
-from shared.unit_of_work import Decision, NotFound, StaleWrite
+from shared.unit_of_work import Decision, NotFound, StaleWrite, Versioned
 
 log = logging.getLogger("kanalvakt.moderation")
 
@@ -136,6 +136,11 @@ async def _post_of(deps: Deps, comment: Comment) -> Comment | None:
     return await deps.store.comment(f"{comment.platform}-{comment.post_id}")
 
 
+async def _about(deps: Deps, comment: Comment) -> tuple[WatchedAccount | None, Comment | None]:
+    """The comment's account and post, read together: what its case is opened with."""
+    return await asyncio.gather(deps.store.get(comment.account_id), _post_of(deps, comment))
+
+
 @events.on(CommentReceived, idempotent=True)
 async def read_comment(event: CommentReceived, deps: EventScope) -> object:
     """Read a comment against the policy; open a case if it asks removal or an answer."""
@@ -151,22 +156,30 @@ async def read_comment(event: CommentReceived, deps: EventScope) -> object:
         return None
     reading = _reading_of(deps, comment.text)
     comment = cases.read(comment, reading)
+    # The account read once, for the case and the wait both (issue 13: a read per comment).
+    account_read = deps.store.accounts.get(comment.account_id)
     if reading.label != "keep":  # the case first: a crime's escalation waits for nothing
-        await _open(deps, comment, reading)
-    await _waiting(deps, comment)
+        account, post = await asyncio.gather(account_read, _post_of(deps, comment))
+        await _open(deps, comment, reading, (account.item if account else None, post))
+    else:
+        account = await account_read
+    await _waiting(deps, comment, account)
     if not await deps.uow.add_once(deps.store.comments, comment):
         return ALREADY_HANDLED  # read at the same time by the request that took it
     metrics.CLASSIFIED.labels(event.kommun, reading.label, reading.category).inc()
     return None
 
 
-async def _waiting(deps: Deps, comment: Comment) -> None:
+async def _waiting(deps: Deps, comment: Comment, account: Versioned[WatchedAccount] | None) -> None:
+    def decide(a: WatchedAccount) -> Decision[WatchedAccount]:
+        return watching.comment_waiting(a, comment.received_at), []
+
     try:
-        await deps.uow.change(
-            deps.store.accounts,
-            comment.account_id,
-            lambda a: (watching.comment_waiting(a, comment.received_at), []),
-        )
+        if account is not None:
+            with suppress(StaleWrite):  # changed since it was read: read again
+                await deps.uow.apply(deps.store.accounts, account, decide)
+                return
+        await deps.uow.change(deps.store.accounts, comment.account_id, decide)
     except NotFound:
         log.warning(
             "comment %s is of account %s, which is not watched", comment.id, comment.account_id
@@ -177,17 +190,17 @@ async def _open(
     deps: Deps,
     comment: Comment,
     reading: Reading,
+    about: tuple[WatchedAccount | None, Comment | None],
     *,
     source: Literal["classifier", "report", "system"] = "classifier",
     by: Actor = cases.SYSTEM,
     reason: str = "",
     key: str | None = None,
 ) -> None:
-    """A case for the comment; if it has one, the new reading goes to that case (an edit
-    that became a threat escalates, a report is on its record)."""
-    account, post = await asyncio.gather(
-        deps.store.get(comment.account_id), _post_of(deps, comment)
-    )
+    """A case for the comment, `about` its account and post; if it has one, the new
+    reading goes to that case (an edit that became a threat escalates, a report is on its
+    record)."""
+    account, post = about
     now = deps.clock()
     case, news = cases.open_case(
         comment, reading, account, post, deps.kommun, now, source=source, by=by, reason=reason
@@ -233,7 +246,7 @@ async def reread_edited(event: CommentEdited, deps: EventScope) -> None:
     except NotFound:
         return  # an edit of a comment we never received: nothing to read it against
     if reading.label != "keep":
-        await _open(deps, comment, reading, key=event.id)
+        await _open(deps, comment, reading, await _about(deps, comment), key=event.id)
 
 
 @events.on(CommentDeleted)
@@ -278,7 +291,10 @@ async def open_flagged(event: CommentFlagged, deps: EventScope) -> None:
     label: Literal["remove", "answer"] = "remove" if category in cases.REMOVABLE else "answer"
     reading = Reading(label, category, tuple(data.rules), tuple(data.evidence))
     by = Actor(subject=f"{data.source}:{event.source}", name=data.source)
-    await _open(deps, comment, reading, source=data.source, by=by, reason=data.reason, key=event.id)
+    about = await _about(deps, comment)
+    await _open(
+        deps, comment, reading, about, source=data.source, by=by, reason=data.reason, key=event.id
+    )
 
 
 # Accounts
@@ -485,9 +501,9 @@ async def report(deps: Deps, comment_id: str, reason: str, category: Category, b
         raise NotFound("comment_id", comment_id)
     label: Literal["remove", "answer"] = "remove" if category in cases.REMOVABLE else "answer"
     rules = ("P5.2",) if label == "remove" else ("P5.3",)
-    await _open(
-        deps, comment, Reading(label, category, rules), source="report", by=by, reason=reason
-    )
+    reading = Reading(label, category, rules)
+    about = await _about(deps, comment)
+    await _open(deps, comment, reading, about, source="report", by=by, reason=reason)
     found = await deps.store.cases.get(comment.id)
     assert found is not None
     return found.item

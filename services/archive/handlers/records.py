@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from services.archive import metrics
 from services.archive.domain.chain import Entry, refold
-from services.archive.domain.records import Fact, Record, fold, of_a_record
+from services.archive.domain.records import Fact, FactKind, Record, fold, of_a_record
 from services.archive.store import ArchiveStore
 from shared.service import Dependencies
 from shared.unit_of_work import ATTEMPTS, AlreadyExists, Decision, StaleWrite
@@ -53,6 +53,16 @@ async def keep_unfolded(deps: Deps, fact: Fact) -> Entry:
 
 async def _fold(deps: Deps, fact: Fact, entry: Entry) -> tuple[Record, bool]:
     repo, kommun = deps.store.records.repo, deps.kommun.id
+    if fact.kind is FactKind.WRITTEN:
+        # Usually its record's first fact: the record is added from its chain without
+        # reading it first (one read per new record, not two; issue 13). The chain only
+        # grows at its end, so what it held is a record's state that later facts fold onto.
+        try:
+            first = refold(await deps.store.chain.of_record(fact.record_id), kommun)
+            if first is not None:
+                return await deps.uow.add(repo, first), True
+        except AlreadyExists:
+            pass  # it has a record (a redelivery, or another fact first): fold onto it
     for _ in range(ATTEMPTS):
         found = await repo.get(fact.record_id)
         if found is not None and entry.id in found.item.entries:

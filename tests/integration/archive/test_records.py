@@ -1,6 +1,8 @@
 """Every post and comment kept as a public record, every version, its author kind and
 origin, its platform states apart from the record (P3.7b, P5.2, P10.4, P10.6, L4, L6)."""
 
+from typing import Any
+
 import pytest
 
 from services.archive.domain.records import PlatformState, fact_of
@@ -118,6 +120,33 @@ async def test_P3_7b_facts_folded_out_of_chain_order_or_left_unfolded_end_as_the
         record = await deps.store.records.get(comment.subject)
         assert record is not None
         assert record.state is PlatformState.DELETED
+
+
+async def test_L4_issue_13_a_new_comment_s_record_is_added_unread_a_redelivery_reads_it(
+    nats_url: str, mongodb_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A storm's comments each make a new record: reading it first, to find nothing,
+    cost a round trip per comment. A redelivered comment still changes nothing."""
+    async with archive(nats_url, mongodb_url) as kept:
+        deps, minor = kept.deps, kept.deps.kommun.archive.minor_importance
+        account = await kept.account()
+        comment = kept.comment(account, "Ny kommentar")
+        repo = deps.store.records.repo
+        reads: list[str] = []
+        read = repo.get
+
+        async def counted(record_id: str) -> Any:
+            reads.append(record_id)
+            return await read(record_id)
+
+        monkeypatch.setattr(repo, "get", counted)
+        record, new = await keep(deps, fact_of(comment, minor))
+        assert new
+        assert reads == []
+        again, new = await keep(deps, fact_of(comment, minor))
+        assert (again, new) == (record, False)
+        assert reads == [comment.subject]
+        assert (await verify(deps.store)).ok
 
 
 async def test_P10_2_L7_an_event_replayed_after_its_record_was_culled_is_not_kept_again(

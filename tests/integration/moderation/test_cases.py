@@ -4,18 +4,22 @@ opened, decided, escalated and watched in time. Each test is named after its rul
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
+from services.moderation.handlers import read_comment
 from shared.bus.streams import EVENTS_STREAM
 from shared.events import (
     AdminAbsent,
     AdminAbsentData,
     CommentFlagged,
     CommentFlaggedData,
+    CommentReceived,
     PostData,
     PostPublished,
 )
+from shared.ids import new_id
 from shared.principal import Role
 from tests.helpers import eventually, settled_through
 from tests.integration.moderation.harness import (
@@ -316,6 +320,34 @@ async def test_p5_2_l2_a_comment_event_delivered_again_after_a_look_changes_noth
     answer = await mod.client.get(f"/accounts/{account_id}", headers=MODERATOR)
     assert answer.json()["waiting_since"] is None
     assert len(await mod.comments(account_id, comment_id)) == 1  # (itself a look)
+
+
+async def test_p5_2_l2_issue_13_a_comment_is_read_with_one_read_of_its_account(
+    mod: Moderation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A storm reads every comment: its account is read once, for the case and for the
+    # wait both (L2), not once for each.
+    account_id, name = await mod.account()
+    first = await mod.comment(name, ATTACK)
+    [received] = await mod.events("comment.received", first)
+    comment_id = f"{first}x"
+    event = CommentReceived.model_validate(
+        received | {"id": new_id(), "data": received["data"] | {"comment_id": comment_id}}
+    )
+    deps = mod.app.state.deployment.of("nora")
+    reads: list[str] = []
+    read = deps.store.accounts.get
+
+    async def counted(item_id: str) -> Any:
+        reads.append(item_id)
+        return await read(item_id)
+
+    monkeypatch.setattr(deps.store.accounts, "get", counted)
+    await read_comment(event, deps)
+    monkeypatch.undo()
+    assert reads == [account_id]
+    assert (await mod.case_opened(comment_id))["category"] == "personal_attack"
+    assert len(await mod.comments(account_id, comment_id)) == 1
 
 
 async def test_l2_an_account_nobody_looks_at_is_unsupervised(mod: Moderation) -> None:

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import httpx
 from fastapi import Depends, Request
@@ -21,6 +22,12 @@ from web.settings import WebSettings
 
 # A list page's `Link: <…?after=X&limit=N>; rel="next"` (shared.http.link_next).
 NEXT_AFTER = re.compile(r"[?&]after=([^&>]+)")
+
+
+def part(value: str) -> str:
+    """An id in an API path, escaped: an id from a URL (`a%3Fb` arrives as `a?b`) never
+    adds a query, a fragment or path segments to the API call."""
+    return quote(value, safe="")
 
 
 @dataclass(frozen=True)
@@ -169,7 +176,7 @@ class Api:
         return Page(answer.json(), found.group(1) if found else None)
 
     async def account(self, account_id: str) -> dict[str, Any]:
-        answer = await self.call("registry", "GET", f"/accounts/{account_id}")
+        answer = await self.call("registry", "GET", f"/accounts/{part(account_id)}")
         result: dict[str, Any] = answer.json()
         return result
 
@@ -184,18 +191,20 @@ class Api:
         return await self._write("POST", "/accounts", plan, key)
 
     async def sign(self, account_id: str, role: str, key: str | None) -> dict[str, Any]:
-        return await self._write("POST", f"/accounts/{account_id}/signatures", {"role": role}, key)
+        return await self._write(
+            "POST", f"/accounts/{part(account_id)}/signatures", {"role": role}, key
+        )
 
     async def deposit_credentials(
         self, account_id: str, location: str, deposited_at: str, key: str | None
     ) -> dict[str, Any]:
         body = {"location": location, "deposited_at": deposited_at}
-        return await self._write("PUT", f"/accounts/{account_id}/credentials", body, key)
+        return await self._write("PUT", f"/accounts/{part(account_id)}/credentials", body, key)
 
     async def confirm_profile(
         self, account_id: str, checklist: dict[str, bool], key: str | None
     ) -> dict[str, Any]:
-        return await self._write("PUT", f"/accounts/{account_id}/profile", checklist, key)
+        return await self._write("PUT", f"/accounts/{part(account_id)}/profile", checklist, key)
 
     async def absences(self) -> list[dict[str, Any]]:
         answer = await self.call("registry", "GET", "/absences")

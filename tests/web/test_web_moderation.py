@@ -503,6 +503,16 @@ def test_issue_14_an_outside_next_is_refused(client: TestClient, outside: str) -
     assert client.get("/lang/en", params={"next": outside}).headers["location"] == "/accounts"
 
 
+def test_issue_14_an_id_from_the_url_stays_one_path_segment_of_the_api_call(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    sign_in(client)
+    client.get("/moderation/x%3Fmine%3Dtrue%23")
+    call = registry.calls[-1]
+    assert call.url.raw_path == b"/cases/x%3Fmine%3Dtrue%23"
+    assert not call.url.params
+
+
 def test_issue_14_every_web_setting_is_in_the_readme_table() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for name, field in WebSettings.model_fields.items():

@@ -20,7 +20,7 @@ from shared.principal import Principal, Role
 from web.i18n import lang_of, t
 from web.pages.accounts import errors_by_field
 from web.render import render
-from web.services import Api, ApiDep, ApiError, FieldError
+from web.services import Api, ApiDep, ApiError, FieldError, part
 
 router = APIRouter()
 
@@ -143,7 +143,7 @@ async def _comments(api: Api, account_id: str) -> list[dict[str, Any]] | None:
     still shows the case)."""
     try:
         answer = await api.call(
-            "moderation", "GET", f"/accounts/{account_id}/comments", params={"limit": 100}
+            "moderation", "GET", f"/accounts/{part(account_id)}/comments", params={"limit": 100}
         )
     except ApiError:
         return None
@@ -167,7 +167,7 @@ async def _case_page(
     values: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
-    case: dict[str, Any] = (await api.call("moderation", "GET", f"/cases/{case_id}")).json()
+    case: dict[str, Any] = (await api.call("moderation", "GET", f"/cases/{part(case_id)}")).json()
     comments = await _comments(api, case["account_id"])
     lang = lang_of(request)
     left, overdue = time_left(case.get("due"), _now(), lang)
@@ -231,24 +231,24 @@ async def decide(request: Request, api: ApiDep, case_id: str) -> Response:
         }
     key = _text(form, "key") or None
     try:
-        await api.call("moderation", "POST", f"/cases/{case_id}/decision", json=body, key=key)
+        await api.call("moderation", "POST", f"/cases/{part(case_id)}/decision", json=body, key=key)
     except ApiError as exc:
         if not exc.errors and exc.status != 502:
             raise
         return await _case_page(request, api, case_id, _refusal(exc), values, exc.status)
-    return RedirectResponse(f"/moderation/{case_id}?done=decided", status_code=303)
+    return RedirectResponse(f"/moderation/{part(case_id)}?done=decided", status_code=303)
 
 
 @router.post("/moderation/{case_id}/claim")
 async def claim(request: Request, api: ApiDep, case_id: str) -> Response:
     """Take the case: it is this moderator's until decided (P5.1)."""
     try:
-        await api.call("moderation", "POST", f"/cases/{case_id}/claim")
+        await api.call("moderation", "POST", f"/cases/{part(case_id)}/claim")
     except ApiError as exc:
         if not exc.errors:
             raise
         return await _case_page(request, api, case_id, errors_by_field(exc.errors), {}, exc.status)
-    return RedirectResponse(f"/moderation/{case_id}?done=claimed", status_code=303)
+    return RedirectResponse(f"/moderation/{part(case_id)}?done=claimed", status_code=303)
 
 
 @router.post("/moderation/{case_id}/done-by-hand")
@@ -258,10 +258,12 @@ async def done_by_hand(request: Request, api: ApiDep, case_id: str) -> Response:
     form = await request.form()
     note = _text(form, "note")
     try:
-        await api.call("moderation", "POST", f"/cases/{case_id}/done-by-hand", json={"note": note})
+        await api.call(
+            "moderation", "POST", f"/cases/{part(case_id)}/done-by-hand", json={"note": note}
+        )
     except ApiError as exc:
         if not exc.errors:
             raise
         errors = errors_by_field(exc.errors)
         return await _case_page(request, api, case_id, errors, {"note": note}, exc.status)
-    return RedirectResponse(f"/moderation/{case_id}?done=by_hand", status_code=303)
+    return RedirectResponse(f"/moderation/{part(case_id)}?done=by_hand", status_code=303)

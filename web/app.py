@@ -6,6 +6,8 @@ security headers (web.security); errors become readable pages in the person's la
 """
 
 import contextlib
+import logging
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.auth import TokenVerifier
 from shared.kommun import Kommuner, load_kommuner
+from shared.logs import configure_logging
 from shared.settings import Settings
 from web.i18n import COOKIE as LANG_COOKIE
 from web.i18n import LANGUAGES, lang_of, t
@@ -32,6 +35,20 @@ from web.session import router as session_router
 from web.settings import DEFAULT_WEB_PORT, WebSettings
 
 STATIC = Path(__file__).parent / "static"
+# An acknowledge link's token is its whole authority (P5.6): no log keeps it.
+_LINK_TOKEN = re.compile(r"(/acknowledge/)[^\s?#\"/]+")
+
+
+class LinkTokens(logging.Filter):
+    """The access log's request line without an acknowledge link's token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _LINK_TOKEN.sub(r"\1[token]", a) if isinstance(a, str) else a for a in record.args
+            )
+        record.msg = _LINK_TOKEN.sub(r"\1[token]", str(record.msg))
+        return True
 
 
 def _error_page(
@@ -54,7 +71,7 @@ async def _csrf_refused(request: Request, exc: Exception) -> Response:
 
 async def _sign_in_required(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SignInRequired)
-    target = "/signin?" + httpx.QueryParams({"next": local_path(exc.next_url)}).__str__()
+    target = "/signin?" + str(httpx.QueryParams({"next": local_path(exc.next_url)}))
     return RedirectResponse(target, status_code=303)
 
 
@@ -168,8 +185,11 @@ def create_app(
 
 
 def main() -> int:
-    """Serve the web part on HTTP_HOST:HTTP_PORT (0: 8005)."""
+    """Serve the web part on HTTP_HOST:HTTP_PORT (0: 8005), logging as the services do
+    (LOG_LEVEL, LOG_FORMAT; redacted), its access log without link tokens."""
     settings = Settings()
+    configure_logging("web", settings.log_level, settings.log_format)
+    logging.getLogger("uvicorn.access").addFilter(LinkTokens())
     app = create_app(settings)
     port = settings.http_port or DEFAULT_WEB_PORT
     config = uvicorn.Config(app, host=settings.http_host, port=port, log_config=None)

@@ -387,7 +387,7 @@ async def signin_callback(
     verifier: TokenVerifier = request.app.state.verifier
     try:
         await verifier.verify(token)
-    except AuthError as exc:
+    except (AuthError, IdentityProviderUnreachable) as exc:  # a page saying why, not a 500
         raise SignInFailed(str(exc)) from None
     response = start_session(request, token, str(pending.get("next", HOME)))
     response.delete_cookie(OIDC_COOKIE, path="/", secure=True, httponly=True)

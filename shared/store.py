@@ -24,6 +24,7 @@ from shared.outbox import PENDING, Outbox, entries
 from shared.unit_of_work import (
     AlreadyExists,
     Document,
+    Kept,
     Mapper,
     Publisher,
     StaleWrite,
@@ -87,6 +88,14 @@ async def ping(db: AsyncDatabase[Document]) -> bool:
     return True
 
 
+def _kept(doc: Document) -> Kept | None:
+    """What a document keeps beside its item, when it was read whole (a projection that
+    left these out says nothing of them: a save then reads them)."""
+    if "outbox" not in doc or "handled" not in doc:
+        return None
+    return Kept(tuple(doc["outbox"] or ()), tuple(doc["handled"] or ()), doc.get("request_key"))
+
+
 class MongoRepository(Generic[T]):
     """A collection of versioned documents, each carrying its pending events (outbox).
 
@@ -124,9 +133,8 @@ class MongoRepository(Generic[T]):
         return {**query, "kommun": self.kommun}
 
     def versioned(self, doc: Document) -> Versioned[T]:
-        return Versioned(
-            self.mapper.from_document(doc), int(doc["version"]), tuple(doc.get("handled") or ())
-        )
+        handled = tuple(doc.get("handled") or ())
+        return Versioned(self.mapper.from_document(doc), int(doc["version"]), handled, _kept(doc))
 
     async def get(self, item_id: str) -> Versioned[T] | None:
         doc = await self.collection.find_one(self.scoped({"_id": item_id}))
@@ -172,7 +180,7 @@ class MongoRepository(Generic[T]):
                 return self.versioned(first)  # the same request again: its first result
             raise AlreadyExists(doc["_id"]) from None
         self.outbox.written(doc["_id"], 1, pending)
-        return Versioned(item, 1)
+        return Versioned(item, 1, kept=_kept(doc))
 
     async def add_all(self, adds: Sequence[tuple[T, Sequence[Event]]]) -> list[bool]:
         """Insert many in one unordered write, each keyed by its id: for each, whether
@@ -201,23 +209,31 @@ class MongoRepository(Generic[T]):
         return [i not in taken for i in range(len(docs))]
 
     async def save(
-        self, item: T, version: int, events: Sequence[Event] = (), *, key: str | None = None
+        self,
+        item: T,
+        version: int,
+        events: Sequence[Event] = (),
+        *,
+        key: str | None = None,
+        kept: Kept | None = None,
     ) -> int:
         doc = self._document(item)
-        current = await self.collection.find_one(
-            self.scoped({"_id": doc["_id"], "version": version}),
-            {"outbox": 1, "handled": 1, "request_key": 1},
-        )
-        if current is None:
-            raise StaleWrite(doc["_id"])
-        pending = list(current.get("outbox") or []) + entries(events)
-        doc |= {
-            "version": version + 1,
-            "outbox": pending,
-            "handled": remember(current.get("handled") or (), key),
-        }
+        if kept is None:  # not read with the version: read it now
+            current = await self.collection.find_one(
+                self.scoped({"_id": doc["_id"], "version": version}),
+                {"outbox": 1, "handled": 1, "request_key": 1},
+            )
+            if current is None:
+                raise StaleWrite(doc["_id"])
+            kept = Kept(
+                tuple(current.get("outbox") or ()),
+                tuple(current.get("handled") or ()),
+                current.get("request_key"),
+            )
+        pending = list(kept.outbox) + entries(events)
+        doc |= {"version": version + 1, "outbox": pending, "handled": remember(kept.handled, key)}
         if self.request_keys:
-            doc["request_key"] = current.get("request_key", doc["_id"])
+            doc["request_key"] = kept.request_key or doc["_id"]
         if pending:
             doc[PENDING] = True
         try:

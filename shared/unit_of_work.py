@@ -62,10 +62,23 @@ class AlreadyExists(Exception):
 
 
 @dataclass(frozen=True)
+class Kept:
+    """What a store keeps beside an item at one version, as read with it: its events not
+    yet announced, the keys it was changed under, the request key it was added under.
+    Every write changes the version, so a save onto that version need not read them
+    again (issue 13: a read before every write)."""
+
+    outbox: tuple[Any, ...]
+    handled: tuple[str, ...]
+    request_key: str | None
+
+
+@dataclass(frozen=True)
 class Versioned(Generic[T]):
     item: T
     version: int
     handled: tuple[str, ...] = ()
+    kept: Kept | None = field(default=None, compare=False)  # None: a save reads it
 
 
 def _plain(value: Any) -> Any:
@@ -129,9 +142,16 @@ class Repository(Protocol[T]):
         ...
 
     async def save(
-        self, item: T, version: int, events: Sequence[Event] = (), *, key: str | None = None
+        self,
+        item: T,
+        version: int,
+        events: Sequence[Event] = (),
+        *,
+        key: str | None = None,
+        kept: Kept | None = None,
     ) -> int:
-        """Replace if still at `version`, else StaleWrite; the new version."""
+        """Replace if still at `version`, else StaleWrite; the new version. `kept`: what
+        was read with that version (Versioned.kept), so the store need not read it."""
         ...
 
     async def announce(self, item_id: str, publisher: Publisher) -> None:
@@ -230,7 +250,7 @@ class UnitOfWork:
         item, events = decide(found.item)
         if item == found.item and not events and key is None:
             return item
-        await repo.save(item, found.version, events, key=key)
+        await repo.save(item, found.version, events, key=key, kept=found.kept)
         if events:
             await self._announce(repo, [_id_of(item)])
         return item
@@ -360,7 +380,13 @@ class InMemoryRepository(Generic[T]):
         return new
 
     async def save(
-        self, item: T, version: int, events: Sequence[Event] = (), *, key: str | None = None
+        self,
+        item: T,
+        version: int,
+        events: Sequence[Event] = (),
+        *,
+        key: str | None = None,
+        kept: Kept | None = None,  # a dict needs no saving of reads
     ) -> int:
         doc = self._document(item)
         current = self._docs.get(doc["_id"])

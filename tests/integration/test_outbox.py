@@ -150,3 +150,36 @@ async def test_a_repository_reads_and_writes_its_own_kommuns_documents_only(
     found = await nora.get("n1")
     assert found is not None
     assert found.item.name == "x"
+
+
+async def test_issue_13_a_save_onto_what_was_read_keeps_what_waits_without_reading_it_again(
+    db: AsyncDatabase[Document], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every write changes the version, so what was read with it (pending events, keys)
+    # is still so when the save's filter on that version matches.
+    repo = MongoRepository(db["things"], Mapper(Thing), KOMMUN, request_keys=True)
+    await repo.create_indexes()
+    first, second = account_created(), account_created()
+    await repo.add(Thing("a", "x"), [first], key="POST /things k1")
+    found = await repo.get("a")
+    assert found is not None
+    assert found.kept is not None
+    reads: list[object] = []
+    find_one = repo.collection.find_one
+
+    async def counted(*args: object, **kwargs: object) -> object:
+        reads.append(args)
+        return await find_one(*args, **kwargs)
+
+    monkeypatch.setattr(repo.collection, "find_one", counted)
+    item = replace(found.item, name="y")
+    assert await repo.save(item, found.version, [second], key="evt-1", kept=found.kept) == 2
+    assert reads == []
+    with pytest.raises(StaleWrite):  # what was read is stale now: refused, not merged
+        await repo.save(replace(item, name="z"), found.version, kept=found.kept)
+    monkeypatch.undo()
+    doc = await db["things"].find_one({"_id": "a"})
+    assert doc is not None
+    assert (doc["name"], doc["version"]) == ("y", 2)
+    assert [e["event"]["id"] for e in doc["outbox"]] == [first.id, second.id]
+    assert (doc["handled"], doc["request_key"]) == (["evt-1"], "POST /things k1")

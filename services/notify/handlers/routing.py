@@ -207,7 +207,7 @@ async def _route_waiting_one(deps: Deps, found: Versioned[Waiting], now: datetim
     repo = deps.store.waiting.repo
     claimed = routing.claim(item, now, WAITING_CLAIM)
     try:
-        version = await repo.save(claimed, found.version)
+        version = await repo.save(claimed, found.version, kept=found.kept)
     except StaleWrite:
         return False  # another router claimed it (or routed it) since it was read
     how = "directory"
@@ -229,7 +229,8 @@ async def _route_waiting_one(deps: Deps, found: Versioned[Waiting], now: datetim
         for account_id in missing:  # the next event about it goes at once
             await _change(deps, account_id, lambda a: directory.missing(a, now), None)
     done = routing.routed_waiting(claimed, now, how)
-    await deps.uow.apply(repo, Versioned(claimed, version, found.handled), lambda _: (done, []))
+    claimed_read = Versioned(claimed, version, found.handled, found.kept)  # saved as it was
+    await deps.uow.apply(repo, claimed_read, lambda _: (done, []))
     return True
 
 

@@ -77,10 +77,11 @@ class NotificationStore:
             return None
         item = claimed(found.item, now, lease)
         try:
-            version = await self.repo.save(item, found.version)
+            version = await self.repo.save(item, found.version, kept=found.kept)
         except StaleWrite:
             return None
-        return Versioned(item, version, found.handled)
+        # No events, no key: what was kept beside it is as it was read.
+        return Versioned(item, version, found.handled, found.kept)
 
 
 @dataclass(frozen=True)

@@ -262,18 +262,36 @@ def test_issue_14_every_main_page_on_a_phone(web_stack: WebStack, people: People
         archivist.locator('main a[href="/archive"]'),
         seen=[archivist.locator("blockquote")],
     )
-    archivist.goto("/archive/holds")
-    check_phone(archivist, archivist.locator('form[action="/archive/holds"] button'))
-    archivist.goto("/archive/snapshots")
+    archivist.goto("/archive/holds")  # a hold set, so its lift form is on the page too
+    archivist.select_option("#f-scope", "account")
+    archivist.fill("#f-account_id", made.account_id)
+    archivist.fill("#f-reason", "Begäran om allmän handling: hot mot kommunen.")
+    archivist.locator('form[action="/archive/holds"] button').click()
+    expect(archivist.locator("ul.holds")).to_contain_text(made.account_id)
     check_phone(
-        archivist, archivist.locator('form[method=post][action="/archive/snapshots"] button')
+        archivist,
+        archivist.locator('form[action="/archive/holds"] button'),
+        archivist.locator("ul.holds form button").first,
     )
+    archivist.goto("/archive/snapshots")
+    take = archivist.locator('form[method=post][action="/archive/snapshots"] button')
+    archivist.fill("#take-account", made.account_id)  # one taken: its table, its hash
+    take.click()
+    expect(archivist.locator("code.hash").first).to_be_visible(timeout=60_000)
+    check_phone(archivist, take, archivist.locator("main tbody a[download]").first)
 
-    # The diarium as the registrar.
+    # A record registered and the diarium, as the registrar.
     registrar = people.new(viewport=PHONE)
     sign_in_as(registrar, "Rut Registrator", "registrar", "rut@nora.example")
+    registrar.goto(f"/archive/records/{made.case_id}")  # registered by hand: an entry (P10.3)
+    if registrar.locator("#f-reason").count():  # unless the archive registered it itself
+        registrar.fill("#f-reason", "Hot mot kommunens medarbetare.")
+        check_phone(registrar, registrar.locator('form[action$="/registration"] button'))
+        registrar.locator('form[action$="/registration"] button').click()
+        expect(registrar.locator(".notice")).to_be_visible()
     registrar.goto("/archive/diarium")
-    check_phone(registrar, registrar.locator("main form button[type=submit]"))
+    entry = registrar.locator(f'main tbody a[href="/archive/records/{made.case_id}"]')
+    check_phone(registrar, registrar.locator("main form button[type=submit]"), entry)
 
     # The acknowledge page as its recipient opens it from the e-mail: no sign-in.
     recipient = people.new(viewport=PHONE)

@@ -257,6 +257,14 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "sign-offs again (P2.1, P3.6); other changes apply at once.",
     },
     "amend.submit": {"sv": "Spara ändringarna", "en": "Save the changes"},
+    "plan.ended": {
+        "sv": "Kontot håller på att stängas eller är stängt. Planen kan inte ändras längre.",
+        "en": "The account is being closed or is closed. Its plan cannot be changed any more.",
+    },
+    "plan.too_many_rows": {
+        "sv": "Formuläret har för många rader. Högst {limit} rader går att skicka.",
+        "en": "The form has too many rows. At most {limit} rows can be sent.",
+    },
     "amend.saved": {
         "sv": "Ändringen är sparad. Den behöver inga nya signeringar.",
         "en": "The change is saved. It needs no new sign-offs.",

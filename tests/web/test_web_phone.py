@@ -279,6 +279,10 @@ def test_issue_14_every_main_page_on_a_phone(web_stack: WebStack, people: People
     take.click()
     expect(archivist.locator("code.hash").first).to_be_visible(timeout=60_000)
     check_phone(archivist, take, archivist.locator("main tbody a[download]").first)
+    archivist.goto("/archive/culling")  # and the pages added since: culling, the access log
+    check_phone(archivist, *archivist.locator('form[action="/archive/culling"] button').all())
+    archivist.goto("/archive/access-log")
+    check_phone(archivist, archivist.locator('form[action="/archive/access-log"] button'))
 
     # A record registered and the diarium, as the registrar.
     registrar = people.new(viewport=PHONE)

@@ -15,12 +15,16 @@ from shared.personnummer import mask_personnummer
 _JWT = re.compile(r"eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*")
 _BEARER = re.compile(r"(?i)(bearer\s+)\S+")
 _SECRET_PARAM = re.compile(r"(?i)((?:token|password|secret)=)[^&\s]+")
+# An acknowledge link's token is its whole authority (P5.6): no log keeps it (the web
+# part's and notify's access logs both see the link).
+_LINK_TOKEN = re.compile(r"(/acknowledge/)[^\s?#\"/]+")
 
 
 def redact(text: str) -> str:
     text = _JWT.sub("[token]", text)
     text = _BEARER.sub(r"\1[redacted]", text)
     text = _SECRET_PARAM.sub(r"\1[redacted]", text)
+    text = _LINK_TOKEN.sub(r"\1[token]", text)
     return mask_personnummer(text)
 
 

@@ -6,8 +6,6 @@ security headers (web.security); errors become readable pages in the person's la
 """
 
 import contextlib
-import logging
-import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -35,20 +33,6 @@ from web.session import router as session_router
 from web.settings import DEFAULT_WEB_PORT, WebSettings
 
 STATIC = Path(__file__).parent / "static"
-# An acknowledge link's token is its whole authority (P5.6): no log keeps it.
-_LINK_TOKEN = re.compile(r"(/acknowledge/)[^\s?#\"/]+")
-
-
-class LinkTokens(logging.Filter):
-    """The access log's request line without an acknowledge link's token."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                _LINK_TOKEN.sub(r"\1[token]", a) if isinstance(a, str) else a for a in record.args
-            )
-        record.msg = _LINK_TOKEN.sub(r"\1[token]", str(record.msg))
-        return True
 
 
 def _error_page(
@@ -189,7 +173,6 @@ def main() -> int:
     (LOG_LEVEL, LOG_FORMAT; redacted), its access log without link tokens."""
     settings = Settings()
     configure_logging("web", settings.log_level, settings.log_format)
-    logging.getLogger("uvicorn.access").addFilter(LinkTokens())
     app = create_app(settings)
     port = settings.http_port or DEFAULT_WEB_PORT
     config = uvicorn.Config(app, host=settings.http_host, port=port, log_config=None)

@@ -273,8 +273,8 @@ def test_ingress_routes_public_paths_and_apis() -> None:
     }
     assert public == {
         "/public": "kanalvakt-registry",
-        "/acknowledge": "kanalvakt-notify",
         "/webhooks/meta": "kanalvakt-moderation",
+        "/": "kanalvakt-web",  # the e-mails' links, acknowledging included (P5.6)
     }
     api = {
         r["http"]["paths"][0]["backend"]["service"]["name"]

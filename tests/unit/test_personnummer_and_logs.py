@@ -100,6 +100,22 @@ def test_tokens_and_secrets_are_redacted() -> None:
     assert "x=1" in text
 
 
+def test_P5_6_no_access_log_keeps_an_acknowledge_link_s_token() -> None:
+    # uvicorn's access line, as the web part and notify log it (the formatter redacts).
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("10.0.0.1:5000", "POST", "/acknowledge/s3cr3t.t0ken?x=1", "1.1", 200),
+        None,
+    )
+    line = json.loads(JsonFormatter("web").format(record))["message"]
+    assert "s3cr3t" not in line
+    assert '"POST /acknowledge/[token]?x=1 HTTP/1.1" 200' in line
+
+
 def test_json_log_line_is_redacted() -> None:
     record = logging.LogRecord(
         "t", logging.INFO, __file__, 1, "comment from %s", ("811218-9876",), None

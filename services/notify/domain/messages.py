@@ -15,6 +15,7 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import yaml
 from jinja2 import Environment, FileSystemLoader, Template, select_autoescape
@@ -86,15 +87,18 @@ def acknowledge_url(config: KommunConfig, token: str) -> str:
 
 
 def _path(event: Event) -> str:
-    """Where the item is seen in Kanalvakt."""
+    """Where the item is seen in Kanalvakt's web interface (web/pages; the links host
+    routes there): a case's page, the moderation queue, absences, an account."""
     if isinstance(event, SlaWarning | SlaBreached | ModerationEscalated | ModerationDecided):
-        return f"/cases/{event.data.case_id}"
+        return f"/moderation/{quote(event.data.case_id, safe='')}"
+    if isinstance(event, CommentFlagged):  # its case has the comment's id
+        return f"/moderation/{quote(event.data.comment_id, safe='')}"
+    if isinstance(event, AccountUnsupervised):
+        return "/moderation"
     if isinstance(event, AdminAbsent | AdminReturned):
         return "/absences"
-    if isinstance(event, CommentFlagged | AccountUnsupervised):
-        return f"/accounts/{event.data.account_id}/comments"
     account_id = getattr(event.data, "account_id", "")
-    return f"/accounts/{account_id}" if account_id else ""
+    return f"/accounts/{quote(account_id, safe='')}" if account_id else ""
 
 
 def context_of(event: Event, accounts: Sequence[Account], config: KommunConfig) -> dict[str, str]:

@@ -336,7 +336,7 @@ async def test_P5_1_a_flagged_comment_goes_to_the_substitute_of_an_absent_admini
         mail = await _mail(n, CECILIA.email, "Kommentar att ta bort")
         body = _body(mail)
         assert flagged.data.comment_id in body
-        assert f"{LINKS}/accounts/{account.data.account_id}/comments" in body
+        assert f"{LINKS}/moderation/{flagged.data.comment_id}" in body  # its case's page
         assert "Senast: 2026-11-25 10:00" in body  # 09:00 UTC is 10:00 in Sweden
 
 
@@ -381,7 +381,7 @@ async def test_P5_8_an_escalation_tells_the_sakerhetssamordnare_at_once_even_in_
         ]
         mail = await _mail(n, SAKERHET, "BRÅDSKANDE")
         body = _body(mail)
-        assert f"{LINKS}/cases/case-{comment_id}" in body
+        assert f"{LINKS}/moderation/case-{comment_id}" in body
         assert "hot" in body
         for secret in ("Hotfull text", "Hotfull Avsändare", "olaga hot"):
             assert secret not in body
@@ -408,7 +408,7 @@ async def test_P5_3_a_deadline_warning_tells_the_case_owners_and_a_breach_also_t
         assert set(notes) == {CECILIA.email, ENHETSCHEF}
         assert notes[ENHETSCHEF].recipient.why == "unit_head"
         mail = await _mail(n, ENHETSCHEF, "Tidsfristen har passerats")
-        assert f"{LINKS}/cases/{breach.case_id}" in _body(mail)
+        assert f"{LINKS}/moderation/{breach.case_id}" in _body(mail)
 
 
 async def test_P3_3_an_unsupervised_account_tells_its_administrators(

@@ -55,10 +55,16 @@ class ApiError(Exception):
         return f"{self.status}: {self.detail}"
 
     def by_field(self) -> dict[str, list[FieldError]]:
-        found: dict[str, list[FieldError]] = {}
-        for error in self.errors:
-            found.setdefault(error.field, []).append(error)
-        return found
+        return by_field(self.errors)
+
+
+def by_field(errors: list[FieldError]) -> dict[str, list[FieldError]]:
+    """Errors by the field they name, each field's in the API's order: what a form's
+    fields and its error summary show (web/templates/_macros.html)."""
+    found: dict[str, list[FieldError]] = {}
+    for error in errors:
+        found.setdefault(error.field, []).append(error)
+    return found
 
 
 class ApiUnavailable(Exception):

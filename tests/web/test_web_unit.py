@@ -793,3 +793,92 @@ def test_issue_14_p3_1_an_administrator_leaves(client: TestClient, registry: Fak
     assert page.status_code == 422
     html = page.text
     assert html.rindex("<strong>P3.1:</strong> x@nora.example") < html.index('id="f-email"')
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["operators.5000.name", "administrators.50.email", "operators." + "9" * 5000 + ".name"],
+    ids=["far-row", "first-row-beyond", "5000-digits"],
+)
+@pytest.mark.parametrize("path", ["/accounts/new", "/accounts/a1/plan"])
+def test_issue_14_review_a_row_number_beyond_the_limit_is_refused_not_looped_over(
+    client: TestClient, registry: FakeRegistry, field: str, path: str
+) -> None:
+    """A posted field name's row number sizes no loop and no page (`operators.100000000.
+    name` once looped 10^8 times): beyond the form's 50 rows it is a 422 naming the field
+    and the limit, the form shown again without it, and nothing sent to the API."""
+    sign_in(client)
+    registry.on("GET", "/accounts/a1", lambda r: httpx.Response(200, json=_account("draft")))
+    sent = len(registry.calls)
+    form = _plan_form(**{field: "Eve", "operators.1.name": "Olle O"}) | {
+        "csrf_token": csrf_of(client)
+    }
+    page = client.post(path, data=form)
+    assert page.status_code == 422, page.text[:500]
+    assert "Formuläret har för många rader. Högst 50 rader går att skicka." in page.text
+    assert f"({field})" in page.text  # the error summary names the field
+    assert 'value="Olle O"' in page.text  # the rows in range are kept
+    assert page.text.count('id="f-operators-') < 40  # no row made for the far one
+    assert all(c.method == "GET" for c in registry.calls[sent:])
+
+
+def test_issue_14_review_an_id_from_the_url_is_one_segment_of_the_registry_path(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    """An account id with `?` or `%` (as `a%3Fb%25c` in the page's URL) reaches the
+    registry as one escaped path segment: it adds no query and no other path."""
+    sign_in(client, "information_officer")
+    weird = "a?b%c"
+    escaped = "/accounts/a%3Fb%25c"
+    account = _account("draft", id=weird)
+    registry.on("GET", "/accounts/a.b%c", lambda r: httpx.Response(200, json=account))
+    registry.on("PUT", "/accounts/a.b%c/plan", lambda r: httpx.Response(200, json=account))
+    for action in ("submit", "departures", "closing", "closed"):
+        registry.on(
+            "POST", f"/accounts/a.b%c/{action}", lambda r: httpx.Response(200, json=account)
+        )
+    form = {"csrf_token": csrf_of(client), "email": "bo@nora.example", "reason": "Slut nu"}
+    for action in ("submit", "departures", "closing", "closed"):
+        answer = client.post(f"{escaped}/{action}", data=form)
+        assert answer.status_code == 303, (action, answer.text[:300])
+        assert registry.calls[-1].url.raw_path == f"{escaped}/{action}".encode()
+        assert answer.headers["location"].startswith(f"{escaped}?done=")
+    answer = client.post(f"{escaped}/plan", data=_plan_form() | {"csrf_token": csrf_of(client)})
+    assert answer.status_code == 303
+    assert registry.calls[-1].url.raw_path == f"{escaped}/plan".encode()
+    page = client.get(f"{escaped}/plan")
+    assert f'action="{escaped}/plan"' in page.text
+
+
+def test_issue_14_review_p5_5_a_closed_plan_said_in_the_persons_language(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    """P5.5: the plan of an account being closed cannot change, said from web/i18n.py in
+    Swedish, or in English for whoever chose it, with the rule."""
+    sign_in(client)
+    registry.on("GET", "/accounts/a1", lambda r: httpx.Response(200, json=_account("closing")))
+    page = client.get("/accounts/a1/plan")
+    assert page.status_code == 409
+    assert "Planen kan inte ändras längre." in page.text
+    client.get("/lang/en")
+    page = client.get("/accounts/a1/plan")
+    assert "Its plan cannot be changed any more." in page.text
+    assert "P5.5" in page.text
+
+
+def test_issue_14_review_one_by_field_for_every_page() -> None:
+    """The API's errors by field: one function (services.by_field), which ApiError and
+    the plan form's row mapping use too."""
+    from web.pages.accounts import errors_by_field
+    from web.services import ApiError, FieldError, by_field
+
+    errors = [
+        FieldError("a", "P1", "ett", "one"),
+        FieldError("operators.0.email", "P3.1", "två", "two"),
+        FieldError("a", "P2", "tre", "three"),
+    ]
+    assert by_field(errors) == {"a": [errors[0], errors[2]], "operators.0.email": [errors[1]]}
+    assert ApiError(422, "", errors).by_field() == by_field(errors)
+    mapped = errors_by_field(errors, {"operators": [1]})
+    assert [e.field for e in mapped["operators.1.email"]] == ["operators.1.email"]
+    assert mapped["a"] == [errors[0], errors[2]]

@@ -23,7 +23,7 @@ from shared.kommun import Kommuner
 from shared.principal import Principal, Role
 from web.i18n import t
 from web.render import render
-from web.services import ApiDep, ApiError, FieldError
+from web.services import ApiDep, ApiError, FieldError, by_field, part
 
 router = APIRouter()
 
@@ -42,6 +42,9 @@ PROFILE_ITEMS = (
     "posts_public_and_personal_data",
 )
 ADMIN_ROWS, OPERATOR_ROWS = 3, 2  # B1 item 5: up to three administrators
+# The most rows of a repeated fieldset a posted form may name (`operators.49.email`): a
+# plan lists a few people; a row number is never trusted to size a loop or a page.
+MAX_ROWS = 50
 PERSON_FIELDS = ("name", "email", "phone")
 # What a redirect after a change may say (`?done=`): only these, never free text.
 DONE = {
@@ -87,15 +90,29 @@ def _number(text: str, kind: type[int] | type[float]) -> Any:
         return text
 
 
+class TooManyRows(ValueError):
+    """A posted field names a row beyond MAX_ROWS: refused (422) beside the form, not
+    looped over."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
 def _rows(names: Iterable[str], prefix: str) -> int:
     """How many rows of a repeated fieldset `names` hold (`operators.3.email`: four): an
-    amended plan may list more operators than a new form shows."""
-    indexes = [
-        int(parts[1])
-        for name in names
-        if (parts := name.split("."))[0] == prefix and len(parts) == 3 and parts[1].isdigit()
-    ]
-    return max(indexes, default=-1) + 1
+    amended plan may list more operators than a new form shows. A row at MAX_ROWS or
+    beyond is TooManyRows."""
+    rows = 0
+    for name in names:
+        parts = name.split(".")
+        if parts[0] != prefix or len(parts) != 3 or not parts[1].isdigit():
+            continue
+        # isdigit() lets "²" and 5,000-digit numbers through; only short ASCII digits count.
+        if not parts[1].isascii() or len(parts[1]) > 3 or int(parts[1]) >= MAX_ROWS:
+            raise TooManyRows(name)
+        rows = max(rows, int(parts[1]) + 1)
+    return rows
 
 
 def _people(
@@ -206,10 +223,11 @@ def _form_field(field: str, rows: dict[str, list[int]]) -> str:
 def errors_by_field(
     errors: list[FieldError], rows: dict[str, list[int]] | None = None
 ) -> dict[str, list[FieldError]]:
-    found: dict[str, list[FieldError]] = {}
-    for error in errors:
-        found.setdefault(_form_field(error.field, rows or {}), []).append(error)
-    return found
+    """The API's errors by the form field they belong beside (services.by_field), list
+    indexes turned back into the form's rows."""
+    return by_field(
+        [FieldError(_form_field(e.field, rows or {}), e.rule, e.sv, e.en) for e in errors]
+    )
 
 
 def _plan_page(
@@ -240,7 +258,7 @@ def _plan_page(
         operator_rows=OPERATOR_ROWS if operators < OPERATOR_ROWS else operators + 1,
         mode=mode,
         account=account,
-        action="/accounts/new" if account is None else f"/accounts/{account['id']}/plan",
+        action="/accounts/new" if account is None else f"/accounts/{part(account['id'])}/plan",
         key=values.get("key") or str(uuid.uuid4()),
     )
 
@@ -256,6 +274,28 @@ def _typed(form: FormData) -> dict[str, Any]:
     return values
 
 
+def _too_many_rows(
+    request: Request,
+    api: ApiDep,
+    form: FormData,
+    exc: TooManyRows,
+    account: dict[str, Any] | None = None,
+) -> Response:
+    """The form again (422) without the rows out of range, the refusal naming the field
+    and the limit."""
+    values = _typed(form)
+    for prefix in ("administrators", "operators"):
+        for name in list(values):
+            try:
+                _rows([name], prefix)
+            except TooManyRows:
+                del values[name]
+    sv = t("plan.too_many_rows", "sv", limit=MAX_ROWS)
+    en = t("plan.too_many_rows", "en", limit=MAX_ROWS)
+    errors = {exc.field: [FieldError(exc.field, "", sv, en)]}
+    return _plan_page(request, api, values, errors, 422, account)
+
+
 @router.get("/accounts/new")
 async def new_plan(request: Request, api: ApiDep) -> Response:
     return _plan_page(request, api, {}, {})
@@ -267,7 +307,10 @@ async def submit_plan(request: Request, api: ApiDep) -> Response:
     `action=draft`); the API's refusals beside their fields, in Swedish with the rule ID
     (422), the form kept as filled in. A draft is checked by the same rules."""
     form = await request.form()
-    plan, rows = plan_from_form(form)
+    try:
+        plan, rows = plan_from_form(form)
+    except TooManyRows as exc:
+        return _too_many_rows(request, api, form, exc)
     key = _text(form, "key") or None
     draft = _text(form, "action") == "draft"
     try:
@@ -283,7 +326,7 @@ async def submit_plan(request: Request, api: ApiDep) -> Response:
             raise
         return _plan_page(request, api, _typed(form), errors_by_field(exc.errors, rows), 422)
     done = "drafted" if draft else "created"
-    return RedirectResponse(f"/accounts/{account['id']}?done={done}", status_code=303)
+    return RedirectResponse(f"/accounts/{part(account['id'])}?done={done}", status_code=303)
 
 
 @router.get("/accounts/{account_id}/plan")
@@ -296,16 +339,8 @@ async def edit_plan(request: Request, api: ApiDep, account_id: str) -> Response:
 
 
 def _ended() -> dict[str, list[FieldError]]:
-    return {
-        "state": [
-            FieldError(
-                "state",
-                "P5.5",
-                "Kontot håller på att stängas: planen ändras inte längre.",
-                "the account is being closed: its plan is not changed any more",
-            )
-        ]
-    }
+    error = FieldError("state", "P5.5", t("plan.ended", "sv"), t("plan.ended", "en"))
+    return {"state": [error]}
 
 
 @router.post("/accounts/{account_id}/plan")
@@ -315,20 +350,20 @@ async def save_plan(request: Request, api: ApiDep, account_id: str) -> Response:
     department or purpose sends it back for all four sign-offs (P2.1, P3.6): the page
     says so from the API's answer."""
     form = await request.form()
-    plan, rows = plan_from_form(form)
+    try:
+        plan, rows = plan_from_form(form)
+    except TooManyRows as exc:
+        return _too_many_rows(request, api, form, exc, await api.account(account_id))
     key = _text(form, "key") or None
     action = _text(form, "action")
+    here = f"/accounts/{part(account_id)}"
     try:
-        answer = await api.call(
-            "registry", "PUT", f"/accounts/{account_id}/plan", json=plan, key=key
-        )
+        answer = await api.call("registry", "PUT", f"{here}/plan", json=plan, key=key)
         account: dict[str, Any] = answer.json()
         if action == "submit" and account["state"] == "draft":
-            submitted = await api.call(
-                "registry", "POST", f"/accounts/{account_id}/submit", key=key
-            )
+            submitted = await api.call("registry", "POST", f"{here}/submit", key=key)
             account = submitted.json()
-            return RedirectResponse(f"/accounts/{account_id}?done=created", status_code=303)
+            return RedirectResponse(f"{here}?done=created", status_code=303)
     except ApiError as exc:
         if exc.status not in (403, 409, 422):
             raise
@@ -338,13 +373,13 @@ async def save_plan(request: Request, api: ApiDep, account_id: str) -> Response:
             request, api, _typed(form), errors_by_field(errors, rows), exc.status, current
         )
     if account["state"] == "draft":
-        return RedirectResponse(f"/accounts/{account_id}?done=drafted", status_code=303)
+        return RedirectResponse(f"{here}?done=drafted", status_code=303)
     last = (account.get("history") or [{}])[-1]
     reapproval = last.get("action") == "amended" and (last.get("details") or {}).get(
         "reapproval_required"
     )
     done = "reapproval" if reapproval else "amended"
-    return RedirectResponse(f"/accounts/{account_id}?done={done}", status_code=303)
+    return RedirectResponse(f"{here}?done={done}", status_code=303)
 
 
 def _refused(exc: ApiError, field: str) -> list[FieldError]:
@@ -493,7 +528,7 @@ async def sign(request: Request, api: ApiDep, account_id: str) -> Response:
         return await _refused_here(
             request, api, account_id, exc, "accounts/sign.html", {"role": role}
         )
-    return RedirectResponse(f"/accounts/{account_id}?done=signed", status_code=303)
+    return RedirectResponse(f"/accounts/{part(account_id)}?done=signed", status_code=303)
 
 
 def _aware(local: str) -> str:
@@ -515,7 +550,7 @@ async def deposit_credentials(request: Request, api: ApiDep, account_id: str) ->
     except ApiError as exc:
         values = {"location": location, "deposited_at": at}
         return await _refused_here(request, api, account_id, exc, "accounts/account.html", values)
-    return RedirectResponse(f"/accounts/{account_id}?done=credentials", status_code=303)
+    return RedirectResponse(f"/accounts/{part(account_id)}?done=credentials", status_code=303)
 
 
 @router.post("/accounts/{account_id}/profile")
@@ -528,80 +563,64 @@ async def confirm_profile(request: Request, api: ApiDep, account_id: str) -> Res
     except ApiError as exc:
         values = {item: "on" for item, ok in checklist.items() if ok}
         return await _refused_here(request, api, account_id, exc, "accounts/account.html", values)
-    return RedirectResponse(f"/accounts/{account_id}?done=profile", status_code=303)
+    return RedirectResponse(f"/accounts/{part(account_id)}?done=profile", status_code=303)
+
+
+async def _account_action(
+    request: Request,
+    api: ApiDep,
+    account_id: str,
+    action: str,
+    field: str,
+    sent: tuple[str, ...] = (),
+) -> Response:
+    """POST one of the account's actions (`/accounts/{id}/{action}`) with the form's
+    `sent` fields as its body; done, back to the account saying so (`?done={action}`);
+    refused, the account page with the refusal beside `field`."""
+    form = await request.form()
+    values = {name: _text(form, name) for name in sent}
+    here = f"/accounts/{part(account_id)}"
+    try:
+        await api.call(
+            "registry",
+            "POST",
+            f"{here}/{action}",
+            json=values or None,
+            key=_text(form, "key") or None,
+        )
+    except ApiError as exc:
+        return await _refused_here(
+            request, api, account_id, exc, "accounts/account.html", values, field
+        )
+    done = {"submit": "created", "departures": "departure"}.get(action, action)
+    return RedirectResponse(f"{here}?done={done}", status_code=303)
 
 
 @router.post("/accounts/{account_id}/submit")
 async def submit_draft(request: Request, api: ApiDep, account_id: str) -> Response:
     """A draft submitted as it stands (P3.6); the sign-offs of B1 follow."""
-    form = await request.form()
-    try:
-        await api.call(
-            "registry", "POST", f"/accounts/{account_id}/submit", key=_text(form, "key") or None
-        )
-    except ApiError as exc:
-        return await _refused_here(
-            request, api, account_id, exc, "accounts/account.html", {}, "state"
-        )
-    return RedirectResponse(f"/accounts/{account_id}?done=created", status_code=303)
+    return await _account_action(request, api, account_id, "submit", "state")
 
 
 @router.post("/accounts/{account_id}/departures")
 async def administrator_leaves(request: Request, api: ApiDep, account_id: str) -> Response:
     """P3.1: an administrator stops; with fewer than two left the account is
     noncompliant, and the registry says so (account.noncompliant)."""
-    form = await request.form()
-    email = _text(form, "email")
-    try:
-        await api.call(
-            "registry",
-            "POST",
-            f"/accounts/{account_id}/departures",
-            json={"email": email},
-            key=_text(form, "key") or None,
-        )
-    except ApiError as exc:
-        return await _refused_here(
-            request, api, account_id, exc, "accounts/account.html", {"email": email}, "email"
-        )
-    return RedirectResponse(f"/accounts/{account_id}?done=departure", status_code=303)
+    return await _account_action(request, api, account_id, "departures", "email", ("email",))
 
 
 @router.post("/accounts/{account_id}/closing")
 async def start_closing(request: Request, api: ApiDep, account_id: str) -> Response:
     """P5.5: the unit stops using the platform; the account is to be closed, with the
     reason (the API asks for 3 to 2,000 characters)."""
-    form = await request.form()
-    reason = _text(form, "reason")
-    try:
-        await api.call(
-            "registry",
-            "POST",
-            f"/accounts/{account_id}/closing",
-            json={"reason": reason},
-            key=_text(form, "key") or None,
-        )
-    except ApiError as exc:
-        return await _refused_here(
-            request, api, account_id, exc, "accounts/account.html", {"reason": reason}, "reason"
-        )
-    return RedirectResponse(f"/accounts/{account_id}?done=closing", status_code=303)
+    return await _account_action(request, api, account_id, "closing", "reason", ("reason",))
 
 
 @router.post("/accounts/{account_id}/closed")
 async def confirm_closed(request: Request, api: ApiDep, account_id: str) -> Response:
     """P5.5: the account is closed on the platform; the registry announces
     account.closed and it leaves the public list (P10.8)."""
-    form = await request.form()
-    try:
-        await api.call(
-            "registry", "POST", f"/accounts/{account_id}/closed", key=_text(form, "key") or None
-        )
-    except ApiError as exc:
-        return await _refused_here(
-            request, api, account_id, exc, "accounts/account.html", {}, "closed"
-        )
-    return RedirectResponse(f"/accounts/{account_id}?done=closed", status_code=303)
+    return await _account_action(request, api, account_id, "closed", "closed")
 
 
 def _absences_page(

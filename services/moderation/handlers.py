@@ -106,7 +106,8 @@ async def ingest(deps: Deps, items: Sequence[Inbound]) -> list[Received]:
         answers[i] = Received(delivery.comment_id, "received" if new else "duplicate")
         if new and isinstance(event, CommentReceived):
             try:
-                await read_comment(event, deps)
+                # Its delivery is new, so nothing has read it yet: no need to look.
+                await _read(deps, cases.received(event.data, event.kommun))
             except Exception:  # its event is in the stream: the consumer reads it
                 log.exception("comment %s not read at once; the queue has it", event.subject)
     read_first = {i for i, _, _ in urgent}
@@ -151,6 +152,10 @@ async def read_comment(event: CommentReceived, deps: EventScope) -> object:
     comment = cases.received(event.data, event.kommun)
     if await deps.store.comment(comment.id) is not None:
         return ALREADY_HANDLED
+    return await _read(deps, comment)
+
+
+async def _read(deps: Deps, comment: Comment) -> object:
     if comment.author.is_kommun:
         await deps.uow.add_once(deps.store.comments, comment)
         return None
@@ -166,7 +171,7 @@ async def read_comment(event: CommentReceived, deps: EventScope) -> object:
     await _waiting(deps, comment, account)
     if not await deps.uow.add_once(deps.store.comments, comment):
         return ALREADY_HANDLED  # read at the same time by the request that took it
-    metrics.CLASSIFIED.labels(event.kommun, reading.label, reading.category).inc()
+    metrics.CLASSIFIED.labels(comment.kommun, reading.label, reading.category).inc()
     return None
 
 

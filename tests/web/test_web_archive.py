@@ -918,3 +918,87 @@ def test_issue_14_p5_6_an_escalation_acknowledged_from_its_mail_by_keyboard(
     expect(page.get_by_role("alert")).to_contain_text("Regel P5.6:")
     check_accessibility(page)
     _expected_refusal(people, 410)
+
+
+def test_issue_14_review_a_download_refused_with_a_502_that_says_why_is_not_unavailable(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    """A snapshot's file or an export answered 502 with the archive's own problem body
+    is that refusal in words (services.raise_for), not "try again later"; a proxy's bare
+    502 still is."""
+    problem = {"detail": "the PDF renderer failed: font missing"}
+    registry.on("GET", "/snapshots/s1/pdf", lambda r: httpx.Response(502, json=problem))
+    _archivist(client)
+    answer = client.get("/archive/snapshots/s1/pdf")
+    assert answer.status_code == 502
+    assert "the PDF renderer failed: font missing" in answer.text
+    registry.on("GET", "/snapshots/s1/pdf", lambda r: httpx.Response(502, text="Bad Gateway"))
+    answer = client.get("/archive/snapshots/s1/pdf")
+    assert answer.status_code == 503
+    assert "Bad Gateway" not in answer.text
+
+
+def test_issue_14_review_an_export_whose_session_ended_comes_back_with_its_filters(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    """The archive's 401 on an export signs in again and comes back to the export with
+    its query (the filters and the format), not to a bare /archive/export."""
+    registry.on("GET", "/records/export", lambda r: httpx.Response(401, json={"detail": "x"}))
+    _archivist(client)
+    answer = client.get("/archive/export", params={"q": "hej", "format": "csv"})
+    assert answer.status_code == 303
+    target = urlparse(answer.headers["location"])
+    assert target.path == "/signin"
+    assert parse_qs(target.query)["next"] == ["/archive/export?q=hej&format=csv"]
+
+
+def test_issue_14_review_ids_reach_the_archive_as_one_path_segment(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    """An id with `?`, `/` or `%` (a record's from the URL, a hold's, the snapshot form's
+    account) reaches the archive API escaped, as one path segment: it adds no query and
+    no other path to the call made with the person's token."""
+    registry.on("GET", "/records/.*", lambda r: httpx.Response(200, json=RECORD))
+    registry.on("POST", "/records/.*/registration", lambda r: httpx.Response(200, json={}))
+    registry.on("POST", "/holds/.*/lift", lambda r: httpx.Response(200, json={}))
+    registry.on("GET", "/snapshots/.*/pdf", lambda r: httpx.Response(200, content=b"%PDF"))
+    registry.on("POST", "/accounts/.*/snapshots", lambda r: httpx.Response(200, json={}))
+    _archivist(client, "registrar")
+    token = csrf_of(client)
+
+    client.get("/archive/records/x%3Fy%25z")
+    assert registry.calls[-1].url.raw_path == b"/records/x%3Fy%25z"
+    answer = client.post(
+        "/archive/records/x%3Fy%25z/registration", data={"csrf_token": token, "reason": "Begärd"}
+    )
+    assert registry.calls[-1].url.raw_path == b"/records/x%3Fy%25z/registration"
+    assert answer.headers["location"] == "/archive/records/x%3Fy%25z?done=registered"
+    client.post("/archive/holds/h%3F1/lift", data={"csrf_token": token, "reason": "Klart"})
+    assert registry.calls[-1].url.raw_path == b"/holds/h%3F1/lift"
+    client.get("/archive/snapshots/s%3Fa%25/pdf")
+    assert registry.calls[-1].url.raw_path == b"/snapshots/s%3Fa%25/pdf"
+
+    _archivist(client)
+    answer = client.post(
+        "/archive/snapshots", data={"csrf_token": csrf_of(client), "account_id": "a/b?c%d"}
+    )
+    assert answer.status_code == 303
+    assert registry.calls[-1].url.raw_path == b"/accounts/a%2Fb%3Fc%25d/snapshots"
+    assert registry.calls[-1].url.query == b""
+
+
+def test_issue_14_review_p5_6_a_502_from_notify_that_says_why_is_shown_in_its_words(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    """notify's 502 with its problem body is that refusal in words, not "unavailable"
+    and not "unknown link"; a link's token with `?` or `/` is one path segment."""
+    problem = {"detail": "the ladder store refused the write"}
+    registry.on("POST", "/acknowledge/tok.sig", lambda r: httpx.Response(502, json=problem))
+    answer = client.post("/acknowledge/tok.sig", data={"csrf_token": csrf_of(client)})
+    assert answer.status_code == 502
+    assert "the ladder store refused the write" in answer.text
+    assert "Regel :" not in answer.text  # no empty rule shown
+
+    registry.on("GET", "/acknowledge/.*", lambda r: httpx.Response(200, json=LINK))
+    assert client.get("/acknowledge/a%3Fb%25c").status_code == 200
+    assert registry.calls[-1].url.raw_path == b"/acknowledge/a%3Fb%25c"

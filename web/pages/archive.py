@@ -28,8 +28,18 @@ from starlette.datastructures import FormData
 from shared.principal import Role
 from web.i18n import t
 from web.render import render
-from web.services import NEXT_AFTER, Api, ApiDep, ApiError, ApiUnavailable, FieldError, error_of
-from web.session import SignInRequired
+from web.services import (
+    NEXT_AFTER,
+    Api,
+    ApiDep,
+    ApiError,
+    ApiUnavailable,
+    FieldError,
+    by_field,
+    part,
+    raise_for,
+)
+from web.session import return_to
 
 router = APIRouter(prefix="/archive")
 
@@ -83,13 +93,6 @@ def _done(request: Request) -> str:
     return DONE.get(request.query_params.get("done", ""), "")
 
 
-def _by_field(errors: list[FieldError]) -> dict[str, list[FieldError]]:
-    found: dict[str, list[FieldError]] = {}
-    for error in errors:
-        found.setdefault(error.field, []).append(error)
-    return found
-
-
 async def _json(api: Api, method: str, path: str, **options: Any) -> Any:
     answer = await api.call("archive", method, path, **options)
     return answer.json()
@@ -111,11 +114,9 @@ async def _download(request: Request, api: Api, path: str, params: Mapping[str, 
     if answer.status_code >= 400:
         await answer.aread()
         await answer.aclose()
-        if answer.status_code == 401:
-            raise SignInRequired(str(request.url.path))
-        if answer.status_code in (502, 503, 504):
-            raise ApiUnavailable("archive", f"HTTP {answer.status_code}")
-        raise error_of(answer)
+        # As every other call (services.raise_for): a 401 comes back to the page with its
+        # query (the export's filters), a 502 that says why is the API's refusal.
+        raise_for("archive", answer, return_to(request))
 
     async def body() -> AsyncIterator[bytes]:
         async for chunk in answer.aiter_bytes():  # decoded: no Content-Encoding passed on
@@ -152,7 +153,7 @@ async def search(request: Request, api: ApiDep) -> Response:
         except ApiError as exc:
             if exc.status != 422 or not exc.errors:
                 raise
-            errors, status = _by_field(exc.errors), 422
+            errors, status = by_field(exc.errors), 422
         else:
             records = answer.json()
             found = NEXT_AFTER.search(answer.headers.get("link", ""))
@@ -196,7 +197,7 @@ async def export(request: Request, api: ApiDep) -> Response:
 async def record(request: Request, api: ApiDep, record_id: str) -> Response:
     """A record: every version, its states on the platform, the decisions behind them,
     its diary number if registered, and the chain entries that keep it (P3.7b, L6)."""
-    found = await _json(api, "GET", f"/records/{record_id}")
+    found = await _json(api, "GET", f"/records/{part(record_id)}")
     return _record_page(request, api, found, {}, {})
 
 
@@ -232,19 +233,19 @@ async def register(request: Request, api: ApiDep, record_id: str) -> Response:
         await api.call(
             "archive",
             "POST",
-            f"/records/{record_id}/registration",
+            f"/records/{part(record_id)}/registration",
             json={"reason": reason},
             key=_text(form, "key") or None,
         )
     except ApiError as exc:
         if exc.status not in (409, 422):
             raise
-        errors = _by_field(exc.errors) or {
+        errors = by_field(exc.errors) or {
             "reason": [FieldError("reason", "", exc.detail, exc.detail)]  # 409: registered
         }
-        found = await _json(api, "GET", f"/records/{record_id}")
+        found = await _json(api, "GET", f"/records/{part(record_id)}")
         return _record_page(request, api, found, errors, {"reason": reason}, exc.status)
-    return RedirectResponse(f"/archive/records/{record_id}?done=registered", status_code=303)
+    return RedirectResponse(f"/archive/records/{part(record_id)}?done=registered", status_code=303)
 
 
 # Legal holds (P10.2, L6)
@@ -295,7 +296,7 @@ async def set_hold(request: Request, api: ApiDep) -> Response:
     except ApiError as exc:
         if exc.status != 422 or not exc.errors:
             raise
-        return await _holds_page(request, api, _by_field(exc.errors), values, 422)
+        return await _holds_page(request, api, by_field(exc.errors), values, 422)
     return RedirectResponse("/archive/holds?done=hold", status_code=303)
 
 
@@ -305,14 +306,14 @@ async def lift_hold(request: Request, api: ApiDep, hold_id: str) -> Response:
     form = await request.form()
     reason = _text(form, "reason")
     try:
-        await api.call("archive", "POST", f"/holds/{hold_id}/lift", json={"reason": reason})
+        await api.call("archive", "POST", f"/holds/{part(hold_id)}/lift", json={"reason": reason})
     except ApiError as exc:
         if exc.status not in (409, 422):
             raise
         errors = [FieldError(f"lift-{hold_id}", e.rule, e.sv, e.en) for e in exc.errors]
         if not errors:  # 409: lifted already, said in the detail
             errors = [FieldError(f"lift-{hold_id}", "", exc.detail, exc.detail)]
-        return await _holds_page(request, api, _by_field(errors), {}, exc.status)
+        return await _holds_page(request, api, by_field(errors), {}, exc.status)
     return RedirectResponse("/archive/holds?done=lifted", status_code=303)
 
 
@@ -334,7 +335,7 @@ async def diarium(
     except ApiError as exc:
         if exc.status != 422 or not exc.errors:
             raise
-        errors, status = _by_field(exc.errors), 422
+        errors, status = by_field(exc.errors), 422
     return render(
         request,
         "archive/diarium.html",
@@ -371,7 +372,7 @@ async def snapshots(request: Request, api: ApiDep, account_id: str = "") -> Resp
 @router.get("/snapshots/{snapshot_id}/pdf")
 async def snapshot_pdf(request: Request, api: ApiDep, snapshot_id: str) -> Response:
     """The file as kept, with `X-Content-SHA256` (L8), streamed from the archive."""
-    return await _download(request, api, f"/snapshots/{snapshot_id}/pdf", {})
+    return await _download(request, api, f"/snapshots/{part(snapshot_id)}/pdf", {})
 
 
 @router.post("/snapshots")
@@ -382,7 +383,7 @@ async def take_snapshot(request: Request, api: ApiDep) -> Response:
     await api.call(
         "archive",
         "POST",
-        f"/accounts/{account_id or '-'}/snapshots",
+        f"/accounts/{part(account_id or '-')}/snapshots",
         key=_text(form, "key") or None,
     )
     query = urlencode({"account_id": account_id, "done": "snapshot"})
@@ -447,7 +448,7 @@ async def run_culling(request: Request, api: ApiDep) -> Response:
     except ApiError as exc:
         if exc.status not in (409, 422):
             raise
-        errors = _by_field(exc.errors) or {
+        errors = by_field(exc.errors) or {
             "confirm": [FieldError("confirm", "", exc.detail, exc.detail)]
         }
         return await _culling_page(request, api, None, errors, exc.status)
@@ -483,7 +484,7 @@ async def access_log(request: Request, api: ApiDep) -> Response:
             raise
         # The API names its query parameters (`query.before`); the form's fields differ.
         named = {"query.before": "until", "query.limit": "limit"}
-        errors = _by_field(
+        errors = by_field(
             [FieldError(named.get(e.field, e.field), e.rule, e.sv, e.en) for e in exc.errors]
         ) or {"until": [FieldError("until", "", exc.detail, exc.detail)]}
         status = 422

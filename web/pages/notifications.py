@@ -17,8 +17,8 @@ from fastapi.responses import Response
 
 from web.i18n import t
 from web.render import render
-from web.services import ApiError, ApiUnavailable, FieldError, error_of
-from web.session import optional_user
+from web.services import ApiError, ApiUnavailable, FieldError, part, raise_for
+from web.session import optional_user, return_to
 
 router = APIRouter()
 
@@ -33,29 +33,24 @@ async def _notify(request: Request, method: str, token: str) -> dict[str, Any]:
     base = request.app.state.web_settings.notify_url.rstrip("/")
     try:
         answer = await client.request(
-            method, f"{base}/acknowledge/{token}", headers={"Accept": "application/json"}
+            method, f"{base}/acknowledge/{part(token)}", headers={"Accept": "application/json"}
         )
     except httpx.HTTPError as exc:
         raise ApiUnavailable("notify", type(exc).__name__) from None
-    if answer.status_code in (502, 503, 504):
-        raise ApiUnavailable("notify", f"HTTP {answer.status_code}")
-    if answer.status_code >= 400:
-        raise error_of(answer)
-    result: dict[str, Any] = answer.json()
+    # As every other call: only a 503, or a proxy's 502/504, is notify being away.
+    result: dict[str, Any] = raise_for("notify", answer, return_to(request)).json()
     return result
 
 
 def _refused(request: Request, exc: ApiError, user: Any) -> Response:
     """The link does not work: why, in the person's language, with the rule (P5.6)."""
-    errors = [e for e in exc.errors if e.field == "token"] or [
+    errors = [e for e in exc.errors if e.field == "token"]
+    if not errors and exc.status == 404:
         # notify's 404 carries no rule of its own: the escalation is not (any more) there.
-        FieldError(
-            "token",
-            "P5.6",
-            t("ack.unknown", "sv"),
-            t("ack.unknown", "en"),
-        )
-    ]
+        errors = [FieldError("token", "P5.6", t("ack.unknown", "sv"), t("ack.unknown", "en"))]
+    elif not errors:
+        # Anything else (a 502 that says why) in notify's own words, not as "unknown".
+        errors = [FieldError("token", "", exc.detail, exc.detail)]
     return render(
         request,
         "notifications/refused.html",

@@ -208,6 +208,7 @@ def test_issue_14_english_and_a_phone_width(people: People) -> None:
 
 
 DRAFT_HANDLE = "norakommunlasframjande"
+ENHANCED_HANDLE = "norabiblioteketsutkast"
 
 
 def test_issue_14_draft_resumed_and_submitted_then_the_account_closed(people: People) -> None:
@@ -265,3 +266,26 @@ def test_issue_14_draft_resumed_and_submitted_then_the_account_closed(people: Pe
     check_accessibility(kommunchef)
     history = kommunchef.locator("section[aria-labelledby=history] tbody tr")
     expect(history.first).to_contain_text("Stängt")
+
+
+def test_issue_14_review_p3_6_an_enhanced_submit_sends_the_button_pressed(
+    people: People,
+) -> None:
+    """kanalvakt.js's partial submit sends the pressed button's name and value as a plain
+    submit does: the plan form's "Spara som utkast" beside "Lämna in planen" saves a
+    draft (P3.6), not a submitted plan. The form is marked data-enhance here, as any
+    form with the script's partial submit is."""
+    page = people.new()
+    sign_in_as(page, "Cecilia Kommunikatör", "communicator", "cecilia@nora.example")
+    visit(page, "/accounts/new")
+    page.evaluate("() => document.querySelector('#plan-form').setAttribute('data-enhance', '')")
+    fill_plan(page, ENHANCED_HANDLE, ADMINS)
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.get_by_role("button", name="Spara som utkast").click()
+    assert posted.value.request.headers.get("x-csrf-token")  # the script's, not the browser's
+    assert "action=draft" in (posted.value.request.post_data or "")
+    expect(page.get_by_role("heading", level=1)).to_have_text(ENHANCED_HANDLE)
+    expect(page.locator("#state")).to_have_text("Utkast")
+    expect(page.get_by_text("Utkastet är sparat. Det är inte inlämnat.")).to_be_focused()
+    assert "done=drafted" in page.url  # the address follows the answer (pushState)
+    check_accessibility(page)

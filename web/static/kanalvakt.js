@@ -37,9 +37,19 @@
     }
     event.preventDefault();
     var token = form.querySelector('input[name="csrf_token"]');
-    fetch(form.action, {
+    // The pressed button's name and value go too (a form's "save as draft" beside its
+    // "submit"), as in a plain submit; older browsers ignore the submitter argument.
+    var submitter = event.submitter;
+    var data = new FormData(form, submitter);
+    if (submitter && submitter.name && !data.has(submitter.name)) {
+      data.append(submitter.name, submitter.value);
+    }
+    // getAttribute: a field named "action" (the plan form's buttons) hides form.action.
+    var action = submitter && submitter.hasAttribute("formaction") ? submitter.formAction
+      : form.getAttribute("action") || window.location.href;
+    fetch(action, {
       method: "POST",
-      body: new URLSearchParams(new FormData(form)),
+      body: new URLSearchParams(data),
       headers: token ? { "X-CSRF-Token": token.value } : {},
       credentials: "same-origin",
     }).then(function (answer) {

@@ -293,6 +293,13 @@ def test_issue_14_l6_a_hold_needs_its_reason_and_is_lifted_with_one(
     again = client.post("/archive/holds/h1/lift", data={"reason": "Klart", "csrf_token": token})
     assert again.status_code == 409
     assert "lifted already" in again.text
+    # WCAG 1.3.1, 3.3.1: the refusal is tied to its field, and the summary's link lands
+    # on it (issue 14 review).
+    assert 'href="#f-lift-h1"' in again.text
+    assert '<label for="f-lift-h1">' in again.text
+    assert 'id="f-lift-h1" name="reason" type="text" aria-describedby="err-f-lift-h1-1"' in (
+        again.text
+    )
 
 
 def test_issue_14_l7_what_the_archive_refuses_a_role_is_a_readable_403(

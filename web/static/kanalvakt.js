@@ -47,6 +47,17 @@
     // getAttribute: a field named "action" (the plan form's buttons) hides form.action.
     var action = submitter && submitter.hasAttribute("formaction") ? submitter.formAction
       : form.getAttribute("action") || window.location.href;
+    function plainSubmit() {
+      // form.submit() sends no button: carry the pressed one's name and value along.
+      if (submitter && submitter.name) {
+        var pressed = document.createElement("input");
+        pressed.type = "hidden";
+        pressed.name = submitter.name;
+        pressed.value = submitter.value;
+        form.appendChild(pressed);
+      }
+      form.submit();
+    }
     fetch(action, {
       method: "POST",
       body: new URLSearchParams(data),
@@ -58,7 +69,7 @@
         var fresh = page.querySelector("main");
         var main = document.querySelector("main");
         if (!fresh || !main) {
-          form.submit();
+          plainSubmit();
           return;
         }
         main.replaceWith(fresh);
@@ -69,7 +80,7 @@
         focusMessage(fresh);
       });
     }).catch(function () {
-      form.submit();  // the network failed: let the browser try the plain way
+      plainSubmit();  // the network failed: let the browser try the plain way
     });
   });
 })();

@@ -60,6 +60,9 @@ environment.filters |= {
     "named": _named,
     "labels": _labels,
     "states_of": lambda values, text: _labels(values, text, "state."),
+    # An id in one of our paths, escaped as in an API path (services.part): never a
+    # query, a fragment or further segments.
+    "part": lambda value: quote(str(value), safe=""),
 }
 
 

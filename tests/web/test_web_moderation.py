@@ -131,6 +131,18 @@ def test_issue_14_queue_by_deadline_with_time_left_and_escalations_marked(
     assert registry.calls[-1].headers["authorization"].startswith("Bearer ")
 
 
+def test_issue_14_an_id_in_a_link_is_one_path_segment(
+    client: TestClient, registry: FakeRegistry
+) -> None:
+    # Ids come from the APIs: one with `?`, `#` or `/` still links to its own page.
+    odd = SOON | {"id": "x?y#z/w"}
+    registry.on("GET", "/cases", _json([odd]))
+    sign_in(client)
+    html = client.get("/moderation").text
+    assert 'href="/moderation/x%3Fy%23z%2Fw"' in html
+    assert 'href="/moderation/x?y' not in html
+
+
 def test_issue_14_queue_mine_and_empty(client: TestClient, registry: FakeRegistry) -> None:
     registry.on("GET", "/cases", _json([]))
     sign_in(client)

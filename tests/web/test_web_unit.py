@@ -4,6 +4,7 @@ sign-in, the API's errors as readable pages, the plan form's rule-coded errors."
 import base64
 import hashlib
 import json
+import re
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -102,8 +103,9 @@ def test_issue_14_cookie_flags(client: TestClient) -> None:
     session = next(c for c in answer.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE))
     for flag in ("Secure", "HttpOnly", "SameSite=lax", "Path=/", "Max-Age="):
         assert flag in session
-    # The token is sealed: nothing of it is readable in the cookie.
-    assert "eyJ" not in session
+    # The token is sealed: no JWT is readable in the cookie. (Not "eyJ" alone: a sealed
+    # cookie's random letters hold it about once in 250 sign-ins.)
+    assert not re.search(r"eyJ[\w-]+\.eyJ[\w-]+\.", session)
 
     language = client.get("/lang/en").headers["set-cookie"]
     assert all(flag in language for flag in ("Secure", "HttpOnly", "SameSite=lax"))

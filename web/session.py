@@ -385,10 +385,24 @@ async def signin_callback(
     if not isinstance(token, str):
         raise SignInFailed("the identity provider gave no access token")
     verifier: TokenVerifier = request.app.state.verifier
-    try:
-        await verifier.verify(token)
-    except (AuthError, IdentityProviderUnreachable) as exc:  # a page saying why, not a 500
+    try:  # a page saying why, not a 500
+        principal = await verifier.verify(token)
+    except AuthError as exc:
         raise SignInFailed(str(exc)) from None
+    except IdentityProviderUnreachable:
+        # The library's text ("Fail to fetch data from the url") names neither whose keys
+        # nor what to do.
+        raise SignInFailed(
+            "the identity provider's keys (AUTH_JWKS_URL) cannot be fetched; try again shortly"
+        ) from None
+    if not principal.roles:
+        # The identity provider knows the person, but no group of theirs is a Kanalvakt
+        # role: a session would only ever meet 403s.
+        claim = request.app.state.settings.auth_roles_claim
+        raise SignInFailed(
+            f"roles: the token's claim '{claim}' names none of Kanalvakt's roles "
+            f"({', '.join(r.value for r in LOCAL_ROLES)}); ask for one at the identity provider"
+        )
     response = start_session(request, token, str(pending.get("next", HOME)))
     response.delete_cookie(OIDC_COOKIE, path="/", secure=True, httponly=True)
     return response

@@ -18,9 +18,8 @@ from starlette.datastructures import FormData
 from shared.events.comment import Category
 from shared.principal import Principal, Role
 from web.i18n import lang_of, t
-from web.pages.accounts import errors_by_field
 from web.render import render
-from web.services import Api, ApiDep, ApiError, FieldError, part
+from web.services import Api, ApiDep, ApiError, FieldError, by_field, part
 
 router = APIRouter()
 
@@ -206,7 +205,7 @@ def _refusal(exc: ApiError) -> dict[str, list[FieldError]]:
     hide, with its reason; the case stays undecided, README "The platform") is shown
     beside the decision buttons; a refusal without rules is said in its own words."""
     errors = exc.errors or [FieldError("resolution", "", exc.detail, exc.detail)]
-    found = errors_by_field(errors)
+    found = by_field(errors)
     if "platform" in found:
         found.setdefault("resolution", []).extend(found.pop("platform"))
     return found
@@ -247,7 +246,7 @@ async def claim(request: Request, api: ApiDep, case_id: str) -> Response:
     except ApiError as exc:
         if not exc.errors:
             raise
-        return await _case_page(request, api, case_id, errors_by_field(exc.errors), {}, exc.status)
+        return await _case_page(request, api, case_id, by_field(exc.errors), {}, exc.status)
     return RedirectResponse(f"/moderation/{part(case_id)}?done=claimed", status_code=303)
 
 
@@ -264,6 +263,6 @@ async def done_by_hand(request: Request, api: ApiDep, case_id: str) -> Response:
     except ApiError as exc:
         if not exc.errors:
             raise
-        errors = errors_by_field(exc.errors)
+        errors = by_field(exc.errors)
         return await _case_page(request, api, case_id, errors, {"note": note}, exc.status)
     return RedirectResponse(f"/moderation/{part(case_id)}?done=by_hand", status_code=303)

@@ -64,6 +64,8 @@ class TokenVerifier:
         self._issuer = settings.auth_issuer
         self._audience = settings.auth_audience
         self._roles_claim = settings.auth_roles_claim
+        # The identity provider's groups as roles; Kanalvakt's role names as themselves.
+        self._granted = {r.value: r for r in Role} | dict(settings.auth_role_groups)
         self._department_claim = settings.auth_department_claim
         self._kommun_claim = settings.auth_kommun_claim
         self._kommuner = kommuner
@@ -95,8 +97,7 @@ class TokenVerifier:
         raw_roles = claims.get(self._roles_claim, [])
         if isinstance(raw_roles, str):
             raw_roles = raw_roles.split()
-        known = {r.value for r in Role}
-        roles = frozenset(Role(r) for r in raw_roles if r in known)
+        roles = frozenset(self._granted[r] for r in raw_roles if r in self._granted)
         return Principal(
             subject=str(claims["sub"]),
             name=str(claims.get("name", claims["sub"])),

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.principal import Role
 from shared.reference import REFERENCE_KOMMUN_CONFIG
 
 
@@ -78,6 +79,13 @@ class Settings(BaseSettings):
         default="", description="JWKS of the identity provider (production)."
     )
     auth_roles_claim: str = Field(default="roles", description="Claim that lists the roles.")
+    auth_role_groups: dict[str, Role] = Field(
+        default_factory=dict,
+        description=(
+            "Groups in the roles claim that grant a role, as JSON, e.g. "
+            '`{"GG-Kommunikatorer": "communicator"}`; a role\'s own name always does.'
+        ),
+    )
     auth_department_claim: str = Field(
         default="department", description="Claim naming a department head's förvaltning."
     )
@@ -210,7 +218,7 @@ def settings_table() -> list[tuple[str, str, str]]:
     """(variable, default, meaning) for every setting: the README's table is made from it."""
     rows = []
     for name, field in Settings.model_fields.items():
-        default = field.default
-        shown = "" if default is None else str(getattr(default, "value", default))
+        default = field.get_default(call_default_factory=True)
+        shown = "" if default in (None, {}) else str(getattr(default, "value", default))
         rows.append((name.upper(), shown, field.description or ""))
     return rows

@@ -47,6 +47,19 @@ async def test_roles_may_be_a_space_separated_claim_and_unknown_ones_are_ignored
     assert principal.roles == {Role.ARCHIVIST}
 
 
+async def test_issue_14_the_directory_s_groups_grant_the_roles_they_are_mapped_to() -> None:
+    groups = {"GG-Nora-Kommunikatorer": Role.COMMUNICATOR, "GG-Nora-Arkiv": Role.ARCHIVIST}
+    verifier = _verifier(auth_roles_claim="groups", auth_role_groups=groups)
+    claim = ["GG-Nora-Kommunikatorer", "registrar", "GG-Nora-Ekonomi"]
+    principal = await verifier.verify(_token(groups=claim))
+    assert principal.roles == {Role.COMMUNICATOR, Role.REGISTRAR}
+
+
+def test_issue_14_a_group_mapped_to_no_role_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match="auth_role_groups"):
+        Settings(auth_role_groups={"GG-Nora-Kommunikatorer": "kommunikatör"})  # type: ignore[dict-item]
+
+
 @pytest.mark.parametrize(
     ("claims", "problem"),
     [

@@ -9,7 +9,7 @@ token) does. No sign-in: the token is the authority, exactly as notify's own
 page naming the rule, with the API's status kept (422, 403, 410, 404).
 """
 
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from fastapi import APIRouter, Request
@@ -64,12 +64,27 @@ def _refused(request: Request, exc: ApiError, user: Any) -> Response:
 @router.get("/acknowledge/{token}")
 async def acknowledge_page(request: Request, token: str) -> Response:
     """What the link acknowledges and where it stands; a button if it is still open."""
+    return await _link_page(request, token, "GET")
+
+
+@router.post("/acknowledge/{token}")
+async def acknowledge(request: Request, token: str) -> Response:
+    """Acknowledge: the first acknowledgement stops the ladder (P5.6, P5.8); a later
+    one changes nothing and the page says someone was first."""
+    return await _link_page(request, token, "POST")
+
+
+async def _link_page(request: Request, token: str, method: Literal["GET", "POST"]) -> Response:
     user = await optional_user(request)
     principal = user.principal if user else None
     try:
-        link = await _notify(request, "GET", token)
+        answer = await _notify(request, method, token)
     except ApiError as exc:
         return _refused(request, exc, principal)
+    # GET answers the escalation; POST the escalation and whether this link was first.
+    link, mine = answer, None
+    if method == "POST":
+        link, mine = answer["escalation"], bool(answer["by_this_link"])
     return render(
         request,
         "notifications/acknowledge.html",
@@ -77,26 +92,5 @@ async def acknowledge_page(request: Request, token: str) -> Response:
         link=link,
         token=token,
         kinds=KINDS,
-        mine=None,
-    )
-
-
-@router.post("/acknowledge/{token}")
-async def acknowledge(request: Request, token: str) -> Response:
-    """Acknowledge: the first acknowledgement stops the ladder (P5.6, P5.8); a later
-    one changes nothing and the page says someone was first."""
-    user = await optional_user(request)
-    principal = user.principal if user else None
-    try:
-        answer = await _notify(request, "POST", token)
-    except ApiError as exc:
-        return _refused(request, exc, principal)
-    return render(
-        request,
-        "notifications/acknowledge.html",
-        user=principal,
-        link=answer["escalation"],
-        token=token,
-        kinds=KINDS,
-        mine=bool(answer["by_this_link"]),
+        mine=mine,
     )

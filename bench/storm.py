@@ -1314,12 +1314,7 @@ async def run_storm(
             console=console,
         )
         with progress, contextlib.ExitStack() as sampling:
-            if args.py_spy is not None:  # the full phase only: where a storm's time goes
-                for name in (ServiceName.MODERATION, ServiceName.ARCHIVE):
-                    sampling.enter_context(
-                        py_spy(stack.replicas[name][0].pid, args.py_spy / f"{name.value}.txt")
-                    )
-                sampling.enter_context(py_spy(stack.servers.store.pid, args.py_spy / "store.txt"))
+            sample(sampling, stack, args.py_spy, "full")
             cpu_before, wall_before = cpu_by_process(stack), time.monotonic()
             commands_before = await store_commands(stack)
             await run_phase(
@@ -1349,9 +1344,11 @@ async def run_storm(
             # Under --chaos the half-load phase is not run: its figure is of a quiet stack.
             if args.latency_comments >= 0 and half_rate > 0 and chaos is None:
                 phases.append(Phase("half", half, half_rate))
+                sample(sampling, stack, args.py_spy, "half")
                 await run_phase(
                     stack, phases[1], handle, args.batch, seen, db, baseline, args.timeout, progress
                 )
+                sampling.close()
         await asyncio.sleep(1.0)  # events still in flight to the observers
         # Whatever is still on its way (a nak's backoff, the outbox sweep) is waited for:
         # as long as a phase may take if every phase ended, else briefly.
@@ -1383,6 +1380,21 @@ async def run_storm(
     finally:
         await observers.close()
         await client.close()
+
+
+PROFILED = (ServiceName.MODERATION, ServiceName.ARCHIVE)
+
+
+def sample(sampling: contextlib.ExitStack, stack: Stack, folder: Path | None, phase: str) -> None:
+    """With --py-spy: sample moderation, archive and the store while `sampling` is open,
+    into `<folder>/<phase>-<process>.txt` (the full phase: where a storm's time goes; the
+    half phase: what stalls a quiet stack's latency as the store grows)."""
+    if folder is None:
+        return
+    for name in PROFILED:
+        pid = stack.replicas[name][0].pid
+        sampling.enter_context(py_spy(pid, folder / f"{phase}-{name.value}.txt"))
+    sampling.enter_context(py_spy(stack.servers.store.pid, folder / f"{phase}-store.txt"))
 
 
 async def compare_replicas(args: argparse.Namespace, console: Console) -> dict[str, Any]:
@@ -1465,8 +1477,8 @@ def main() -> None:
         "--py-spy",
         type=Path,
         default=None,
-        help="sample moderation, archive and nx-27017 with py-spy during the full phase "
-        "into this folder, and print where their time went",
+        help="sample moderation, archive and nx-27017 with py-spy during each phase into "
+        "this folder (<phase>-<process>.txt), and print where their time went",
     )
     parser.add_argument(
         "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -1510,8 +1522,10 @@ def main() -> None:
     if args.keep is not None:
         console.print(f"data and logs kept in {args.keep}")
     if args.py_spy is not None:
-        for name in ("moderation", "archive", "store"):
-            summarise_profile(args.py_spy / f"{name}.txt", 15)
+        for phase in ("full", "half"):
+            for name in (*(n.value for n in PROFILED), "store"):
+                if (args.py_spy / f"{phase}-{name}.txt").exists():
+                    summarise_profile(args.py_spy / f"{phase}-{name}.txt", 15)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ max(). Labels are bounded: kommun, account name, label, category, age band — n
 comment, a case or a person.
 """
 
-from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 
 from prometheus_client import Counter as Count
@@ -76,8 +76,25 @@ OLDEST_BAND = "gt_48h"
 LABELS = ("remove", "answer")
 
 
-def age_band(seconds: float) -> str:
-    return next((band for limit, band in AGE_BANDS if seconds < limit), OLDEST_BAND)
+# (band, its youngest age in seconds): each of AGE_BANDS starts where the one before ends.
+BAND_STARTS = tuple(
+    zip(
+        (*(band for _, band in AGE_BANDS), OLDEST_BAND),
+        (0, *(limit for limit, _ in AGE_BANDS)),
+        strict=True,
+    )
+)
+
+
+@dataclass(frozen=True)
+class OpenCases:
+    """One kommun's open or claimed cases as the store counted them (issue 13: a few
+    counts, not a read of the thousands a storm leaves open)."""
+
+    # Per label: how many are at least each BAND_STARTS age old.
+    at_least: dict[str, list[int]]
+    overdue: dict[str, int]  # per label: past their deadline
+    confidential_not_hidden: int
 
 
 def decided(case: Case, at: datetime) -> None:
@@ -90,20 +107,13 @@ def decided(case: Case, at: datetime) -> None:
         TIME_TO_ANSWER.labels(*labels).observe(seconds)
 
 
-def observe(
-    kommun: str, waiting: list[Case], accounts: list[WatchedAccount], now: datetime
-) -> None:
+def observe(kommun: str, cases: OpenCases, accounts: list[WatchedAccount]) -> None:
     """One kommun's open cases and accounts as they are now."""
-    bands: Counter[tuple[str, str]] = Counter(
-        (c.label, age_band((now - c.received_at).total_seconds())) for c in waiting
-    )
     for label in LABELS:
-        for _, band in (*AGE_BANDS, (0, OLDEST_BAND)):
-            OPEN_CASES.labels(kommun, label, band).set(bands.get((label, band), 0))
-        OVERDUE_CASES.labels(kommun, label).set(
-            sum(c.label == label and c.due <= now for c in waiting)
-        )
+        older = [*cases.at_least[label], 0]
+        for i, (band, _) in enumerate(BAND_STARTS):
+            # Counted one after another: a case opened in between must not show as -1.
+            OPEN_CASES.labels(kommun, label, band).set(max(0, older[i] - older[i + 1]))
+        OVERDUE_CASES.labels(kommun, label).set(cases.overdue[label])
     UNSUPERVISED.labels(kommun).set(sum(a.unsupervised_since is not None for a in accounts))
-    CONFIDENTIAL_NOT_HIDDEN.labels(kommun).set(
-        sum(c.category == "confidential" and not c.hidden for c in waiting)
-    )
+    CONFIDENTIAL_NOT_HIDDEN.labels(kommun).set(cases.confidential_not_hidden)

@@ -9,13 +9,13 @@ indexed array wrongly, and a page of open cases is small.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.moderation.domain.accounts import WatchedAccount
-from services.moderation.domain.cases import WAITING, Case, Comment
+from services.moderation.domain.cases import Case, Comment
 from shared.outbox import Outbox
 from shared.store import Document, MongoRepository
 from shared.unit_of_work import Mapper, Versioned
@@ -34,8 +34,18 @@ class Delivery:
     received_at: datetime
 
 
+# `watch_at` of a case with nothing left to watch: no sweep's range reaches it.
+NEVER = datetime(9999, 12, 31, tzinfo=UTC)
+
+
 def _case_fields(case: Case) -> dict[str, Any]:
-    return {"last_action_at": case.history[-1].at if case.history else case.opened_at}
+    """Derived fields the sweep and the queue query by, each with its own index:
+    nx-27017 reads every document for `$in` or a compound index (README, "Store")."""
+    return {
+        "last_action_at": case.history[-1].at if case.history else case.opened_at,
+        "waiting": case.waiting,
+        "watch_at": case.watch_at or NEVER,
+    }
 
 
 class ModerationStore:
@@ -50,11 +60,14 @@ class ModerationStore:
         for repo in (self.accounts, self.deliveries, self.comments, self.cases):
             await repo.create_indexes()
         # Single fields where a comment or a sweep reads by them: nx-27017 uses no compound
-        # index (README, "Store"), and a name or a pending hide narrows to a few anyway.
+        # index (README, "Store"). A name, a pending hide or a deadline come narrows to a
+        # few; `waiting` to the open cases, not the closed ones of every year before.
         await self.accounts.collection.create_index("name")
         await self.cases.collection.create_index("hide_pending")
+        await self.cases.collection.create_index("watch_at")
+        await self.cases.collection.create_index("waiting")
         await self.comments.collection.create_index([("kommun", 1), ("account_id", 1)])
-        await self.cases.collection.create_index([("kommun", 1), ("state", 1), ("due", 1)])
+        await self.cases.collection.create_index([("kommun", 1), ("waiting", 1), ("due", 1)])
         await self.cases.collection.create_index([("kommun", 1), ("last_action_at", 1)])
 
     def outboxes(self) -> Sequence[Outbox]:
@@ -92,19 +105,39 @@ class ModerationStore:
         limit: int = PAGE_LIMIT,
     ) -> list[Case]:
         """Open and claimed cases, the nearest deadline first."""
-        query: Document = {"state": {"$in": [s.value for s in WAITING]}}
+        query: Document = {"waiting": True}
         for name, value in (("account_id", account_id), ("label", label), ("category", category)):
             if value is not None:
                 query[name] = value
+        if owner is None:  # the store stops at the page; by owner, Python must filter first
+            return [f.item for f in await self.cases.find(query, sort="due", limit=limit)]
+        key = owner.casefold()
         found = [f.item for f in await self.cases.find(query, sort="due")]
-        if owner is not None:
-            key = owner.casefold()
-            found = [c for c in found if any(p.email.casefold() == key for p in c.owners)]
-        return found[:limit]
+        return [c for c in found if any(p.email.casefold() == key for p in c.owners)][:limit]
 
-    async def waiting_cases(self) -> list[Versioned[Case]]:
-        """Every open or claimed case, for the deadline sweep and the age gauge."""
-        return await self.cases.find({"state": {"$in": [s.value for s in WAITING]}}, sort="due")
+    async def due_to_watch(self, now: datetime) -> list[Versioned[Case]]:
+        """Waiting cases whose warning or deadline has come and not yet been told (B1 item
+        7, P5.3), nearest deadline first: not every open case, as a storm leaves thousands
+        open and reading them all every sweep stalled the store (issue 13)."""
+        return await self.cases.find({"watch_at": {"$lte": now}}, sort="due")
+
+    async def count_waiting(
+        self, label: str, *, received_by: datetime | None = None, due_by: datetime | None = None
+    ) -> int:
+        """Open or claimed cases of a label; with a moment, only those received, or due,
+        at or before it."""
+        query: Document = {"waiting": True, "label": label}
+        if received_by is not None:
+            query["received_at"] = {"$lte": received_by}
+        if due_by is not None:
+            query["due"] = {"$lte": due_by}
+        return await self.cases.count(query)
+
+    async def count_confidential_not_hidden(self) -> int:
+        """Open confidential cases still visible on the platform (P10.3: must be none)."""
+        return await self.cases.count(
+            {"waiting": True, "category": "confidential", "hidden": False}
+        )
 
     async def hide_pending(self) -> list[Versioned[Case]]:
         """Confidential cases not yet hidden (P10.3): a crash between opening and hiding."""

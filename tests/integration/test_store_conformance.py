@@ -13,7 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from shared.clock import utcnow
-from shared.store import Document, HandledMarks
+from shared.store import Document, HandledMarks, count
 from tests.helpers import account_created
 
 
@@ -373,6 +373,7 @@ async def test_moderation_query_shapes(db: AsyncDatabase[Document]) -> None:
                 "label": label,
                 "category": category,
                 "due": t0 + timedelta(hours=hours),
+                "received_at": t0 + timedelta(minutes=10 * hours),
                 "last_action_at": t0 + timedelta(hours=hours),
                 "hide_pending": pending,
                 "owners": [{"name": "Anna", "email": "anna@nora.example"}],
@@ -393,6 +394,30 @@ async def test_moderation_query_shapes(db: AsyncDatabase[Document]) -> None:
     since = {"last_action_at": {"$gte": t0 + timedelta(hours=2)}, "kommun": "nora"}
     changed = cases.find(since).sort("last_action_at", ASCENDING).limit(2)
     assert [d["_id"] async for d in changed] == ["c2", "c1"]
+    # The deadline sweep and the gauges read by derived fields, written with the case:
+    # `watch_at` ($lte on a datetime; a far date when nothing is left to watch) and
+    # `waiting` (a flag), with only some top-level fields of each. Saved whole, as
+    # MongoRepository saves: nx-27017 keeps a datetime `$set` by update_one as text.
+    never = datetime(9999, 12, 31, tzinfo=UTC)
+    derived = {"c1": (t0, True), "c2": (t0 + timedelta(hours=1), True), "c3": (never, False)}
+    derived["c4"] = (never, True)
+    for case_id, (watch_at, is_waiting) in derived.items():
+        doc = await cases.find_one({"_id": case_id})
+        assert doc is not None
+        await cases.replace_one(
+            {"_id": case_id}, doc | {"watch_at": watch_at, "waiting": is_waiting}
+        )
+    due = {"watch_at": {"$lte": t0 + timedelta(hours=1)}, "kommun": "nora"}
+    assert [d["_id"] async for d in cases.find(due).sort("due", ASCENDING)] == ["c2", "c1"]
+    # The gauges count with the store's `count` command (shared.store.count): equality
+    # on a flag and a string, each with a datetime range.
+    waiting_removals = {"waiting": True, "label": "remove", "kommun": "nora"}
+    assert await count(cases, waiting_removals) == 2
+    received = {"received_at": {"$lte": t0 + timedelta(hours=1)}}
+    assert await count(cases, waiting_removals | received) == 1
+    assert await count(cases, waiting_removals | {"due": {"$lte": t0 + timedelta(hours=5)}}) == 1
+    assert await count(cases, {"waiting": True, "hide_pending": True, "kommun": "nora"}) == 1
+    assert await count(cases, {"waiting": False, "kommun": "nora"}) == 1
     found = await cases.find_one({"_id": "c1", "kommun": "nora"})
     assert found is not None
     assert found["due"] == t0 + timedelta(hours=5)

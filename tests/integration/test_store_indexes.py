@@ -81,7 +81,7 @@ async def assert_indexed(
     assert not scans, "scans every document:\n" + "\n".join(scans)
 
 
-async def test_issue_13_archive_reads_per_comment_use_an_index(
+async def test_issue_13_archive_reads_per_comment_and_sweep_use_an_index(
     recorded: tuple[AsyncDatabase[Document], Finds],
 ) -> None:
     db, finds = recorded
@@ -95,6 +95,8 @@ async def test_issue_13_archive_reads_per_comment_use_an_index(
             lambda: store.chain.by_event("01EVENT"),  # a fact delivered again
             lambda: store.records.repo.get("01RECORD"),
             lambda: store.diarium.of_record("01RECORD"),
+            lambda: store.records.awaiting_registration(),  # sweeps, every five minutes
+            lambda: store.snapshots.accounts(),
         ],
     )
 
@@ -113,6 +115,8 @@ async def test_issue_13_moderation_reads_per_comment_and_sweep_use_an_index(
             lambda: store.account_named("facebook", "norakommun"),
             lambda: store.comment("facebook-1"),
             lambda: store.hide_pending(),
+            lambda: store.due_to_watch(utcnow()),
+            lambda: store.queue(),
         ],
     )
 

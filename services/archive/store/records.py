@@ -31,7 +31,7 @@ from services.archive.domain.chain import Anchor, Entry
 from services.archive.domain.records import Fact, PlatformState, Record, RecordKind
 from services.archive.domain.search import UNKNOWN, record_fields
 from shared.outbox import Outbox
-from shared.store import Document, MongoRepository
+from shared.store import Document, MongoRepository, count
 from shared.unit_of_work import Mapper
 
 # Appends racing for one account's next place: more than this many losses in a row is
@@ -248,7 +248,7 @@ class ChainStore:
         query: dict[str, Any] = {"kommun": self.kommun}
         if account_id is not None:
             query["account_id"] = account_id
-        return int(await self.collection.count_documents(query))
+        return await count(self.collection, query)
 
 
 class RecordStore:
@@ -267,6 +267,11 @@ class RecordStore:
         await coll.create_index([("kommun", 1), ("account_id", 1), ("origin_at", 1)])
         await coll.create_index([("kommun", 1), ("awaits_registration", 1)])
         await coll.create_index([("kommun", 1), ("kind", 1), ("state", 1)])
+        # Single fields as well: nx-27017 uses no compound index (README, "Store"), and the
+        # five-minute sweeps' reads of the few account records and of those still to be
+        # registered (P10.3, P10.5) read every record without them (issue 13).
+        await coll.create_index("kind")
+        await coll.create_index("awaits_registration")
 
     async def get(self, record_id: str) -> Record | None:
         found = await self.repo.get(record_id)
@@ -289,10 +294,8 @@ class RecordStore:
         counts: dict[str, dict[str, int]] = {}
         for kind in RecordKind:
             for state in (*(s.value for s in PlatformState), UNKNOWN):
-                n = await self.repo.collection.count_documents(
-                    self.repo.scoped({"kind": kind.value, "state": state})
-                )
-                counts.setdefault(kind.value, {})[state] = int(n)
+                n = await self.repo.count({"kind": kind.value, "state": state})
+                counts.setdefault(kind.value, {})[state] = n
         return counts
 
     async def awaiting_registration(self, limit: int = 500) -> list[Record]:

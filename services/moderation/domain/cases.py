@@ -181,6 +181,14 @@ class Case:
     def waiting(self) -> bool:
         return self.state in WAITING
 
+    @property
+    def watch_at(self) -> datetime | None:
+        """When `watch_deadline` next has something to tell (B1 item 7, P5.3); None when
+        nothing is left: decided, or warned and breached."""
+        if not self.waiting or self.breached:
+            return None
+        return self.due if self.warned else self.warn_at
+
     def _did(
         self, by: Actor, at: datetime, action: str, reason: str = "", detail: str = ""
     ) -> "Case":

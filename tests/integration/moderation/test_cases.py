@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from services.moderation.handlers import read_comment
 from shared.bus.streams import EVENTS_STREAM
@@ -291,6 +292,44 @@ async def test_b1_7_deadlines_warn_before_and_breach_at_in_monitored_hours(
     await mod.sweep()  # a second sweep (or replica) says nothing more
     assert len(await mod.events("sla.breached", comment_id)) == 1
     assert len(await mod.events("sla.warning", comment_id)) == 1
+
+
+def _gauge(name: str, **labels: str) -> float | None:
+    return REGISTRY.get_sample_value(f"kanalvakt_moderation_{name}", {"kommun": "nora"} | labels)
+
+
+async def test_b1_7_p5_3_p10_3_the_sweep_gauges_the_open_cases_by_age_and_deadline(
+    mod: Moderation,
+) -> None:
+    # Read from the store by the sweep (only the fields they need, issue 13): what a
+    # dashboard shows of the deadlines and of confidential comments still visible.
+    _, name = await mod.account(removal_hours=8, answer_hours=8)
+    advert = await mod.comment(name, ADVERT)
+    await mod.comment(name, QUESTION)
+    confidential = await mod.comment(name, CONFIDENTIAL)
+    for case_id in (advert, confidential):
+        await mod.case_opened(case_id)
+
+    async def tried_to_hide() -> bool:
+        return bool((await mod.case(confidential))["to_do_by_hand"])
+
+    await eventually(tried_to_hide, what="the hiding tried")
+    await mod.sweep()
+    assert _gauge("open_cases", label="remove", age="lt_1h") == 2
+    assert _gauge("open_cases", label="answer", age="lt_1h") == 1
+    assert _gauge("overdue_cases", label="remove") == 0
+    assert _gauge("confidential_not_hidden") == 1
+
+    decided = await mod.decide(advert, resolution="remove", reason="Reklam", category="advertising")
+    assert decided.status_code == 200, decided.text
+    mod.clock.advance(days=3)  # past every deadline, in the oldest band
+    await mod.sweep()
+    assert _gauge("open_cases", label="remove", age="lt_1h") == 0
+    assert _gauge("open_cases", label="remove", age="gt_48h") == 1
+    assert _gauge("open_cases", label="answer", age="gt_48h") == 1
+    assert _gauge("overdue_cases", label="remove") == 1
+    assert _gauge("overdue_cases", label="answer") == 1
+    assert _gauge("confidential_not_hidden") == 1
 
 
 async def test_p5_2_l2_a_comment_event_delivered_again_after_a_look_changes_nothing(

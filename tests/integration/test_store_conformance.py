@@ -12,6 +12,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from services.notify.store.notifications import epoch_ms
 from shared.clock import utcnow
 from shared.store import Document, HandledMarks, count
 from tests.helpers import account_created
@@ -946,14 +947,21 @@ async def test_notify_escalation_and_delivery_log_shapes(db: AsyncDatabase[Docum
 
 
 async def test_notify_due_and_claim_shapes(db: AsyncDatabase[Document]) -> None:
-    # services.notify.store.notifications: what is due (the derived flag `sendable`,
-    # due_at $lte, and the derived `claim_ends` $lte: the epoch when never claimed, so no
-    # null, `$in` or `$or`, each of which nx-27017 answers by a scan or wrongly), sorted
-    # by due_at, limited; the claim is a whole-document replace conditional on the version.
+    # services.notify.store.notifications: what is due is one range on the derived number
+    # `send_from` (epoch ms: due, and any claim run out; far off when it will not be
+    # sent), sorted by it and limited: no date range, null, `$in` or `$or`, which
+    # nx-27017 answers by reading every candidate, by a scan or wrongly. The claim is a
+    # whole-document replace conditional on the version.
     coll = db["notifications"]
-    await coll.create_index("sendable")
-    never = datetime(1970, 1, 1, tzinfo=UTC)
+    await coll.create_index("send_from")
+    never = epoch_ms(datetime(9999, 12, 31, tzinfo=UTC))
     now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+    def send_from(status: str, due: datetime, until: datetime | None) -> int:
+        if status not in ("pending", "held"):
+            return never
+        return epoch_ms(max(due, until or due))
+
     rows = [  # id, status, due in minutes, claimed until (minutes) or None
         ("a", "pending", -2, None),
         ("b", "held", -4, None),
@@ -965,15 +973,15 @@ async def test_notify_due_and_claim_shapes(db: AsyncDatabase[Document]) -> None:
     ]
     for i, status, due, claim in rows:
         until = None if claim is None else now + timedelta(minutes=claim)
+        due_at = now + timedelta(minutes=due)
         await coll.insert_one(
             {
                 "_id": i,
                 "kommun": "nora",
                 "status": status,
-                "due_at": now + timedelta(minutes=due),
+                "due_at": due_at,
                 "claimed_until": until,
-                "sendable": status in ("pending", "held"),
-                "claim_ends": until or never,
+                "send_from": send_from(status, due_at, until),
                 "version": 1,
             }
         )
@@ -983,24 +991,28 @@ async def test_notify_due_and_claim_shapes(db: AsyncDatabase[Document]) -> None:
             "kommun": "vasterby",
             "status": "pending",
             "due_at": now,
-            "sendable": True,
-            "claim_ends": never,
+            "send_from": epoch_ms(now),
             "version": 1,
         }
     )
-    due = {"kommun": "nora", "sendable": True, "due_at": {"$lte": now}, "claim_ends": {"$lte": now}}
-    assert [d["_id"] async for d in coll.find(due).sort("due_at", ASCENDING)] == ["b", "a", "d"]
-    assert [d["_id"] async for d in coll.find(due).sort("due_at", ASCENDING).limit(2)] == [
-        "b",
-        "a",
-    ]
+
+    def due_by(at: datetime) -> Document:
+        return {"kommun": "nora", "send_from": {"$lte": epoch_ms(at)}}
+
+    async def due(at: datetime, limit: int = 0) -> list[str]:
+        found = coll.find(due_by(at)).sort("send_from", ASCENDING).limit(limit)
+        return [d["_id"] async for d in found]
+
+    assert await due(now) == ["b", "a", "d"]
+    assert await due(now, 2) == ["b", "a"]
 
     async def claim(version: int) -> bool:
         doc = await coll.find_one({"_id": "a", "kommun": "nora", "version": version})
         if doc is None:
             return False
         until = now + timedelta(minutes=1)
-        doc |= {"claimed_until": until, "claim_ends": until, "version": version + 1}
+        claimed = {"claimed_until": until, "send_from": epoch_ms(until)}
+        doc |= claimed | {"version": version + 1}
         result = await coll.replace_one({"_id": "a", "kommun": "nora", "version": version}, doc)
         return result.matched_count == 1
 
@@ -1009,11 +1021,9 @@ async def test_notify_due_and_claim_shapes(db: AsyncDatabase[Document]) -> None:
     claimed = await coll.find_one({"_id": "a", "kommun": "nora"})
     assert claimed is not None
     assert claimed["claimed_until"] == now + timedelta(minutes=1)
-    assert [d["_id"] async for d in coll.find(due).sort("due_at", ASCENDING)] == ["b", "d"]
-    soon = {"$lte": now + timedelta(minutes=2)}
-    later = {**due, "due_at": soon, "claim_ends": soon}
+    assert await due(now) == ["b", "d"]
     # a's claim ran out by then, c's has not
-    assert [d["_id"] async for d in coll.find(later).sort("due_at", ASCENDING)] == ["b", "a", "d"]
+    assert await due(now + timedelta(minutes=2)) == ["b", "d", "a"]
 
 
 async def test_notify_waiting_routing_and_attended_shapes(db: AsyncDatabase[Document]) -> None:

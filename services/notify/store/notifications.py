@@ -1,11 +1,13 @@
 """Notifications and their attempts: what is due, the claim that lets one replica send
 each, and the delivery log's pages.
 
-`sendable` (pending or held) and `claim_ends` (the claim's end, the epoch when never
-claimed) are derived from the notification and written with it (shared.unit_of_work
-Mapper), so the delivery pass is one query by an indexed equality and two ranges:
-nx-27017 scans every document for `$in`, `$or` or `$type` and uses no compound index
-(README, "Store"), and the notifications grow by one or more per flagged comment."""
+`send_from` is derived from the notification and written with it (shared.unit_of_work
+Mapper): when it may next be sent, in epoch milliseconds (due, and no replica's claim on
+it), far off when it will not be sent. So the delivery pass is one range, sorted and
+limited, on one index: nx-27017 scans every document for `$in`, `$or` or `$type`, uses no
+compound index (README, "Store"), and answers a range on a *date* by reading every
+candidate whole: a storm left 29,400 e-mails waiting, and the pass, every five seconds,
+held the store 1.5 s each time (issue 13). On a number it sorts and stops in SQLite."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,14 +22,24 @@ from shared.unit_of_work import Mapper, StaleWrite, Versioned
 
 # How many due notifications one delivery pass takes; the rest wait for the next pass.
 DUE_BATCH = 200
-NEVER_CLAIMED = datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def epoch_ms(at: datetime) -> int:
+    """Whole milliseconds, rounded down as the store rounds a date: a time read back from
+    it compares with this number as the time did before it was stored."""
+    return (at - EPOCH) // timedelta(milliseconds=1)
+
+
+# `send_from` of a notification that will not be sent again (sent, failed, cancelled).
+NEVER = epoch_ms(datetime(9999, 12, 31, tzinfo=UTC))
 
 
 def _derived(notification: Notification) -> dict[str, Any]:
-    return {
-        "sendable": notification.status in SENDABLE,
-        "claim_ends": notification.claimed_until or NEVER_CLAIMED,
-    }
+    if notification.status not in SENDABLE:
+        return {"send_from": NEVER}
+    claim_ends = notification.claimed_until or notification.due_at
+    return {"send_from": epoch_ms(max(notification.due_at, claim_ends))}
 
 
 class NotificationStore:
@@ -38,7 +50,7 @@ class NotificationStore:
         await self.repo.create_indexes()
         coll = self.repo.collection
         await coll.create_index([("kommun", 1), ("event_id", 1)])
-        await coll.create_index("sendable")
+        await coll.create_index("send_from")
         # The log's order; `_id` stays out: in a compound index nx-27017 fails every insert.
         await coll.create_index([("kommun", 1), ("created_at", -1)])
 
@@ -61,9 +73,9 @@ class NotificationStore:
 
     async def due(self, now: datetime, limit: int = DUE_BATCH) -> list[Versioned[Notification]]:
         """Pending or held notifications due by `now` that no replica is sending (never
-        claimed, or its claim ran out), oldest due first."""
-        query = {"sendable": True, "due_at": {"$lte": now}, "claim_ends": {"$lte": now}}
-        found = await self.repo.find(query, sort="due_at", limit=limit)
+        claimed, or its claim ran out), the longest sendable first."""
+        query = {"send_from": {"$lte": epoch_ms(now)}}
+        found = await self.repo.find(query, sort="send_from", limit=limit)
         # The same rule again in Python: what the query answered is what may be claimed.
         return [v for v in found if claimable(v.item, now)]
 
